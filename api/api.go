@@ -1,0 +1,162 @@
+// Package api is the HTTP face of the service (Gin): JSON under /api/v1 and
+// the pages auditors and the review panel read, Chinese first.
+//
+// This first version serves the ingest ledger: batches with their per-file
+// counts and the reasons rows were quarantined. Raw quarantined rows are not
+// served (they may carry ID numbers and names) until authentication and
+// roles exist; `medaudit export quarantine` gives them to an operator.
+package api
+
+import (
+	"embed"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/medaudit/medaudit/pipeline"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Error codes, each mapped to one HTTP status.
+const (
+	CodeInvalid  = "invalid"
+	CodeNotFound = "not_found"
+	CodeInternal = "internal"
+)
+
+var statusOf = map[string]int{
+	CodeInvalid:  http.StatusBadRequest,
+	CodeNotFound: http.StatusNotFound,
+	CodeInternal: http.StatusInternalServerError,
+}
+
+// Error is an error with a code and a message safe to show a user.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+	err     error
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Unwrap() error { return e.err }
+
+// Server serves the API and pages over one database.
+type Server struct {
+	db     *pipeline.DB
+	engine *gin.Engine
+	pages  *template.Template
+}
+
+// New builds the router.
+func New(db *pipeline.DB) (*Server, error) {
+	gin.SetMode(gin.ReleaseMode)
+	pages, err := template.New("").Funcs(template.FuncMap{"add": func(a, b int64) int64 { return a + b }}).ParseFS(templates, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{db: db, engine: gin.New(), pages: pages}
+	s.engine.Use(gin.Recovery())
+	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	v1 := s.engine.Group("/api/v1")
+	v1.GET("/batches", s.listBatches)
+	v1.GET("/batches/:batch/quarantine", s.batchQuarantine)
+	s.engine.GET("/", s.homePage)
+	s.engine.NoRoute(func(c *gin.Context) {
+		s.fail(c, &Error{Code: CodeNotFound, Message: "no such route"})
+	})
+	return s, nil
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+func (s *Server) fail(c *gin.Context, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Code: CodeInternal, Message: "internal error", err: err}
+	}
+	if e.Code == CodeInternal {
+		slog.Error("request failed", "path", c.FullPath(), "err", err)
+	}
+	c.AbortWithStatusJSON(statusOf[e.Code], gin.H{"error": e})
+}
+
+// intQuery reads an optional bounded integer query parameter.
+func intQuery(c *gin.Context, name string, def, lo, hi int) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, &Error{Code: CodeInvalid, Field: name, Message: name + " must be a whole number from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi)}
+	}
+	return n, nil
+}
+
+func (s *Server) listBatches(c *gin.Context) {
+	limit, err := intQuery(c, "limit", 50, 1, 1000)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	runs, err := pipeline.Runs(c.Request.Context(), s.db, limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"batches": runs})
+}
+
+func (s *Server) batchQuarantine(c *gin.Context) {
+	limit, err := intQuery(c, "limit", 100, 1, 1000)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	offset, err := intQuery(c, "offset", 0, 0, 1<<30)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rows, total, err := pipeline.QuarantineReasons(c.Request.Context(), s.db, c.Param("batch"), limit, offset)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if total == 0 {
+		runs, err := pipeline.Runs(c.Request.Context(), s.db, 1000)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		known := false
+		for _, r := range runs {
+			known = known || r.BatchID == c.Param("batch")
+		}
+		if !known {
+			s.fail(c, &Error{Code: CodeNotFound, Message: "no such batch"})
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"batch_id": c.Param("batch"), "total": total, "rows": rows})
+}
+
+func (s *Server) homePage(c *gin.Context) {
+	runs, err := pipeline.Runs(c.Request.Context(), s.db, 50)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	if err := s.pages.ExecuteTemplate(c.Writer, "home.html", gin.H{"Runs": runs}); err != nil {
+		slog.Error("render page", "err", err)
+	}
+}

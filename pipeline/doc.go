@@ -1,0 +1,36 @@
+// Package pipeline ingests settled-claim batches into an embedded DuckDB
+// through Apache Arrow.
+//
+// A batch is one folder holding any of the eight contract files
+// (../contract) as CSV, CSV.gz, Parquet or Arrow IPC. Each file is decoded
+// and validated row by row into Arrow record batches that stream into DuckDB
+// through duckdb-go's Arrow interface (RegisterView, then INSERT … SELECT):
+// never row-by-row inserts, and memory bounded by the batch size, not the
+// file size.
+//
+// Every input row ends in exactly one of four counts, per file:
+//
+//		read = loaded + quarantined + unchanged + corrected
+//
+//	  - loaded: a new record (new key);
+//	  - quarantined: malformed (type, enum, required column, check digit,
+//	    arithmetic identity, range), an orphan whose parent record is neither in
+//	    the database nor earlier in the same batch, or a second row with the same
+//	    key and different content in one batch. The quarantine table keeps the
+//	    file, line, column, reason and raw row;
+//	  - unchanged: the same key with the same content as the stored version (a
+//	    re-delivered batch) or as an earlier row of the same batch;
+//	  - corrected: the same key with new content; the new version wins and the
+//	    old one moves to <table>_history.
+//
+// Orphans are quarantined rather than held: files are loaded parents first
+// (institutions, persons, catalog, registrations, settlements, fee_items,
+// card_swipes, stock_movements), so a batch that carries its parents loads
+// whole; a child delivered before its parent is re-delivered with the parent.
+// Card swipes are not checked against settlements: a swipe without a
+// settlement is a card-misuse signal, not a malformed row.
+//
+// A file that cannot be read at all (invalid UTF-8, a missing required
+// column, a truncated Parquet or Arrow file) fails the batch, which runs in one
+// DuckDB transaction, so nothing of it is loaded.
+package pipeline

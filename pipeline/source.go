@@ -1,0 +1,200 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/medaudit/medaudit/contract"
+)
+
+// Format is the encoding of one batch file.
+type Format string
+
+// Supported file formats, by file name suffix.
+const (
+	FormatCSV     Format = "csv"
+	FormatCSVGz   Format = "csv.gz"
+	FormatParquet Format = "parquet"
+	FormatArrow   Format = "arrow"
+)
+
+// Formats lists the supported formats in the order their suffixes are tried.
+var Formats = []Format{FormatCSVGz, FormatCSV, FormatParquet, FormatArrow}
+
+// BatchFile is one contract file found in a batch folder.
+type BatchFile struct {
+	Table  *contract.Table
+	Name   string // base name, e.g. settlements.csv.gz
+	Path   string
+	Format Format
+	Size   int64
+}
+
+// ErrNoFiles is returned for a folder holding none of the contract files.
+var ErrNoFiles = errors.New("no contract files (institutions, persons, … as .csv, .csv.gz, .parquet or .arrow)")
+
+// FindBatchFiles lists the contract files of a batch folder in load order
+// (parents first) and the names of the other files, which are ignored.
+func FindBatchFiles(dir string) (files []BatchFile, ignored []string, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read batch folder: %w", err)
+	}
+	byTable := map[string]BatchFile{}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		table, format, ok := splitFileName(name)
+		if !ok {
+			ignored = append(ignored, name)
+			continue
+		}
+		if prev, dup := byTable[table.Name]; dup {
+			return nil, nil, fmt.Errorf("%s is delivered twice: %s and %s", table.Name, prev.Name, name)
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil, nil, err
+		}
+		byTable[table.Name] = BatchFile{Table: table, Name: name, Path: filepath.Join(dir, name), Format: format, Size: info.Size()}
+	}
+	for i := range contract.Tables {
+		if f, ok := byTable[contract.Tables[i].Name]; ok {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		return nil, ignored, fmt.Errorf("%s: %w", dir, ErrNoFiles)
+	}
+	sort.Strings(ignored)
+	return files, ignored, nil
+}
+
+func splitFileName(name string) (*contract.Table, Format, bool) {
+	for _, f := range Formats {
+		if base, ok := strings.CutSuffix(name, "."+string(f)); ok {
+			t, ok := contract.TableByName(base)
+			return t, f, ok
+		}
+	}
+	return nil, "", false
+}
+
+// srcRow is one decoded input row, its cells aligned with the table's columns.
+type srcRow struct {
+	line  int64
+	cells []cell
+	extra string        // JSON object of the columns the contract does not name
+	bad   string        // a row-level syntax problem (wrong field count, broken quoting)
+	raw   func() string // the row as read, CSV-encoded; called only for quarantined rows
+}
+
+// rowSource decodes one file. next returns io.EOF at the end; any other error
+// makes the file unreadable and fails the batch.
+type rowSource interface {
+	next() (*srcRow, error)
+	close() error
+}
+
+// columnMap matches a file's header to the table's columns.
+type columnMap struct {
+	index  []int    // for each table column, its position in the file or -1
+	extras []int    // positions of columns the contract does not name
+	names  []string // the file's column names
+}
+
+func mapColumns(t *contract.Table, names []string) (columnMap, error) {
+	m := columnMap{index: make([]int, len(t.Columns)), names: names}
+	pos := make(map[string]int, len(names))
+	for i, n := range names {
+		if _, dup := pos[n]; dup {
+			return m, fmt.Errorf("column %q appears twice in the header", n)
+		}
+		pos[n] = i
+	}
+	var missing []string
+	for i, c := range t.Columns {
+		p, ok := pos[c.Name]
+		if !ok {
+			p = -1
+			if c.Required {
+				missing = append(missing, c.Name)
+			}
+		}
+		m.index[i] = p
+		delete(pos, c.Name)
+	}
+	if len(missing) > 0 {
+		return m, fmt.Errorf("missing required column(s) %s (names are case-sensitive)", strings.Join(missing, ", "))
+	}
+	for i, n := range names {
+		if _, unknown := pos[n]; unknown {
+			m.extras = append(m.extras, i)
+		}
+	}
+	return m, nil
+}
+
+// extraJSON renders the non-empty unknown columns of a row as a JSON object
+// in file order, or "" when there are none.
+func (m *columnMap) extraJSON(get func(i int) (string, bool)) string {
+	if len(m.extras) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, i := range m.extras {
+		v, ok := get(i)
+		if !ok {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteByte('{')
+		} else {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(m.names[i])
+		val, _ := json.Marshal(v)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(val)
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// countingReader reports bytes read to a progress callback.
+type countingReader struct {
+	r        io.Reader
+	progress func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 && c.progress != nil {
+		c.progress(int64(n))
+	}
+	return n, err
+}
+
+func openSource(f BatchFile, cfg Config) (rowSource, error) {
+	switch f.Format {
+	case FormatCSV, FormatCSVGz:
+		return openCSV(f, cfg)
+	case FormatParquet:
+		return openParquet(f, cfg)
+	case FormatArrow:
+		return openArrowIPC(f, cfg)
+	}
+	return nil, fmt.Errorf("unsupported format %q", f.Format)
+}

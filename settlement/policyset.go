@@ -1,0 +1,385 @@
+package settlement
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/medaudit/medaudit/contract"
+)
+
+// PolicySet holds the policies of every insured region. It is immutable after
+// loading and safe for concurrent use.
+type PolicySet struct {
+	byCode map[uint32]*regionPolicy // region code as a number
+	codes  []contract.RegionCode    // sorted
+}
+
+// Errors returned by Settle, wrapped with the detail.
+var (
+	ErrNoPolicy     = errors.New("settlement: no policy covers the insured region")
+	ErrInvalidClaim = errors.New("settlement: invalid claim")
+)
+
+// Limits that keep every intermediate product inside int64.
+const (
+	maxLineAmount  = 1_000_000_000_000 // fen (10 billion yuan) per line
+	maxClaimAmount = 100_000_000_000_000
+)
+
+// Regions lists the region codes that have their own policy, sorted.
+func (ps *PolicySet) Regions() []contract.RegionCode {
+	return append([]contract.RegionCode(nil), ps.codes...)
+}
+
+// Resolve returns the code of the policy that applies to an insured region:
+// the region itself, else its city (NNMM00), else its province (NN0000).
+func (ps *PolicySet) Resolve(insured contract.RegionCode) (contract.RegionCode, bool) {
+	if p := ps.lookup(insured); p != nil {
+		return p.code, true
+	}
+	return "", false
+}
+
+// regionNumber parses a 6-digit region code without allocating.
+func regionNumber(r contract.RegionCode) (uint32, bool) {
+	if len(r) != 6 {
+		return 0, false
+	}
+	var n uint32
+	for i := 0; i < 6; i++ {
+		c := r[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint32(c-'0')
+	}
+	return n, true
+}
+
+func (ps *PolicySet) lookup(r contract.RegionCode) *regionPolicy {
+	n, ok := regionNumber(r)
+	if !ok {
+		return nil
+	}
+	if p := ps.byCode[n]; p != nil {
+		return p
+	}
+	if p := ps.byCode[n/100*100]; p != nil {
+		return p
+	}
+	return ps.byCode[n/10000*10000]
+}
+
+// Settle computes what the fund, the personal account and the patient pay
+// for one visit, with Steps explaining each term. It returns an error
+// wrapping ErrNoPolicy if no policy covers c.InsuredRegion and one wrapping
+// ErrInvalidClaim if the claim is malformed.
+func (ps *PolicySet) Settle(c Claim) (Result, error) {
+	var r Result
+	err := ps.settle(&c, &r, true)
+	return r, err
+}
+
+// SettleQuick is Settle without Steps (Result.Steps is nil). It does not
+// allocate on success, for bulk recomputation of a batch.
+func (ps *PolicySet) SettleQuick(c Claim) (Result, error) {
+	var r Result
+	err := ps.settle(&c, &r, false)
+	return r, err
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidClaim, fmt.Sprintf(format, args...))
+}
+
+// divRound returns num/den rounded to an integer with mode (den > 0).
+func divRound(num, den int64, mode Rounding) int64 {
+	neg := num < 0
+	if neg {
+		num = -num
+	}
+	q, rem := num/den, num%den
+	switch mode {
+	case HalfUp:
+		if 2*rem >= den {
+			q++
+		}
+	case HalfEven:
+		if 2*rem > den || (2*rem == den && q%2 == 1) {
+			q++
+		}
+	}
+	if neg {
+		return -q
+	}
+	return q
+}
+
+// share returns x × s / 10,000 rounded to the fen.
+func share(x contract.Fen, s int64, mode Rounding) contract.Fen {
+	return contract.Fen(divRound(int64(x)*s, 10000, mode))
+}
+
+// overCeiling returns max(0, price − ceiling) × qty in fen, limited to the
+// line amount and carrying its sign. Qty × Qty is 1/10^8 yuan, so the
+// product is divided by 10^6 in 128 bits.
+func overCeiling(ln *Line, mode Rounding) contract.Fen {
+	if ln.PriceCeiling == 0 || ln.UnitPrice <= ln.PriceCeiling || ln.Quantity == 0 || ln.Amount == 0 {
+		return 0
+	}
+	amt := int64(ln.Amount)
+	neg := amt < 0
+	if neg {
+		amt = -amt
+	}
+	q := int64(ln.Quantity)
+	if q < 0 {
+		q = -q
+	}
+	hi, lo := bits.Mul64(uint64(ln.UnitPrice-ln.PriceCeiling), uint64(q))
+	var over int64
+	const den = 1_000_000
+	if hi >= den {
+		over = amt
+	} else {
+		quo, rem := bits.Div64(hi, lo, den)
+		if quo > math.MaxInt64/2 {
+			over = amt
+		} else {
+			over = int64(quo)
+			switch mode {
+			case HalfUp:
+				if 2*rem >= den {
+					over++
+				}
+			case HalfEven:
+				if 2*rem > den || (2*rem == den && over%2 == 1) {
+					over++
+				}
+			}
+			over = min(over, amt)
+		}
+	}
+	if neg {
+		over = -over
+	}
+	return contract.Fen(over)
+}
+
+func isLocal(s scope, a, b contract.RegionCode) bool {
+	switch s {
+	case scopeCounty:
+		return a == b
+	case scopeProvince:
+		return contract.SameProvince(a, b)
+	}
+	return contract.SameCity(a, b)
+}
+
+// effectiveKind decides which reduction applies (README "Registration and
+// reductions"): none for local care; a long-term registration keeps its own
+// (normally no) reduction even in an emergency; an emergency otherwise uses
+// the emergency reduction, also over a temporary or referral registration;
+// otherwise the registration's kind, or unregistered when there is none.
+func effectiveKind(local bool, c *Claim) (kindIdx, bool) {
+	if local {
+		return 0, false
+	}
+	k, hasReg := kindIndex(c.Registration)
+	switch {
+	case hasReg && k <= kPostedWorker:
+		return k, true
+	case c.Emergency:
+		return kEmergency, true
+	case hasReg:
+		return k, true
+	}
+	return kUnregistered, true
+}
+
+func (ps *PolicySet) settle(c *Claim, r *Result, steps bool) error {
+	rp := ps.lookup(c.InsuredRegion)
+	if rp == nil {
+		if _, ok := regionNumber(c.InsuredRegion); !ok {
+			return invalid("insured region %q is not a 6-digit code", c.InsuredRegion)
+		}
+		return fmt.Errorf("%w: %s", ErrNoPolicy, c.InsuredRegion)
+	}
+	if _, ok := regionNumber(c.TreatmentRegion); !ok {
+		return invalid("treatment region %q is not a 6-digit code", c.TreatmentRegion)
+	}
+	var ins, vis int
+	switch c.InsuranceType {
+	case "employee":
+		ins = 0
+	case "resident":
+		ins = 1
+	default:
+		return invalid("insurance type %q (want employee or resident)", c.InsuranceType)
+	}
+	switch c.VisitType {
+	case "inpatient":
+		vis = 0
+	case "outpatient":
+		vis = 1
+	case "pharmacy":
+		vis = 2
+	default:
+		return invalid("visit type %q (want inpatient, outpatient or pharmacy)", c.VisitType)
+	}
+	if c.HospitalLevel < 0 || c.HospitalLevel > 3 {
+		return invalid("hospital level %d (want 0..3)", c.HospitalLevel)
+	}
+	if c.Registration != "" {
+		if k, ok := kindIndex(c.Registration); !ok || k > kTemporary {
+			return invalid("registration kind %q (want one of contract.RegistrationKind or empty)", c.Registration)
+		}
+	}
+	if c.NthAdmission < 0 {
+		return invalid("nth admission %d is negative", c.NthAdmission)
+	}
+	if c.FundUsedYTD < 0 || c.DeductibleUsedYTD < 0 || c.AccountBalance < 0 {
+		return invalid("negative year-to-date amount or account balance")
+	}
+	vp := &rp.visits[ins][vis]
+	lp := &vp.levels[c.HospitalLevel]
+	mode := rp.rounding
+
+	// Lines (就医地 catalogue): over-ceiling, class C, class B pre-self-pay.
+	var total, fullOwn, over, pre, inScope, classB contract.Fen
+	bRatio, bMixed := -1, false
+	for i := range c.Lines {
+		ln := &c.Lines[i]
+		if ln.Amount > maxLineAmount || ln.Amount < -maxLineAmount {
+			return invalid("line %d: amount %d fen out of range", i, ln.Amount)
+		}
+		if ln.PriceCeiling < 0 {
+			return invalid("line %d: negative price ceiling", i)
+		}
+		o := overCeiling(ln, mode)
+		base := ln.Amount - o
+		total += ln.Amount
+		over += o
+		switch ln.Class {
+		case "A":
+			inScope += base
+		case "B":
+			if ln.SelfPayRatio < 0 || ln.SelfPayRatio > 10000 {
+				return invalid("line %d: self-pay ratio %d outside 0..10000", i, ln.SelfPayRatio)
+			}
+			p := share(base, int64(ln.SelfPayRatio), mode)
+			pre += p
+			inScope += base - p
+			classB += base
+			if bRatio >= 0 && bRatio != ln.SelfPayRatio {
+				bMixed = true
+			}
+			bRatio = ln.SelfPayRatio
+		case "C":
+			fullOwn += base
+		default:
+			return invalid("line %d: catalogue class %q (want A, B or C)", i, ln.Class)
+		}
+	}
+	if total > maxClaimAmount || total < -maxClaimAmount {
+		return invalid("total %d fen out of range", total)
+	}
+	classPre := pre
+
+	// Registration (参保地 policy): which reduction applies.
+	kind, cross := effectiveKind(isLocal(rp.local, c.InsuredRegion, c.TreatmentRegion), c)
+	var red reduction
+	if cross {
+		red = vp.reduce[kind]
+	}
+	var adv contract.Fen
+	if red.typ == ReduceAdvanceSelfPay && inScope > 0 {
+		adv = share(inScope, red.value, mode)
+		pre += adv
+		inScope -= adv
+	}
+
+	// Deductible.
+	var dedStd, dedLeft contract.Fen
+	if vp.basis == basisAnnual {
+		dedStd = contract.Fen(lp.ded.amount)
+		dedLeft = max(dedStd-c.DeductibleUsedYTD, 0)
+	} else {
+		dedStd = contract.Fen(lp.ded.forAdmission(c.NthAdmission))
+		dedLeft = dedStd
+	}
+	ded := max(min(inScope, dedLeft), 0)
+	above := max(inScope-ded, 0)
+
+	// Bands.
+	var fund0 contract.Fen
+	ratio := -1
+	for i := range lp.bands {
+		b := &lp.bands[i]
+		er := effRatio(b.ratio, c.Retiree, vp.bonus, red)
+		if ratio < 0 {
+			ratio = int(er)
+		}
+		if int64(above) <= b.from {
+			break
+		}
+		portion := contract.Fen(min(int64(above), b.to) - b.from)
+		f := share(portion, er, mode)
+		fund0 += f
+		ratio = int(er)
+	}
+
+	// Annual cap.
+	capLeft := max(contract.Fen(vp.cap)-c.FundUsedYTD, 0)
+	fund := min(fund0, capLeft)
+
+	personal := total - fund
+	var account contract.Fen
+	var eligible contract.Fen
+	if ins == 0 {
+		eligible = personal
+		if !rp.acctClassC {
+			eligible -= fullOwn
+		}
+		if !rp.acctOver {
+			eligible -= over
+		}
+		eligible = max(min(eligible, personal), 0)
+		account = min(eligible, c.AccountBalance)
+	}
+
+	*r = Result{
+		Total: total, FullOwnPay: fullOwn, OverCeiling: over, PreSelfPay: pre, InScope: inScope,
+		Deductible: ded, Fund: fund, Account: account, Cash: personal - account,
+		Ratio: ratio, CapHit: fund0 > capLeft,
+	}
+	if steps {
+		r.Steps = explain(c, rp, vp, lp, r, explainInput{
+			classB: classB, classPre: classPre, bRatio: bRatio, bMixed: bMixed,
+			kind: kind, cross: cross, red: red, adv: adv,
+			dedStd: dedStd, dedLeft: dedLeft, above: above,
+			fund0: fund0, capLeft: capLeft,
+			personal: personal, eligible: eligible,
+		})
+	}
+	return nil
+}
+
+// effRatio is a band's ratio after the retiree bonus (capped at 100 %) and a
+// points or factor reduction (floored at 0). A factor is rounded half-up to
+// 1/10,000: it is a ratio, not money.
+func effRatio(base int64, retiree bool, bonus int64, red reduction) int64 {
+	r := base
+	if retiree {
+		r = min(r+bonus, 10000)
+	}
+	switch red.typ {
+	case ReducePoints:
+		r = max(r-red.value, 0)
+	case ReduceFactor:
+		r = divRound(r*red.value, 10000, HalfUp)
+	}
+	return r
+}
