@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/medaudit/medaudit/detectors"
+)
+
+func newScanCmd() *cobra.Command {
+	var (
+		db   dbFlags
+		only []string
+	)
+	cmd := &cobra.Command{
+		Use:   "scan [--db FILE] [--detectors PREFIX,…]",
+		Short: "Run every detector over all loaded data and store the flags",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := db.open(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			ds, err := detectors.Registry(detectors.Config{})
+			if err != nil {
+				return err
+			}
+			if len(only) > 0 {
+				ds = detectors.Select(ds, only)
+			}
+			sum, err := detectors.Scan(cmd.Context(), d.DB, ds, time.Now)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd, sum)
+		},
+	}
+	db.register(cmd)
+	cmd.Flags().StringSliceVar(&only, "detectors", nil, "run only the detectors whose names start with one of these prefixes (e.g. ghost_bed,card_misuse.burst)")
+	return cmd
+}
+
+func newEvalCmd() *cobra.Command {
+	var (
+		db       dbFlags
+		labels   string
+		minScore float64
+	)
+	cmd := &cobra.Command{
+		Use:   "eval [--db FILE] --labels FILE",
+		Short: "Precision and recall per family of the latest scan against labels",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if labels == "" {
+				return errors.New("--labels is required")
+			}
+			d, err := db.open(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			rep, err := detectors.Eval(cmd.Context(), d.DB, labels, minScore)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd, rep)
+		},
+	}
+	db.register(cmd)
+	cmd.Flags().StringVar(&labels, "labels", "", "labels.csv (family,subject_type,subject_id[,variant])")
+	cmd.Flags().Float64Var(&minScore, "min-score", 0, "a subject counts as flagged when the noisy-OR of its family's flag scores reaches this")
+	return cmd
+}

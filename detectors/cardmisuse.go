@@ -1,0 +1,4 @@
+package detectors
+
+// cardMisuse lists the detectors of this family.
+var cardMisuse = []factory{}

@@ -1,0 +1,36 @@
+// Package detectors is the plug-in contract of the fraud detectors, in the
+// manner of database/sql/driver: a small required interface, optional
+// capabilities discovered by type assertion, and an explicit registry
+// (Registry) that lists every detector, names unique.
+//
+// A Detector has a Name ("family.rule", e.g. ghost_bed.no_daily_charges) and
+// a Detect method that reads the loaded data through a Querier and returns
+// flags. Every flag names its subject at the contract's granularity
+// (ghost_bed → the inpatient settlement, impersonation → the impersonated
+// settlement, drug_substitution → the institution, card_misuse → the card),
+// carries a score in 0..1, the amount at risk (fund + personal account, in
+// fen) and Evidence a reviewer can check: codes with their Chinese names,
+// times, institutions, the thresholds used, peer baselines, score parts and
+// the likely innocent explanations.
+//
+// Each rule has an override class: Absolute (no medical record can justify
+// it, e.g. activity after death) or Clinical (a record can overturn it); only
+// clinical flags go to the review panel.
+//
+// Most detectors are SQL: an embedded .sql file under queries/ that runs as
+// is in the DuckDB CLI. Its thresholds are read with
+// coalesce(getvariable('name'), default), so the file works with its
+// defaults in the CLI and with configured values when run by Scan (which sets
+// them with SET VARIABLE). A SQL detector's query returns the columns
+// subject_id, org_code, score, amount_at_risk and evidence (a JSON object).
+// Statistical detectors compute features in SQL and score them in Go with
+// gonum.
+//
+// Every detector passes the shared conformance suite in detectortest:
+// deterministic output, honours context cancellation, no flags on empty
+// data, non-empty evidence.
+//
+// Scan runs the registry over a database, stores the flags with stable ids
+// (the same detector and subject give the same flag id in every scan),
+// resolves flags that no longer hold and records per-detector timings.
+package detectors

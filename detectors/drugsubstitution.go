@@ -1,0 +1,4 @@
+package detectors
+
+// drugSubstitution lists the detectors of this family.
+var drugSubstitution = []factory{}

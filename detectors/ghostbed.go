@@ -1,0 +1,4 @@
+package detectors
+
+// ghostBed lists the detectors of this family.
+var ghostBed = []factory{}

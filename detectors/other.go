@@ -1,0 +1,4 @@
+package detectors
+
+// other lists the detectors of this family.
+var other = []factory{}

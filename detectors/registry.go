@@ -1,0 +1,87 @@
+package detectors
+
+import (
+	"embed"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+//go:embed queries/*.sql
+var queries embed.FS
+
+// factory builds one detector from its threshold overrides.
+type factory func(params map[string]float64) (Detector, error)
+
+// sqlRule is a factory for a SQL detector whose query is queries/<file>.
+func sqlRule(info Info, file string) factory {
+	return func(params map[string]float64) (Detector, error) {
+		q, err := queries.ReadFile("queries/" + file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", info.Name, err)
+		}
+		return NewSQL(info, string(q), params)
+	}
+}
+
+// families lists every detector, family by family. Each family's list is in
+// its own file (ghostbed.go, impersonation.go, …).
+func families() [][]factory {
+	return [][]factory{ghostBed, impersonation, drugSubstitution, cardMisuse, settlementFamily, other}
+}
+
+// Config configures the detectors.
+type Config struct {
+	// Params overrides thresholds: detector name → threshold name → value.
+	Params map[string]map[string]float64
+}
+
+// Registry returns every detector in a fixed order. It fails on a duplicate
+// name or on a parameter for a detector or threshold that does not exist.
+func Registry(cfg Config) ([]Detector, error) {
+	var out []Detector
+	seen := map[string]bool{}
+	for _, fam := range families() {
+		for _, f := range fam {
+			d, err := f(nil)
+			if err != nil {
+				return nil, err
+			}
+			if p, ok := cfg.Params[d.Name()]; ok {
+				if d, err = f(p); err != nil {
+					return nil, err
+				}
+			}
+			if seen[d.Name()] {
+				return nil, fmt.Errorf("detector name %s is used twice", d.Name())
+			}
+			seen[d.Name()] = true
+			out = append(out, d)
+		}
+	}
+	var unknown []string
+	for name := range cfg.Params {
+		if !seen[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("parameters for unknown detectors: %v", unknown)
+	}
+	return out, nil
+}
+
+// Select keeps the detectors whose names start with one of the prefixes.
+func Select(ds []Detector, prefixes []string) []Detector {
+	var out []Detector
+	for _, d := range ds {
+		for _, p := range prefixes {
+			if strings.HasPrefix(d.Name(), p) {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,4 @@
+package detectors
+
+// settlementFamily lists the detectors of this family.
+var settlementFamily = []factory{}
