@@ -285,3 +285,21 @@ func TestColumnarPassthroughFallback(t *testing.T) {
 		})
 	}
 }
+
+// TestCompositeKey: the catalogue is keyed by (item_code, valid_from); the
+// same code from another date is a new record, the same pair again is not.
+func TestCompositeKey(t *testing.T) {
+	cfg := testConfig(t)
+	db := openDB(t)
+	dir := t.TempDir()
+	b := pipelinetest.Valid()
+	again := append(pipelinetest.Row(nil), b["catalog"][0]...)
+	later := append(pipelinetest.Row(nil), b["catalog"][0]...)
+	later[7] = "2025-07-01" // valid_from
+	b["catalog"] = append(b["catalog"], again, later)
+	b.WriteCSV(t, dir)
+	fs := fileSummary(t, ingest(t, db, dir, cfg), "catalog")
+	if fs.Read != 3 || fs.Loaded != 2 || fs.Unchanged != 1 {
+		t.Fatalf("%+v", fs)
+	}
+}

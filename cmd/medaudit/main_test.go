@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/medaudit/medaudit/pipeline"
 )
 
 // run executes the CLI in-process and returns its stdout.
@@ -111,5 +113,48 @@ func TestBadArguments(t *testing.T) {
 		if err := root.ExecuteContext(context.Background()); err == nil {
 			t.Errorf("medaudit %v: no error", args)
 		}
+	}
+}
+
+// TestScanCasesAndAuditVerify: scan, open cases, verify the trail, then
+// tamper with an event and see `audit verify` fail.
+func TestScanCasesAndAuditVerify(t *testing.T) {
+	dir := t.TempDir()
+	batch, db := filepath.Join(dir, "batch"), filepath.Join(dir, "audit.duckdb")
+	run(t, "fixtures", "--out", batch, "--persons", "400", "--seed", "5")
+	run(t, "ingest", "-q", "--db", db, batch)
+	if out := run(t, "scan", "--db", db); !strings.Contains(out, `"scan_id":1`) {
+		t.Fatalf("scan %q", out)
+	}
+	flagsOut := filepath.Join(dir, "flags.csv")
+	run(t, "export", "flags", "--db", db, "--out", flagsOut)
+	data, _ := os.ReadFile(flagsOut)
+	if !strings.HasPrefix(string(data), "flag_id,scan_id,detector,family,subject_type,subject_id,org_code,score,amount_at_risk,evidence") {
+		t.Errorf("flags export header: %.120s", data)
+	}
+	if out := run(t, "eval", "--db", db, "--labels", filepath.Join(batch, "labels.csv")); !strings.Contains(out, `"families"`) {
+		t.Errorf("eval %q", out)
+	}
+	var opened struct{ Opened int }
+	json.Unmarshal([]byte(run(t, "cases", "open", "--db", db)), &opened)
+	if opened.Opened == 0 {
+		t.Fatal("no case opened")
+	}
+	if out := run(t, "audit", "verify", "--db", db); !strings.Contains(out, `"intact":true`) {
+		t.Fatalf("verify %q", out)
+	}
+	d, err := pipeline.Open(context.Background(), db, pipeline.DBConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec(`UPDATE case_events SET payload = '{"amount_at_risk":"0.01"}' WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	root := newRoot()
+	root.SetOut(&bytes.Buffer{})
+	root.SetArgs([]string{"audit", "verify", "--db", db})
+	if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "audit trail broken at event 1") {
+		t.Errorf("tampered trail: %v", err)
 	}
 }
