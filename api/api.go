@@ -1,10 +1,14 @@
 // Package api is the HTTP face of the service (Gin): JSON under /api/v1 and
 // the pages auditors and the review panel read, Chinese first.
 //
-// This first version serves the ingest ledger: batches with their per-file
-// counts and the reasons rows were quarantined. Raw quarantined rows are not
-// served (they may carry ID numbers and names) until authentication and
-// roles exist; `medaudit export quarantine` gives them to an operator.
+// Every route but /healthz and /login needs a signed-in user: a session
+// cookie for the pages (password login, argon2id), a bearer token for API
+// clients. Roles decide what a user may do and districts what they may see:
+// a case or institution outside the user's districts is "not found".
+// Reviewers see only the cases assigned to them, blind to the detector's
+// score and to the other reviewer's verdict until both have voted. Raw
+// quarantined rows are not served (they may carry ID numbers and names);
+// `medaudit export quarantine` gives them to an operator.
 package api
 
 import (
@@ -14,9 +18,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/medaudit/medaudit/auth"
+	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/pipeline"
 )
 
@@ -25,15 +32,23 @@ var templates embed.FS
 
 // Error codes, each mapped to one HTTP status.
 const (
-	CodeInvalid  = "invalid"
-	CodeNotFound = "not_found"
-	CodeInternal = "internal"
+	CodeInvalid      = "invalid"
+	CodeNotFound     = "not_found"
+	CodeConflict     = "conflict"
+	CodeUnauthorized = "unauthorized"
+	CodeForbidden    = "forbidden"
+	CodeRateLimited  = "rate_limited"
+	CodeInternal     = "internal"
 )
 
 var statusOf = map[string]int{
-	CodeInvalid:  http.StatusBadRequest,
-	CodeNotFound: http.StatusNotFound,
-	CodeInternal: http.StatusInternalServerError,
+	CodeInvalid:      http.StatusBadRequest,
+	CodeNotFound:     http.StatusNotFound,
+	CodeConflict:     http.StatusConflict,
+	CodeUnauthorized: http.StatusUnauthorized,
+	CodeForbidden:    http.StatusForbidden,
+	CodeRateLimited:  http.StatusTooManyRequests,
+	CodeInternal:     http.StatusInternalServerError,
 }
 
 // Error is an error with a code and a message safe to show a user.
@@ -52,22 +67,39 @@ type Server struct {
 	db     *pipeline.DB
 	engine *gin.Engine
 	pages  *template.Template
+	users  *auth.Store
+	cases  *casebook.Store
 }
 
 // New builds the router.
-func New(db *pipeline.DB) (*Server, error) {
+func New(db *pipeline.DB, now func() time.Time) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
-	pages, err := template.New("").Funcs(template.FuncMap{"add": func(a, b int64) int64 { return a + b }}).ParseFS(templates, "templates/*.html")
+	pages, err := template.New("").Funcs(funcs).ParseFS(templates, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{db: db, engine: gin.New(), pages: pages}
-	s.engine.Use(gin.Recovery())
+	s := &Server{db: db, engine: gin.New(), pages: pages,
+		users: auth.NewStore(db.DB, now, auth.DefaultConfig()), cases: casebook.NewStore(db.DB, now)}
+	s.engine.Use(gin.Recovery(), securityHeaders)
 	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	v1 := s.engine.Group("/api/v1")
-	v1.GET("/batches", s.listBatches)
-	v1.GET("/batches/:batch/quarantine", s.batchQuarantine)
-	s.engine.GET("/", s.homePage)
+	s.engine.GET("/login", s.loginPage)
+	s.engine.POST("/login", s.login)
+
+	web := s.engine.Group("/", s.authenticate(true))
+	web.GET("/", s.homePage)
+	web.POST("/logout", s.requireCSRF, s.logout)
+	web.GET("/queue", s.requireRole(auth.Reviewer), s.queuePage)
+	web.GET("/cases", s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin), s.casesPage)
+	web.GET("/cases/:id", s.casePage)
+	web.POST("/cases/:id/verdict", s.requireRole(auth.Reviewer), s.requireCSRF, s.verdictForm)
+
+	v1 := s.engine.Group("/api/v1", s.authenticate(false))
+	staff := s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin)
+	v1.GET("/batches", staff, s.listBatches)
+	v1.GET("/batches/:batch/quarantine", staff, s.batchQuarantine)
+	v1.GET("/queue", s.requireRole(auth.Reviewer), s.queueJSON)
+	v1.GET("/cases/:id", s.caseJSON)
+	v1.POST("/cases/:id/verdict", s.requireRole(auth.Reviewer), s.requireCSRF, s.verdictJSON)
 	s.engine.NoRoute(func(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeNotFound, Message: "no such route"})
 	})
@@ -150,13 +182,15 @@ func (s *Server) batchQuarantine(c *gin.Context) {
 }
 
 func (s *Server) homePage(c *gin.Context) {
+	u := currentUser(c)
+	if u.Role == auth.Reviewer {
+		c.Redirect(http.StatusSeeOther, "/queue")
+		return
+	}
 	runs, err := pipeline.Runs(c.Request.Context(), s.db, 50)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	if err := s.pages.ExecuteTemplate(c.Writer, "home.html", gin.H{"Runs": runs}); err != nil {
-		slog.Error("render page", "err", err)
-	}
+	s.render(c, "home.html", gin.H{"Runs": runs})
 }

@@ -5,90 +5,314 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medaudit/medaudit/api"
+	"github.com/medaudit/medaudit/auth"
+	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/pipeline/pipelinetest"
 )
 
-func newServer(t *testing.T) (*httptest.Server, pipeline.Summary) {
+const password = "correct horse battery"
+
+// env is a running server over a database with one batch, two flagged
+// stays in district 330106, a panel and one user per role.
+type env struct {
+	srv       *httptest.Server
+	db        *pipeline.DB
+	batchID   string
+	panelCase string
+	reviewers []string // the two reviewers assigned to panelCase
+}
+
+func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := pipeline.Open(context.Background(), ":memory:", pipeline.DBConfig{Threads: 1})
+	ctx := context.Background()
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	dir := t.TempDir()
 	pipelinetest.Valid().Set("fee_items", 3, "amount", "99.00").WriteCSV(t, dir)
-	sum, err := pipeline.Ingest(context.Background(), db, dir, pipeline.DefaultConfig())
+	sum, err := pipeline.Ingest(ctx, db, dir, pipeline.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.New(db)
+	for _, q := range []string{
+		`INSERT INTO scans VALUES (1, now(), now(), 'done', 2, NULL)`,
+		`INSERT INTO flags VALUES ('F1', 1, 1, 'ghost_bed.no_daily_activity', 'ghost_bed', 'settlement', 'S001', 'H33010600001',
+			0.8, 950.00, 'clinical', '{"title":"住院期间无诊疗","summary":"住院3天中2天只有床位费","facts":{"idle_days":2},"score_parts":{"idle":0.8},"thresholds":{"min_idle_share":0.5}}', 'open', NULL)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	cases := casebook.NewStore(db.DB, now)
+	users := auth.NewStore(db.DB, now, auth.DefaultConfig())
+	for i, e := range []casebook.Expert{
+		{ID: "dr_a", Name: "专家甲", Specialties: []string{casebook.Internal}, HomeOrg: "H33010200001", District: "330102", WeeklyCapacity: 20},
+		{ID: "dr_b", Name: "专家乙", Specialties: []string{casebook.Internal}, HomeOrg: "H33010500001", District: "330105", WeeklyCapacity: 20},
+		{ID: "dr_home", Name: "本院专家", Specialties: []string{casebook.Internal}, HomeOrg: "H33010600001", District: "330106", WeeklyCapacity: 20},
+	} {
+		if err := cases.AddExpert(ctx, "admin", e); err != nil {
+			t.Fatal(err)
+		}
+		if err := users.CreateUser(ctx, auth.User{ID: []string{"rev_a", "rev_b", "rev_home"}[i], Role: auth.Reviewer, Districts: []string{"*"}, ExpertID: e.ID}, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []auth.User{
+		{ID: "aud_xihu", Name: "西湖稽核", Role: auth.Auditor, Districts: []string{"330106"}},
+		{ID: "aud_other", Name: "上城稽核", Role: auth.Auditor, Districts: []string{"330102"}},
+		{ID: "sup", Name: "科长", Role: auth.Supervisor, Districts: []string{"330106"}},
+	} {
+		if err := users.CreateUser(ctx, u, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cases.OpenCases(ctx, "system:test"); err != nil {
+		t.Fatal(err)
+	}
+	id := casebook.CaseID("settlement", "S001")
+	if err := cases.Act(ctx, id, "aud_xihu", casebook.RoleAuditor, casebook.ActTriage, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := cases.SendToPanel(ctx, id, "aud_xihu", casebook.RoleAuditor); err != nil {
+		t.Fatal(err)
+	}
+	s, err := api.New(db, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return srv, sum
+	return &env{srv: srv, db: db, batchID: sum.BatchID, panelCase: id, reviewers: []string{"rev_a", "rev_b"}}
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
+// client is a browser-like client: a cookie jar, no automatic redirects.
+type client struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+	csrf string
+}
+
+func (e *env) client(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: e.srv.URL, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (c *client) do(method, path string, form url.Values, headers map[string]string) (int, string, http.Header) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// login signs in and picks up the session's CSRF token from a page.
+func (c *client) login(user string) *client {
+	c.t.Helper()
+	status, _, h := c.do("POST", "/login", url.Values{"user": {user}, "password": {password}}, nil)
+	if status != http.StatusSeeOther || h.Get("Location") != "/" {
+		c.t.Fatalf("login %s: %d %s", user, status, h.Get("Location"))
+	}
+	_, page, _ := c.do("GET", "/login", nil, nil)
+	_ = page
+	_, home, _ := c.do("GET", "/cases/nope", nil, nil)
+	if i := strings.Index(home, `name="csrf" value="`); i >= 0 {
+		rest := home[i+len(`name="csrf" value="`):]
+		c.csrf = rest[:strings.Index(rest, `"`)]
+	}
+	if c.csrf == "" {
+		c.t.Fatalf("no csrf token for %s", user)
+	}
+	return c
+}
+
+func TestLoginAndPages(t *testing.T) {
+	e := newEnv(t)
+	anon := e.client(t)
+	if status, _, h := anon.do("GET", "/", nil, nil); status != http.StatusSeeOther || h.Get("Location") != "/login" {
+		t.Errorf("anonymous home: %d %s", status, h.Get("Location"))
+	}
+	if status, body, _ := anon.do("GET", "/login", nil, nil); status != 200 || !strings.Contains(body, "登录") {
+		t.Errorf("login page %d", status)
+	}
+	if status, _, h := anon.do("POST", "/login", url.Values{"user": {"aud_xihu"}, "password": {"wrong password!"}}, nil); status != http.StatusSeeOther || h.Get("Location") != "/login?error=bad" {
+		t.Errorf("bad login: %d %s", status, h.Get("Location"))
+	}
+	aud := e.client(t).login("aud_xihu")
+	if status, body, _ := aud.do("GET", "/", nil, nil); status != 200 || !strings.Contains(body, "批次导入台账") {
+		t.Errorf("auditor home %d", status)
+	}
+	if status, body, _ := aud.do("GET", "/cases", nil, nil); status != 200 || !strings.Contains(body, e.panelCase) {
+		t.Errorf("auditor cases %d", status)
+	}
+	// ID numbers and names are masked for auditors.
+	status, body, _ := aud.do("GET", "/cases/"+e.panelCase, nil, nil)
+	if status != 200 || !strings.Contains(body, "611002********1232") || strings.Contains(body, "611002195603121232") || !strings.Contains(body, "张**") {
+		t.Errorf("case page for an auditor: %d, masked id present=%v", status, strings.Contains(body, "611002********1232"))
+	}
+	if !strings.Contains(body, `id="timeline"`) || !strings.Contains(body, "住院期间无诊疗") || !strings.Contains(body, "J18.900") {
+		t.Error("case page lacks the timeline or the evidence")
+	}
+	sup := e.client(t).login("sup")
+	if _, body, _ := sup.do("GET", "/cases/"+e.panelCase, nil, nil); !strings.Contains(body, "611002195603121232") {
+		t.Error("a supervisor should see the full ID number")
+	}
+	// Another district's auditor: not found, never data.
+	other := e.client(t).login("aud_other")
+	if status, body, _ := other.do("GET", "/cases/"+e.panelCase, nil, nil); status != 404 || strings.Contains(body, "J18.900") {
+		t.Errorf("other district: %d", status)
+	}
+	if status, _, _ := other.do("GET", "/queue", nil, nil); status != 403 {
+		t.Errorf("auditor on the reviewer queue: %d", status)
+	}
+	// Logout needs the CSRF token.
+	if status, _, _ := aud.do("POST", "/logout", url.Values{}, nil); status != 403 {
+		t.Errorf("logout without csrf: %d", status)
+	}
+	if status, _, _ := aud.do("POST", "/logout", url.Values{"csrf": {aud.csrf}}, nil); status != http.StatusSeeOther {
+		t.Errorf("logout: %d", status)
+	}
+	if status, _, _ := aud.do("GET", "/cases", nil, nil); status != http.StatusSeeOther {
+		t.Errorf("after logout: %d", status)
+	}
+}
+
+// TestBlindReviewOverHTTP proves the second reviewer cannot read the first
+// verdict (nor the score) before submitting their own.
+func TestBlindReviewOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	var assigned []string
+	rows, _ := e.db.Query(`SELECT u.user_id FROM assignments a JOIN users u ON u.expert_id = a.expert_id WHERE a.case_id = ? ORDER BY u.user_id`, e.panelCase)
+	for rows.Next() {
+		var u string
+		rows.Scan(&u)
+		assigned = append(assigned, u)
+	}
+	rows.Close()
+	if strings.Join(assigned, ",") != "rev_a,rev_b" {
+		t.Fatalf("assigned %v: the home-district reviewer must be excluded", assigned)
+	}
+	home := e.client(t).login("rev_home")
+	if status, _, _ := home.do("GET", "/api/v1/cases/"+e.panelCase, nil, nil); status != 404 {
+		t.Errorf("unassigned reviewer read the case: %d", status)
+	}
+	a, b := e.client(t).login("rev_a"), e.client(t).login("rev_b")
+	_, q, _ := a.do("GET", "/api/v1/queue", nil, nil)
+	if !strings.Contains(q, e.panelCase) || strings.Contains(q, "priority") {
+		t.Errorf("queue of rev_a: %s", q)
+	}
+	if status, _, _ := a.do("POST", "/api/v1/cases/"+e.panelCase+"/verdict", nil, map[string]string{"Content-Type": "application/json"}); status != 403 {
+		t.Errorf("verdict without csrf: %d", status)
+	}
+	req := func(c *client, body string) (int, string) {
+		req, _ := http.NewRequest("POST", c.base+"/api/v1/cases/"+e.panelCase+"/verdict", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", c.csrf)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	if status, body := req(a, `{"verdict":"violation","amount":"abc"}`); status != 400 || !strings.Contains(body, `"field":"amount"`) {
+		t.Errorf("bad amount: %d %s", status, body)
+	}
+	if status, body := req(a, `{"verdict":"violation","amount":"900.00","comment":"挂床"}`); status != 200 {
+		t.Fatalf("rev_a verdict: %d %s", status, body)
+	}
+	_, view, _ := b.do("GET", "/api/v1/cases/"+e.panelCase, nil, nil)
+	var v struct {
+		Blind    bool `json:"blind"`
+		CaseFile struct {
+			Reviews []struct{ ExpertID, Verdict string }
+			Flags   []struct {
+				Score    float64
+				Evidence map[string]any
+			}
+		} `json:"case_file"`
+	}
+	json.Unmarshal([]byte(view), &v)
+	if !v.Blind || len(v.CaseFile.Reviews) != 1 || v.CaseFile.Reviews[0].ExpertID != "dr_b" || strings.Contains(view, `"Verdict":"violation"`) ||
+		v.CaseFile.Flags[0].Score != 0 || v.CaseFile.Flags[0].Evidence["score_parts"] != nil {
+		t.Fatalf("rev_b sees before voting: %s", view)
+	}
+	if _, page, _ := b.do("GET", "/cases/"+e.panelCase, nil, nil); !strings.Contains(page, `id="blind-note"`) || strings.Contains(page, "挂床") {
+		t.Error("rev_b's page is not blind")
+	}
+	if status, body := req(b, `{"verdict":"violation","amount":"800.00"}`); status != 200 || !strings.Contains(body, `"done":true`) {
+		t.Fatalf("rev_b verdict: %d %s", status, body)
+	}
+	if status, _ := req(b, `{"verdict":"violation","amount":"800.00"}`); status != 409 {
+		t.Errorf("second submission: %d", status)
+	}
+	_, view, _ = b.do("GET", "/api/v1/cases/"+e.panelCase, nil, nil)
+	json.Unmarshal([]byte(view), &v)
+	if v.Blind || len(v.CaseFile.Reviews) != 2 {
+		t.Errorf("after voting rev_b sees both: %s", view)
+	}
+}
+
+func TestAPIAccess(t *testing.T) {
+	e := newEnv(t)
+	anon := e.client(t)
+	if status, body, _ := anon.do("GET", "/api/v1/batches", nil, nil); status != 401 || !strings.Contains(body, `"unauthorized"`) {
+		t.Errorf("anonymous API: %d %s", status, body)
+	}
+	ctx := context.Background()
+	users := auth.NewStore(e.db.DB, time.Now, auth.DefaultConfig())
+	tok, err := users.CreateToken(ctx, "aud_xihu", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
-
-func TestRoutes(t *testing.T) {
-	srv, sum := newServer(t)
-	tests := []struct {
-		name, path string
-		status     int
-		contains   []string
-		absent     []string
-	}{
-		{"health", "/healthz", 200, []string{`"ok"`}, nil},
-		{"batches", "/api/v1/batches", 200, []string{sum.BatchID, `"fee_items.csv"`, `"quarantined":1`}, nil},
-		{"batches bad limit", "/api/v1/batches?limit=abc", 400, []string{`"code":"invalid"`, `"field":"limit"`}, nil},
-		{"batches limit out of range", "/api/v1/batches?limit=0", 400, []string{`"field":"limit"`}, nil},
-		{"quarantine", "/api/v1/batches/" + sum.BatchID + "/quarantine", 200, []string{`"total":1`, `"line":5`, "amount 99.00"},
-			// The raw row is not served: it may hold personal data.
-			[]string{`"raw"`, "F004,S002"}},
-		{"quarantine bad offset", "/api/v1/batches/" + sum.BatchID + "/quarantine?offset=-1", 400, []string{`"field":"offset"`}, nil},
-		{"quarantine unknown batch", "/api/v1/batches/bnope/quarantine", 404, []string{`"code":"not_found"`}, nil},
-		{"unknown route", "/api/v1/nothing", 404, []string{`"not_found"`}, nil},
-		{"home page", "/", 200, []string{"批次导入台账", "fee_items.csv", "已入库"}, nil},
+	bearer := map[string]string{"Authorization": "Bearer " + tok}
+	if status, body, _ := anon.do("GET", "/api/v1/batches", nil, bearer); status != 200 || !strings.Contains(body, e.batchID) {
+		t.Errorf("token: %d %s", status, body)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			status, body := get(t, srv.URL+tc.path)
-			if status != tc.status {
-				t.Fatalf("status %d, want %d: %s", status, tc.status, body)
-			}
-			for _, s := range tc.contains {
-				if !strings.Contains(body, s) {
-					t.Errorf("body lacks %q: %s", s, body)
-				}
-			}
-			for _, s := range tc.absent {
-				if strings.Contains(body, s) {
-					t.Errorf("body has %q: %s", s, body)
-				}
-			}
-			if strings.HasPrefix(tc.path, "/api/") {
-				var v map[string]any
-				if err := json.Unmarshal([]byte(body), &v); err != nil {
-					t.Errorf("not JSON: %v", err)
-				}
-			}
-		})
+	if status, body, _ := anon.do("GET", "/api/v1/batches/"+e.batchID+"/quarantine", nil, bearer); status != 200 || strings.Contains(body, `"raw"`) || !strings.Contains(body, "amount 99.00") {
+		t.Errorf("quarantine: %d %s", status, body)
+	}
+	if status, body, _ := anon.do("GET", "/api/v1/batches?limit=abc", nil, bearer); status != 400 || !strings.Contains(body, `"field":"limit"`) {
+		t.Errorf("bad limit: %d %s", status, body)
+	}
+	revTok, _ := users.CreateToken(ctx, "rev_a", "test")
+	if status, _, _ := anon.do("GET", "/api/v1/batches", nil, map[string]string{"Authorization": "Bearer " + revTok}); status != 403 {
+		t.Errorf("reviewer on batches: %d", status)
+	}
+	if status, _, _ := anon.do("GET", "/api/v1/batches", nil, map[string]string{"Authorization": "Bearer mda_forged"}); status != 401 {
+		t.Errorf("forged token: %d", status)
+	}
+	if status, _, _ := anon.do("GET", "/healthz", nil, nil); status != 200 {
+		t.Error("healthz")
+	}
+	if status, _, _ := anon.do("GET", "/api/v1/nothing", nil, bearer); status != 404 {
+		t.Error("unknown route")
 	}
 }

@@ -1,6 +1,7 @@
 package contract_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -155,5 +156,19 @@ func TestTablesWellFormed(t *testing.T) {
 				t.Errorf("%s: bad parent %+v", tb.Name, p)
 			}
 		}
+	}
+}
+
+func TestFenJSON(t *testing.T) {
+	b, err := json.Marshal(struct{ A contract.Fen }{123450})
+	if err != nil || string(b) != `{"A":"1234.50"}` {
+		t.Errorf("marshal %s %v", b, err)
+	}
+	var v struct{ A, B contract.Fen }
+	if err := json.Unmarshal([]byte(`{"A":"1234.50","B":12.5}`), &v); err != nil || v.A != 123450 || v.B != 1250 {
+		t.Errorf("unmarshal %+v %v", v, err)
+	}
+	if err := json.Unmarshal([]byte(`{"A":"1.234"}`), &v); err == nil {
+		t.Error("three decimals accepted")
 	}
 }

@@ -1,5 +1,7 @@
 package contract
 
+import "fmt"
+
 // Identifier types. Each is the contract's own string, never derived from another.
 type (
 	// OrgCode is a 定点医药机构代码: H (hospital/clinic) or P (pharmacy),
@@ -49,3 +51,22 @@ const (
 	SubjectCard        = "card"
 	SubjectInstitution = "institution"
 )
+
+// MarshalJSON writes money as a decimal string in yuan ("1234.50"), so JSON
+// readers never see a float or have to know the unit.
+func (f Fen) MarshalJSON() ([]byte, error) { return []byte(`"` + f.String() + `"`), nil }
+
+// UnmarshalJSON reads money written by MarshalJSON, or a bare JSON number in
+// yuan with at most two decimals.
+func (f *Fen) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	v, err := ParseDecimal(s, 2)
+	if err != nil {
+		return fmt.Errorf("money %s: %w", b, err)
+	}
+	*f = Fen(v)
+	return nil
+}

@@ -8,6 +8,14 @@ export CGO_ENABLED=1
 GOFLAGS="$(go env GOFLAGS | sed 's/-tags=[^ ]*//') -tags=duckdb_arrow,nomsgpack"
 export GOFLAGS
 
+echo "== tools"
+# Headless Chromium (and CJK fonts for readable screenshots) for the browser
+# tests; installed from Debian's packages when missing.
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then

@@ -39,7 +39,7 @@ func newServeCmd() *cobra.Command {
 
 // serve runs the HTTP server until ctx is cancelled, then drains it.
 func serve(ctx context.Context, d *pipeline.DB, addr string) error {
-	s, err := api.New(d)
+	s, err := api.New(d, time.Now)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,112 @@
+package api_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// artifactDir is where browser screenshots are kept (out/artifacts at the
+// repository root, ignored by git; CI keeps it as an artifact).
+func artifactDir(t *testing.T) string {
+	dir := filepath.Join("..", "out", "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browser starts headless Chromium. Without Chromium the test is skipped,
+// except in CI (CI=true), where scripts/test.sh installs it and its absence
+// is a failure.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed (scripts/test.sh installs it)")
+		}
+		t.Skip("chromium not installed")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1600),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+// TestReviewerInBrowser: a reviewer logs in, opens the top case of the
+// queue, sees the timeline chart and the evidence in Chinese, and submits a
+// verdict with the keyboard-friendly form; a screenshot is kept.
+func TestReviewerInBrowser(t *testing.T) {
+	e := newEnv(t)
+	ctx := browser(t)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#user`)),
+		chromedp.SendKeys(chromedp.CSS(`#user`), "rev_a"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.Click(chromedp.CSS(`#login`)),
+		chromedp.WaitVisible(chromedp.CSS(`#top-case`)),
+		chromedp.Click(chromedp.CSS(`#top-case`)),
+		chromedp.WaitVisible(chromedp.CSS(`#timeline`)),
+	))
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#timeline rect.cell').length`))
+	must(err)
+	evidence, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#flags`)))
+	must(err)
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	must(err)
+	must(chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#v-violation`)),
+		chromedp.SendKeys(chromedp.CSS(`#amount`), "900.00"),
+		chromedp.SendKeys(chromedp.CSS(`#comment`), "住院期间无诊疗记录"),
+		chromedp.Click(chromedp.CSS(`#submit-verdict`)),
+		chromedp.WaitVisible(chromedp.CSS(`main`)),
+	))
+	queueAfter, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	must(err)
+	if err := os.WriteFile(filepath.Join(artifactDir(t), "review-case.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cells == 0 {
+		t.Error("the timeline chart has no cells")
+	}
+	if !strings.Contains(evidence, "疑点及证据") || !strings.Contains(evidence, "住院期间无诊疗") || !strings.Contains(evidence, "住院3天中2天只有床位费") {
+		t.Errorf("evidence section: %q", evidence)
+	}
+	if !strings.Contains(queueAfter, "已提交") || !strings.Contains(queueAfter, "队列为空") {
+		t.Errorf("after submitting: %q", queueAfter)
+	}
+	var verdict string
+	e.db.QueryRow(`SELECT a.verdict FROM assignments a JOIN users u ON u.expert_id = a.expert_id WHERE u.user_id = 'rev_a'`).Scan(&verdict)
+	if verdict != "violation" {
+		t.Errorf("stored verdict %q", verdict)
+	}
+}

@@ -1,0 +1,465 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/medaudit/medaudit/auth"
+	"github.com/medaudit/medaudit/casebook"
+	"github.com/medaudit/medaudit/contract"
+)
+
+// messages are the page strings, Chinese first.
+var messages = map[string][2]string{
+	"app":          {"医保异地结算稽核", "Cross-region claim audit"},
+	"queue":        {"我的评审队列", "My review queue"},
+	"cases":        {"案件", "Cases"},
+	"ledger":       {"批次台账", "Batch ledger"},
+	"logout":       {"退出", "Sign out"},
+	"case":         {"案件", "Case"},
+	"priority":     {"优先级", "Priority"},
+	"due":          {"截止", "Due"},
+	"state":        {"状态", "State"},
+	"institution":  {"医疗机构", "Institution"},
+	"specialty":    {"专业", "Specialty"},
+	"amount":       {"涉及金额", "Amount at risk"},
+	"record":       {"病历摘要", "Medical record summary"},
+	"timeline":     {"住院每日费用时间轴", "Day-by-day charges of the stay"},
+	"outside":      {"院外活动", "Activity elsewhere"},
+	"flags":        {"疑点及证据", "Flags and evidence"},
+	"caveats":      {"可能的合理解释", "Possible innocent explanations"},
+	"thresholds":   {"判定阈值", "Thresholds"},
+	"verdict":      {"评审意见", "Verdict"},
+	"violation":    {"违规", "Violation"},
+	"no_violation": {"未见违规", "No violation"},
+	"needs_record": {"需调取病历", "Needs records"},
+	"viol_amount":  {"违规金额（元）", "Violating amount (yuan)"},
+	"comment":      {"说明", "Comment"},
+	"submit":       {"提交评审意见", "Submit verdict"},
+	"blind":        {"盲审：提交前看不到另一位专家的意见和系统评分。", "Blind review: the other reviewer's verdict and the system score are hidden until you submit."},
+	"submitted":    {"已提交", "Submitted"},
+	"empty_queue":  {"队列为空，暂无待评审案件。", "Your queue is empty."},
+	"person":       {"参保人", "Insured person"},
+	"sex_age":      {"性别/年龄", "Sex / age"},
+	"diagnosis":    {"主诊断", "Main diagnosis"},
+	"admitted":     {"入院", "Admitted"},
+	"discharged":   {"出院", "Discharged"},
+	"los":          {"住院天数", "Length of stay"},
+	"paid":         {"费用（总额/统筹/个账/现金）", "Total / fund / account / cash"},
+	"reviews":      {"评审记录", "Reviews"},
+	"trail":        {"操作留痕", "Audit trail"},
+	"score":        {"系统评分", "System score"},
+	"keys":         {"快捷键：1 违规 · 2 未见违规 · 3 需调取病历 · Ctrl+Enter 提交", "Keys: 1 violation · 2 no violation · 3 needs records · Ctrl+Enter submit"},
+	"login":        {"登录", "Sign in"},
+	"user":         {"用户名", "User"},
+	"password":     {"密码", "Password"},
+	"bad_login":    {"用户名或密码错误。", "Wrong user name or password."},
+	"rate_login":   {"登录失败次数过多，请15分钟后再试。", "Too many failed sign-ins; try again in 15 minutes."},
+}
+
+var funcs = template.FuncMap{
+	"add": func(a, b int64) int64 { return a + b },
+	"inc": func(i int) int { return i + 1 },
+	"kindName": func(k string) string {
+		return map[string]string{"hospital": "医院", "clinic": "诊所", "pharmacy": "药店"}[k]
+	},
+	"yuan": func(f contract.Fen) string { return f.String() },
+	"pct":  func(x float64) string { return strconv.FormatFloat(x*100, 'f', 0, 64) + "%" },
+}
+
+// lang is the page language: ?lang= sets it in a cookie; Chinese by default.
+func lang(c *gin.Context) int {
+	l := c.Query("lang")
+	if l == "zh" || l == "en" {
+		c.SetCookie(langCookie, l, 365*24*3600, "/", "", false, true)
+	} else if v, err := c.Cookie(langCookie); err == nil {
+		l = v
+	}
+	if l == "en" {
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) render(c *gin.Context, page string, data gin.H) {
+	l := lang(c)
+	t := map[string]string{}
+	for k, v := range messages {
+		t[k] = v[l]
+	}
+	data["T"], data["Lang"], data["User"] = t, [2]string{"zh-CN", "en"}[l], currentUser(c)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	if err := s.pages.ExecuteTemplate(c.Writer, page, data); err != nil {
+		slog.Error("render page", "page", page, "err", err)
+	}
+}
+
+// queueItem is a queue row as a reviewer sees it: no score.
+type queueItem struct {
+	ID, Institution, Specialty, State, Due string
+	Amount                                 contract.Fen
+}
+
+func (s *Server) queue(c *gin.Context) ([]queueItem, error) {
+	u := currentUser(c)
+	cs, err := s.cases.Queue(c.Request.Context(), u.ExpertID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]queueItem, 0, len(cs))
+	for _, k := range cs {
+		q := queueItem{ID: k.ID, Institution: k.OrgCode, Specialty: casebook.SpecialtyNames[k.Specialty],
+			State: casebook.StateNames[k.State], Amount: k.AmountAtRisk}
+		if k.DueAt != nil {
+			q.Due = k.DueAt.Format("2006-01-02")
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+func (s *Server) queuePage(c *gin.Context) {
+	items, err := s.queue(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, "queue.html", gin.H{"Items": items, "Message": c.Query("msg")})
+}
+
+func (s *Server) queueJSON(c *gin.Context) {
+	items, err := s.queue(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"cases": items})
+}
+
+// caseFor loads the case file the current user may see, or not found: a
+// reviewer only their assigned cases (blind until they have voted), staff
+// only cases of their districts.
+func (s *Server) caseFor(c *gin.Context) (casebook.CaseFile, bool, error) {
+	u := currentUser(c)
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	notFound := &Error{Code: CodeNotFound, Message: "no such case"}
+	f, err := s.cases.File(ctx, id, u.NeedsIDNumbers())
+	if errors.Is(err, casebook.ErrNotFound) {
+		return f, false, notFound
+	}
+	if err != nil {
+		return f, false, err
+	}
+	if u.Role != auth.Reviewer {
+		if !u.Sees(f.Case.District) {
+			return f, false, notFound
+		}
+		return f, false, nil
+	}
+	view, err := s.cases.ReviewerView(ctx, id, u.ExpertID)
+	if errors.Is(err, casebook.ErrNotAssigned) {
+		return f, false, notFound
+	}
+	if err != nil {
+		return f, false, err
+	}
+	f.Reviews = view.Reviews
+	f.Events = nil // the trail names the other reviewers' votes
+	if !view.ScoreVisible {
+		f.Case.Priority = 0
+		for i := range f.Flags {
+			f.Flags[i].Score = 0
+			f.Flags[i].Evidence = stripScore(f.Flags[i].Evidence)
+		}
+		return f, true, nil
+	}
+	return f, false, nil
+}
+
+// stripScore removes the score parts from evidence shown to a blind reviewer.
+func stripScore(ev json.RawMessage) json.RawMessage {
+	var m map[string]any
+	if json.Unmarshal(ev, &m) != nil {
+		return ev
+	}
+	delete(m, "score_parts")
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func (s *Server) caseJSON(c *gin.Context) {
+	f, blind, err := s.caseFor(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"case_file": f, "blind": blind})
+}
+
+// flagView is a flag as the case page shows it.
+type flagView struct {
+	Title, Summary, Detector, Override, Basis string
+	Score                                     float64
+	Amount                                    contract.Fen
+	Facts                                     []kv
+	Thresholds                                []kv
+	Caveats                                   []string
+}
+
+type kv struct{ K, V string }
+
+func flatten(prefix string, v any, out *[]kv) {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			flatten(p, x[k], out)
+		}
+	case nil:
+		*out = append(*out, kv{prefix, "—"})
+	case string:
+		*out = append(*out, kv{prefix, x})
+	default:
+		b, _ := json.Marshal(x)
+		*out = append(*out, kv{prefix, string(b)})
+	}
+}
+
+func flagViews(f casebook.CaseFile) []flagView {
+	var out []flagView
+	for _, fl := range f.Flags {
+		var ev struct {
+			Title, Summary string
+			Basis          string             `json:"rule_basis"`
+			Facts          map[string]any     `json:"facts"`
+			Thresholds     map[string]float64 `json:"thresholds"`
+			Caveats        []string           `json:"caveats"`
+		}
+		json.Unmarshal(fl.Evidence, &ev)
+		v := flagView{Title: ev.Title, Summary: ev.Summary, Detector: fl.Detector, Basis: ev.Basis, Score: fl.Score,
+			Amount: fl.Amount, Caveats: ev.Caveats, Override: map[string]string{"absolute": "绝对性规则（无需病历）", "clinical": "临床性规则（病历可推翻）"}[fl.Override]}
+		flatten("", ev.Facts, &v.Facts)
+		for _, k := range sortedKeys(ev.Thresholds) {
+			v.Thresholds = append(v.Thresholds, kv{k, strconv.FormatFloat(ev.Thresholds[k], 'g', -1, 64)})
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Server) casePage(c *gin.Context) {
+	f, blind, err := s.caseFor(c)
+	if err != nil {
+		s.failPage(c, err)
+		return
+	}
+	u := currentUser(c)
+	canVote := false
+	for _, r := range f.Reviews {
+		if r.ExpertID == u.ExpertID && !r.Submitted() && f.Case.State == casebook.PanelReview {
+			canVote = true
+		}
+	}
+	data := gin.H{"F": f, "Blind": blind, "CanVote": canVote, "Flags": flagViews(f),
+		"State": casebook.StateNames[f.Case.State], "Specialty": casebook.SpecialtyNames[f.Case.Specialty], "Message": c.Query("msg")}
+	if f.Stay != nil {
+		data["Timeline"] = timelineSVG(f, lang(c))
+		data["Sex"] = map[int]string{1: "男", 2: "女"}[f.Stay.Sex]
+	}
+	s.render(c, "case.html", data)
+}
+
+// failPage shows errors of page routes as a page rather than JSON.
+func (s *Server) failPage(c *gin.Context, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		slog.Error("page failed", "path", c.FullPath(), "err", err)
+		e = &Error{Code: CodeInternal, Message: "internal error"}
+	}
+	c.Status(statusOf[e.Code])
+	s.render(c, "error.html", gin.H{"Error": e})
+	c.Abort()
+}
+
+func (s *Server) casesPage(c *gin.Context) {
+	u := currentUser(c)
+	rows, err := s.db.QueryContext(c.Request.Context(), `SELECT case_id FROM cases ORDER BY priority DESC, case_id LIMIT 500`)
+	if err != nil {
+		s.failPage(c, err)
+		return
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var list []casebook.Case
+	for _, id := range ids {
+		k, err := s.cases.Get(c.Request.Context(), id)
+		if err != nil {
+			s.failPage(c, err)
+			return
+		}
+		if u.Sees(k.District) {
+			list = append(list, k)
+		}
+	}
+	s.render(c, "cases.html", gin.H{"Cases": list, "StateNames": casebook.StateNames})
+}
+
+// verdictInput is a reviewer's verdict.
+type verdictInput struct {
+	Verdict string `form:"verdict" json:"verdict"`
+	Amount  string `form:"amount" json:"amount"` // yuan, up to 2 decimals
+	Comment string `form:"comment" json:"comment"`
+}
+
+func (s *Server) submitVerdict(c *gin.Context, in verdictInput) (casebook.Outcome, error) {
+	u := currentUser(c)
+	if _, _, err := s.caseFor(c); err != nil {
+		return casebook.Outcome{}, err
+	}
+	v := casebook.Verdict(in.Verdict)
+	if !v.Valid() {
+		return casebook.Outcome{}, &Error{Code: CodeInvalid, Field: "verdict", Message: "verdict must be violation, no_violation or needs_records"}
+	}
+	var amount int64
+	if v == casebook.Violation {
+		var err error
+		if amount, err = contract.ParseDecimal(strings.TrimSpace(in.Amount), 2); err != nil || amount <= 0 {
+			return casebook.Outcome{}, &Error{Code: CodeInvalid, Field: "amount", Message: "a violation needs the violating amount in yuan (e.g. 1234.50)"}
+		}
+	}
+	out, err := s.cases.SubmitVerdict(c.Request.Context(), c.Param("id"), u.ExpertID, v, contract.Fen(amount), in.Comment)
+	switch {
+	case errors.Is(err, casebook.ErrAlreadySubmitted), errors.Is(err, casebook.ErrTransition):
+		return out, &Error{Code: CodeConflict, Message: "the verdict was already submitted or the case is no longer under review"}
+	case errors.Is(err, casebook.ErrAmount):
+		return out, &Error{Code: CodeInvalid, Field: "amount", Message: "the violating amount must be positive and at most the amount at risk"}
+	}
+	return out, err
+}
+
+func (s *Server) verdictForm(c *gin.Context) {
+	var in verdictInput
+	c.ShouldBind(&in)
+	if _, err := s.submitVerdict(c, in); err != nil {
+		s.failPage(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/queue?msg=submitted")
+}
+
+func (s *Server) verdictJSON(c *gin.Context) {
+	var in verdictInput
+	if err := c.ShouldBindJSON(&in); err != nil {
+		s.fail(c, &Error{Code: CodeInvalid, Message: "body must be JSON {verdict, amount, comment}"})
+		return
+	}
+	out, err := s.submitVerdict(c, in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"outcome": out.String(), "done": out.Done, "needs_third": out.NeedsThird})
+}
+
+// timelineSVG draws the stay day by day: one row per fee category, one
+// column per day, each cell shaded by the day's amount in that category,
+// and a row marking activity at other institutions during the stay.
+func timelineSVG(f casebook.CaseFile, l int) template.HTML {
+	const left, cell, rowH, top = 96, 34, 22, 24
+	days := f.Days
+	var cats []struct{ Key, Name string }
+	peak := map[string]contract.Fen{}
+	for _, cat := range casebook.Categories {
+		for _, d := range days {
+			if a := d.Amount[cat.Key]; a > 0 {
+				peak[cat.Key] = maxFen(peak[cat.Key], a)
+			}
+		}
+		if peak[cat.Key] > 0 {
+			cats = append(cats, cat)
+		}
+	}
+	rows := len(cats) + 1
+	w, h := max(left+cell*len(days)+10, 640), top+rowH*rows+30
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" id="timeline" role="img" aria-label="%s" width="%d" height="%d" viewBox="0 0 %d %d" font-size="12">`,
+		template.HTMLEscapeString(messages["timeline"][l]), w, h, w, h)
+	index := map[string]int{}
+	for i, d := range days {
+		index[d.Date] = i
+		x := left + i*cell
+		fmt.Fprintf(&b, `<text x="%d" y="16" text-anchor="middle">%s</text>`, x+cell/2, template.HTMLEscapeString(d.Date[5:]))
+	}
+	for r, cat := range cats {
+		y := top + r*rowH
+		name := cat.Name
+		if l == 1 {
+			name = cat.Key
+		}
+		fmt.Fprintf(&b, `<text x="4" y="%d">%s</text>`, y+15, template.HTMLEscapeString(name))
+		for i, d := range days {
+			a := d.Amount[cat.Key]
+			fill := "#f1f5f9"
+			if a > 0 {
+				shade := 0.25 + 0.75*float64(a)/float64(peak[cat.Key])
+				fill = fmt.Sprintf("rgba(37,99,235,%.2f)", shade)
+			}
+			fmt.Fprintf(&b, `<rect class="cell" data-day="%s" data-category="%s" x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#fff"><title>%s %s: %s 元 (%d)</title></rect>`,
+				d.Date, cat.Key, left+i*cell, y, cell-2, rowH-2, fill, d.Date, template.HTMLEscapeString(cat.Name), a, d.Lines[cat.Key])
+		}
+	}
+	y := top + len(cats)*rowH
+	fmt.Fprintf(&b, `<text x="4" y="%d" fill="#b91c1c">%s</text>`, y+15, template.HTMLEscapeString(messages["outside"][l]))
+	for _, e := range f.Outside {
+		i, ok := index[e.At.Format("2006-01-02")]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, `<circle class="outside" cx="%d" cy="%d" r="7" fill="#dc2626"><title>%s %s %s %s %s 元</title></circle>`,
+			left+i*cell+cell/2, y+rowH/2, e.At.Format("2006-01-02 15:04"), template.HTMLEscapeString(e.OrgName),
+			template.HTMLEscapeString(e.OrgCode), template.HTMLEscapeString(e.Kind), e.Amount)
+	}
+	fmt.Fprintf(&b, `<text x="4" y="%d" fill="#64748b">%s</text></svg>`, h-8,
+		template.HTMLEscapeString(map[int]string{0: "颜色越深金额越高；红点为同期在其他机构的结算或刷卡", 1: "Darker = higher amount; red dots = settlements or swipes elsewhere"}[l]))
+	return template.HTML(b.String())
+}
+
+func maxFen(a, b contract.Fen) contract.Fen {
+	if a > b {
+		return a
+	}
+	return b
+}

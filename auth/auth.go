@@ -1,0 +1,279 @@
+// Package auth authenticates the people who use the service — password
+// login with sessions for the web pages, bearer tokens for API clients — and
+// holds their role and the districts they may see.
+//
+// Passwords are hashed with argon2id (memory-hard); session and API tokens
+// are 256-bit random values stored as SHA-256 hashes. Failed logins are
+// rate-limited per user and per client address.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Roles.
+const (
+	Auditor    = "auditor"
+	Reviewer   = "reviewer"
+	Supervisor = "supervisor"
+	Admin      = "admin"
+)
+
+// Roles lists the valid roles.
+var Roles = []string{Auditor, Reviewer, Supervisor, Admin}
+
+// User is an authenticated person.
+type User struct {
+	ID        string   `json:"user_id"`
+	Name      string   `json:"display_name"`
+	Role      string   `json:"role"`
+	Districts []string `json:"districts"` // 6-digit region codes, or "*" for all
+	ExpertID  string   `json:"expert_id,omitempty"`
+	CSRF      string   `json:"-"` // the session's form token (web sessions only)
+}
+
+// Sees reports whether the user may see data of an institution in district.
+func (u User) Sees(district string) bool {
+	return slices.Contains(u.Districts, "*") || slices.Contains(u.Districts, district)
+}
+
+// NeedsIDNumbers reports whether the role needs unmasked ID numbers and
+// names: supervisors and admins, who sign decisions and recoveries.
+func (u User) NeedsIDNumbers() bool { return u.Role == Supervisor || u.Role == Admin }
+
+// Errors.
+var (
+	ErrBadLogin    = errors.New("wrong user name or password")
+	ErrRateLimited = errors.New("too many failed logins: try again later")
+	ErrNoSession   = errors.New("not signed in or session expired")
+	ErrInvalid     = errors.New("invalid user")
+)
+
+// argon2id parameters (OWASP: m = 19 MiB, t = 2, p = 1).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an encoded argon2id hash with a random salt.
+func HashPassword(pw string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// VerifyPassword checks pw against an encoded argon2id hash in constant time.
+func VerifyPassword(encoded, pw string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// Config sets session lifetime and login rate limits.
+type Config struct {
+	SessionTTL  time.Duration // default 8 h (a working day)
+	MaxFailures int           // failed logins allowed per window, per user and per client
+	Window      time.Duration
+}
+
+// DefaultConfig: 8-hour sessions; 5 failures per 15 minutes.
+func DefaultConfig() Config {
+	return Config{SessionTTL: 8 * time.Hour, MaxFailures: 5, Window: 15 * time.Minute}
+}
+
+// Store keeps users, sessions and tokens in the service's database.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+	cfg Config
+}
+
+// NewStore returns a store over a migrated database.
+func NewStore(db *sql.DB, now func() time.Time, cfg Config) *Store {
+	return &Store{db: db, now: now, cfg: cfg}
+}
+
+// CreateUser adds a user with a password of at least 10 characters.
+func (s *Store) CreateUser(ctx context.Context, u User, password string) error {
+	var problems []string
+	if u.ID == "" || strings.ContainsAny(u.ID, " ,") {
+		problems = append(problems, "user id must be non-empty without spaces or commas")
+	}
+	if !slices.Contains(Roles, u.Role) {
+		problems = append(problems, "role must be one of "+strings.Join(Roles, ", "))
+	}
+	if len(u.Districts) == 0 {
+		problems = append(problems, "at least one district (or *)")
+	}
+	if len([]rune(password)) < 10 {
+		problems = append(problems, "password must have at least 10 characters")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	var expert any
+	if u.ExpertID != "" {
+		expert = u.ExpertID
+	}
+	name := u.Name
+	if name == "" {
+		name = u.ID
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, false)`,
+		u.ID, name, hash, u.Role, strings.Join(u.Districts, ","), expert, s.now())
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) user(ctx context.Context, id string) (User, string, error) {
+	var u User
+	var districts, hash string
+	var expert sql.NullString
+	var disabled bool
+	err := s.db.QueryRowContext(ctx, `SELECT user_id, display_name, password_hash, role, districts, expert_id, disabled FROM users WHERE user_id = ?`, id).
+		Scan(&u.ID, &u.Name, &hash, &u.Role, &districts, &expert, &disabled)
+	if err != nil || disabled {
+		return User{}, "", ErrBadLogin
+	}
+	u.Districts, u.ExpertID = strings.Split(districts, ","), expert.String
+	return u, hash, nil
+}
+
+// Login checks a password and opens a session, returning its token. It is
+// refused while the user or the client has too many recent failures.
+func (s *Store) Login(ctx context.Context, userID, password, client string) (string, User, error) {
+	since := s.now().Add(-s.cfg.Window)
+	var byUser, byClient int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE user_id = ?), count(*) FILTER (WHERE client = ?)
+		FROM login_failures WHERE failed_at > ?`, userID, client, since).Scan(&byUser, &byClient); err != nil {
+		return "", User{}, err
+	}
+	if byUser >= s.cfg.MaxFailures || byClient >= s.cfg.MaxFailures*4 {
+		return "", User{}, ErrRateLimited
+	}
+	u, hash, err := s.user(ctx, userID)
+	if err != nil || !VerifyPassword(hash, password) {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO login_failures VALUES (?, ?, ?)`, userID, client, s.now()); err != nil {
+			return "", User{}, err
+		}
+		return "", User{}, ErrBadLogin
+	}
+	token, err := randomToken()
+	if err != nil {
+		return "", User{}, err
+	}
+	csrf, err := randomToken()
+	if err != nil {
+		return "", User{}, err
+	}
+	now := s.now()
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO sessions VALUES (?, ?, ?, ?, ?)`, tokenHash(token), u.ID, csrf, now, now.Add(s.cfg.SessionTTL)); err != nil {
+		return "", User{}, err
+	}
+	u.CSRF = csrf
+	return token, u, nil
+}
+
+// Session returns the user of a live session token.
+func (s *Store) Session(ctx context.Context, token string) (User, error) {
+	var id, csrf string
+	err := s.db.QueryRowContext(ctx, `SELECT user_id, csrf FROM sessions WHERE token_hash = ? AND expires_at > ?`, tokenHash(token), s.now()).Scan(&id, &csrf)
+	if err != nil {
+		return User{}, ErrNoSession
+	}
+	u, _, err := s.user(ctx, id)
+	if err != nil {
+		return User{}, ErrNoSession
+	}
+	u.CSRF = csrf
+	return u, nil
+}
+
+// Logout ends a session.
+func (s *Store) Logout(ctx context.Context, token string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash(token))
+	return err
+}
+
+// CreateToken issues an API token for a user; the token is shown once.
+func (s *Store) CreateToken(ctx context.Context, userID, label string) (string, error) {
+	if _, _, err := s.user(ctx, userID); err != nil {
+		return "", fmt.Errorf("%w: no such user %s", ErrInvalid, userID)
+	}
+	token, err := randomToken()
+	if err != nil {
+		return "", err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO api_tokens VALUES (?, ?, ?, ?, false)`, tokenHash(token), userID, label, s.now())
+	return "mda_" + token, err
+}
+
+// TokenUser returns the user of an API token.
+func (s *Store) TokenUser(ctx context.Context, token string) (User, error) {
+	raw, ok := strings.CutPrefix(token, "mda_")
+	if !ok {
+		return User{}, ErrNoSession
+	}
+	var id string
+	if err := s.db.QueryRowContext(ctx, `SELECT user_id FROM api_tokens WHERE token_hash = ? AND NOT revoked`, tokenHash(raw)).Scan(&id); err != nil {
+		return User{}, ErrNoSession
+	}
+	u, _, err := s.user(ctx, id)
+	if err != nil {
+		return User{}, ErrNoSession
+	}
+	return u, nil
+}
