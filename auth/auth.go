@@ -277,3 +277,30 @@ func (s *Store) TokenUser(ctx context.Context, token string) (User, error) {
 	}
 	return u, nil
 }
+
+// SetPassword replaces a user's password and ends their sessions.
+func (s *Store) SetPassword(ctx context.Context, userID, password string) error {
+	if len([]rune(password)) < 10 {
+		return fmt.Errorf("%w: password must have at least 10 characters", ErrInvalid)
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE user_id = ?`, hash, userID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: no such user %s", ErrInvalid, userID)
+	}
+	_, err = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	return err
+}
+
+// Exists reports whether a user id is taken.
+func (s *Store) Exists(ctx context.Context, userID string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE user_id = ?`, userID).Scan(&n)
+	return n > 0, err
+}

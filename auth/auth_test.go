@@ -75,7 +75,16 @@ func TestLoginSessionsTokens(t *testing.T) {
 	if _, err := s.TokenUser(ctx, "mda_nope"); err == nil {
 		t.Error("unknown token accepted")
 	}
-	token2, _, _ := s.Login(ctx, "aud1", "long enough pw", "127.0.0.1")
+	if err := s.SetPassword(ctx, "aud1", "a new long password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Login(ctx, "aud1", "long enough pw", "127.0.0.1"); !errors.Is(err, auth.ErrBadLogin) {
+		t.Errorf("old password still works: %v", err)
+	}
+	if ok, _ := s.Exists(ctx, "aud1"); !ok {
+		t.Error("Exists")
+	}
+	token2, _, _ := s.Login(ctx, "aud1", "a new long password", "127.0.0.1")
 	s.Logout(ctx, token2)
 	if _, err := s.Session(ctx, token2); err == nil {
 		t.Error("session survives logout")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medaudit/medaudit/casebook"
+	"github.com/medaudit/medaudit/contract"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/pipeline/pipelinetest"
 )
@@ -178,6 +179,19 @@ func TestCaseLifeCycleWithBlindDoubleReview(t *testing.T) {
 	if err != nil || len(bySpec) != 1 {
 		t.Errorf("kappa %v %v", bySpec, err)
 	}
+	scores, err := s.AnnualScores(ctx, 2026, []string{"330106"}, 1000, casebook.DefaultScoringRules())
+	if err != nil || len(scores) != 2 {
+		t.Fatalf("annual scores %+v %v", scores, err)
+	}
+	for _, a := range scores {
+		want := 100
+		if a.OrgCode == "H33010600001" {
+			want = 95 // one confirmed ghost bed: 服务管理 −5
+		}
+		if a.Total != want || a.Payout != a.Deposit {
+			t.Errorf("%s scored %d (deposit %s, payout %s), want %d", a.OrgCode, a.Total, a.Deposit, a.Payout, want)
+		}
+	}
 	if n, err := s.VerifyTrail(ctx); err != nil || n < 15 {
 		t.Errorf("trail: %d events, %v", n, err)
 	}
@@ -224,5 +238,35 @@ func TestShadowDetectorsOpenNoCases(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, casebook.CaseID("settlement", "S001")); !errors.Is(err, casebook.ErrNotFound) {
 		t.Errorf("shadow flag opened a case: %v", err)
+	}
+}
+
+func TestInstitutionSample(t *testing.T) {
+	ctx := context.Background()
+	db, s := setup(t)
+	db.Exec(`INSERT INTO flags VALUES ('F3', 1, 1, 'drug_substitution.sales_exceed_stock', 'drug_substitution', 'institution', 'H33010600001', 'H33010600001',
+		0.9, 100.00, 'clinical', '{"summary":"z"}', 'open', NULL)`)
+	if _, err := s.OpenCases(ctx, "system:scan"); err != nil {
+		t.Fatal(err)
+	}
+	id := casebook.CaseID("institution", "H33010600001")
+	if _, err := s.DrawSample(ctx, casebook.CaseID("settlement", "S001"), "aud1", 5, 1); err == nil {
+		t.Error("a sample drawn for a settlement case")
+	}
+	sample, err := s.DrawSample(ctx, id, "aud1", 5, 42)
+	if err != nil || len(sample.Selected) != 1 || sample.Selected[0] != "S001" {
+		t.Fatalf("sample %+v %v", sample, err)
+	}
+	var seed uint64
+	db.QueryRow(`SELECT seed FROM case_samples WHERE case_id = ?`, id).Scan(&seed)
+	if seed != 42 {
+		t.Errorf("stored seed %d", seed)
+	}
+	est, err := s.RecordSampleFindings(ctx, id, "aud1", map[string]contract.Fen{"S001": 30000})
+	if err != nil || est.Total != 30000 {
+		t.Errorf("estimate %+v %v", est, err)
+	}
+	if _, err := s.VerifyTrail(ctx); err != nil {
+		t.Error(err)
 	}
 }

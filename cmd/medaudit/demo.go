@@ -1,13 +1,21 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/medaudit/medaudit/auth"
+	"github.com/medaudit/medaudit/casebook"
+	"github.com/medaudit/medaudit/detectors"
 	"github.com/medaudit/medaudit/fixtures"
 	"github.com/medaudit/medaudit/pipeline"
 )
@@ -22,10 +30,12 @@ func newDemoCmd() *cobra.Command {
 	cfg := fixtures.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "demo [--db FILE] [--dir DIR] [--persons N] [--addr :8080]",
-		Short: "The whole main job on the embedded default: generate fixtures, ingest, then serve",
+		Short: "The whole main job on the embedded default: fixtures, ingest, scan, cases, review panel, then serve",
 		Long: `Generates a synthetic batch with labelled fraud into DIR (kept when it
-already exists), ingests it into the database file, prints the ledger and
-serves the web pages and API until interrupted.`,
+already exists), ingests it, runs every detector, opens cases, seats a
+10-specialist review panel, sends the top clinical cases to it, creates one
+demo user per role with a fresh password, prints how to sign in and serves
+the web pages and API until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -47,10 +57,36 @@ serves the web pages and API until interrupted.`,
 			if err := printJSON(cmd, sum); err != nil {
 				return err
 			}
+			ds, err := detectors.Registry(detectors.Config{})
+			if err != nil {
+				return err
+			}
+			scan, err := detectors.Scan(ctx, d.DB, ds, time.Now)
+			if err != nil {
+				return err
+			}
+			if err := printJSON(cmd, scan); err != nil {
+				return err
+			}
+			password, err := seatDemo(ctx, d, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			host := addr
+			if len(host) > 0 && host[0] == ':' {
+				host = "localhost" + host
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), `
+医保异地结算稽核 demo — open http://%s/  (Ctrl-C to stop)
+  稽核人员 auditor     aud_demo
+  科室负责人 supervisor sup_demo
+  管理员 admin          admin_demo
+  评审专家 reviewers    rev01 … rev10  (their queues hold the top clinical cases)
+  password for all demo users (new on every run): %s
+`, host, password)
 			if noServe {
 				return nil
 			}
-			fmt.Fprintf(os.Stderr, "\n医保异地结算稽核 demo: open http://localhost%s/ (Ctrl-C to stop)\n\n", addr)
 			return serve(ctx, d, addr)
 		},
 	}
@@ -59,6 +95,96 @@ serves the web pages and API until interrupted.`,
 	cmd.Flags().IntVar(&cfg.Persons, "persons", cfg.Persons, "fixture persons")
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", cfg.Seed, "fixture seed")
 	cmd.Flags().StringVar(&addr, "addr", ":8080", "listen address")
-	cmd.Flags().BoolVar(&noServe, "no-serve", false, "stop after ingest (for scripts)")
+	cmd.Flags().BoolVar(&noServe, "no-serve", false, "stop before serving (for scripts)")
 	return cmd
+}
+
+// demoPanel is a 10-specialist panel (as in the seed notice), none of them
+// working in the audited district 330106.
+var demoPanel = []casebook.Expert{
+	{ID: "dr01", Name: "内科专家一", Specialties: []string{casebook.Internal}, HomeOrg: "H33010200101", District: "330102"},
+	{ID: "dr02", Name: "内科专家二", Specialties: []string{casebook.Internal}, HomeOrg: "H33010500101", District: "330105"},
+	{ID: "dr03", Name: "内科专家三", Specialties: []string{casebook.Internal, casebook.Psychiatry}, HomeOrg: "H33010800101", District: "330108"},
+	{ID: "dr04", Name: "外科专家一", Specialties: []string{casebook.Surgery}, HomeOrg: "H33010200102", District: "330102"},
+	{ID: "dr05", Name: "外科专家二", Specialties: []string{casebook.Surgery}, HomeOrg: "H33011000101", District: "330110"},
+	{ID: "dr06", Name: "骨科专家一", Specialties: []string{casebook.Orthopedics}, HomeOrg: "H33010500102", District: "330105"},
+	{ID: "dr07", Name: "骨科专家二", Specialties: []string{casebook.Orthopedics, casebook.Surgery}, HomeOrg: "H33011300101", District: "330113"},
+	{ID: "dr08", Name: "妇产科专家一", Specialties: []string{casebook.Obstetrics}, HomeOrg: "H33010800102", District: "330108"},
+	{ID: "dr09", Name: "妇产科专家二", Specialties: []string{casebook.Obstetrics}, HomeOrg: "H33011000102", District: "330110"},
+	{ID: "dr10", Name: "康复科专家", Specialties: []string{casebook.Rehab, casebook.Internal}, HomeOrg: "H33011300102", District: "330113"},
+}
+
+// seatDemo opens cases, seats the panel, creates the demo users with one
+// fresh password and sends the 20 highest-priority clinical cases to the
+// panel. It returns the password.
+func seatDemo(ctx context.Context, d *pipeline.DB, log io.Writer) (string, error) {
+	cases := casebook.NewStore(d.DB, time.Now)
+	users := auth.NewStore(d.DB, time.Now, auth.DefaultConfig())
+	opened, err := cases.OpenCases(ctx, "system:demo")
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(log, "cases: %d opened, %d updated\n", opened.Opened, opened.Updated)
+	raw := make([]byte, 12)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	password := base64.RawURLEncoding.EncodeToString(raw)
+	demoUsers := []auth.User{
+		{ID: "aud_demo", Name: "西湖区稽核员", Role: auth.Auditor, Districts: []string{"330106"}},
+		{ID: "sup_demo", Name: "稽核科科长", Role: auth.Supervisor, Districts: []string{"330106"}},
+		{ID: "admin_demo", Name: "系统管理员", Role: auth.Admin, Districts: []string{"*"}},
+	}
+	for i, e := range demoPanel {
+		e.WeeklyCapacity = 30
+		if ok, err := expertExists(ctx, d, e.ID); err != nil {
+			return "", err
+		} else if !ok {
+			if err := cases.AddExpert(ctx, "system:demo", e); err != nil {
+				return "", err
+			}
+		}
+		demoUsers = append(demoUsers, auth.User{ID: fmt.Sprintf("rev%02d", i+1), Name: e.Name, Role: auth.Reviewer, Districts: []string{"*"}, ExpertID: e.ID})
+	}
+	for _, u := range demoUsers {
+		ok, err := users.Exists(ctx, u.ID)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			err = users.SetPassword(ctx, u.ID, password)
+		} else {
+			err = users.CreateUser(ctx, u, password)
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	rows, err := d.QueryContext(ctx, `SELECT case_id FROM cases WHERE route = 'panel' AND state = 'open' ORDER BY priority DESC, case_id LIMIT 20`)
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := cases.Act(ctx, id, "system:demo", casebook.RoleSystem, casebook.ActTriage, "demo"); err != nil {
+			return "", err
+		}
+		if err := cases.SendToPanel(ctx, id, "system:demo", casebook.RoleSystem); err != nil {
+			return "", err
+		}
+	}
+	fmt.Fprintf(log, "review panel: %d experts, %d cases sent for blind double review\n", len(demoPanel), len(ids))
+	return password, nil
+}
+
+func expertExists(ctx context.Context, d *pipeline.DB, id string) (bool, error) {
+	var n int
+	err := d.QueryRowContext(ctx, `SELECT count(*) FROM experts WHERE expert_id = ?`, id).Scan(&n)
+	return n > 0, err
 }
