@@ -560,3 +560,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// SetRuleMode puts a detector in shadow (its flags open no cases) or back
+// to active.
+func (s *Store) SetRuleMode(ctx context.Context, actor, detector, mode string) error {
+	if mode != "active" && mode != "shadow" {
+		return fmt.Errorf("mode %q: want active or shadow", mode)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO rule_settings VALUES (?, ?)`, detector, mode); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, "", actor, "rule_mode", s.now(), map[string]any{"detector": detector, "mode": mode})
+	})
+}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/medaudit/medaudit/casebook"
+	"github.com/medaudit/medaudit/detectors"
 )
 
 func newCasesCmd() *cobra.Command {
@@ -29,7 +31,61 @@ func newCasesCmd() *cobra.Command {
 		},
 	}
 	db.register(open)
-	cmd.AddCommand(open)
+
+	var mdb dbFlags
+	var detector, mode string
+	ruleMode := &cobra.Command{
+		Use:   "rule-mode --detector NAME --mode shadow|active",
+		Short: "Run a detector in shadow (flags recorded, no cases) until its precision is known, or make it active",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ds, err := detectors.Registry(detectors.Config{})
+			if err != nil {
+				return err
+			}
+			if len(detectors.Select(ds, []string{detector})) == 0 {
+				return fmt.Errorf("no detector named %q", detector)
+			}
+			d, err := mdb.open(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			if err := casebook.NewStore(d.DB, time.Now).SetRuleMode(cmd.Context(), "system:cli", detector, mode); err != nil {
+				return err
+			}
+			return printJSON(cmd, map[string]any{"detector": detector, "mode": mode})
+		},
+	}
+	mdb.register(ruleMode)
+	ruleMode.Flags().StringVar(&detector, "detector", "", "detector name")
+	ruleMode.Flags().StringVar(&mode, "mode", "shadow", "shadow or active")
+
+	var sdb dbFlags
+	var year, rate int
+	var districts []string
+	scores := &cobra.Command{
+		Use:   "scores --year YYYY [--districts 330106] [--withheld 1000]",
+		Short: "Annual institution scores (基础管理、用药管理、服务管理、质量管理 / 医保服务、规范刷卡) and deposit payouts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := sdb.open(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			out, err := casebook.NewStore(d.DB, time.Now).AnnualScores(cmd.Context(), year, districts, rate, casebook.DefaultScoringRules())
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd, map[string]any{"year": year, "institutions": out})
+		},
+	}
+	sdb.register(scores)
+	scores.Flags().IntVar(&year, "year", time.Now().Year(), "assessment year")
+	scores.Flags().StringSliceVar(&districts, "districts", []string{"*"}, "district region codes, or *")
+	scores.Flags().IntVar(&rate, "withheld", 1000, "withheld deposit rate of the year's fund payments, in 1/10,000 (1000 = 10 %)")
+	cmd.AddCommand(open, ruleMode, scores)
 	return cmd
 }
 
