@@ -1,0 +1,284 @@
+package detectors
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/medaudit/medaudit/contract"
+)
+
+// groupAdmission is ghost_bed.group_admission (组团入院、同步出院): at least
+// min_group_size persons admitted at one hospital within window_hours and
+// discharged the same day, more often than the hospital's own admission rate
+// explains. The SQL (queries/ghost_bed_group_admission.sql) returns the
+// stays of candidate groups with the hospital's baseline; here each group
+// gets a Poisson tail probability P(X ≥ k) with
+//
+//	λ = admissions per admission day on the same weekday × share of the
+//	    hospital's stays with this length of stay × share of its admissions
+//	    in its busiest 2-hour band,
+//
+// counted over the hospital's stays other than the group's own members
+// (leave-one-out, so a group does not inflate its own expectation) and
+// Bonferroni-corrected by the number of (admission day, length of stay)
+// cells the hospital offers. A busy tier-3 hospital has a large λ, so its
+// natural coincidences are not significant. A hospital is flagged when it
+// has at least min_events significant groups (the pattern repeats); groups
+// whose diagnoses are mostly acute infections, poisonings or injuries
+// (outbreak, mass casualty) are excused.
+type groupAdmission struct {
+	Rule
+	query string
+}
+
+func newGroupAdmission(params map[string]float64) (Detector, error) {
+	info := Info{
+		Name: "ghost_bed.group_admission", Family: contract.FamilyGhostBed, SubjectType: contract.SubjectSettlement,
+		Override: Clinical, Title: "组团入院、同步出院",
+		Basis: "《医疗保障基金使用监督管理条例》第38条 挂床住院、第40条 虚构医药服务；国家医保局飞检案例（组团入院8人以上）",
+		Thresholds: []Threshold{
+			{Name: "min_group_size", Default: 5, Unit: "persons", Doc: "persons admitted together and discharged the same day"},
+			{Name: "window_hours", Default: 2, Unit: "hours", Doc: "admissions within this span form a group"},
+			{Name: "alpha", Default: 0.01, Unit: "probability", Doc: "Bonferroni-corrected Poisson tail below which a group is not chance"},
+			{Name: "min_events", Default: 2, Unit: "groups", Doc: "significant groups a hospital must have for its groups to be flagged (repeated)"},
+			{Name: "max_outbreak_share", Default: 0.5, Unit: "share", Doc: "groups where more than this share of diagnoses are acute infections, poisonings or injuries are excused"},
+		},
+		Caveats: []string{"群体性食物中毒、流感等聚集性疫情", "交通事故等群体伤亡事件", "单位组织的集中体检或疗养项目", "养老机构集中送诊的老人"},
+	}
+	r, err := NewRule(info, params)
+	if err != nil {
+		return nil, err
+	}
+	q, err := queries.ReadFile("queries/ghost_bed_group_admission.sql")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", info.Name, err)
+	}
+	return &groupAdmission{Rule: r, query: string(q)}, nil
+}
+
+type groupStay struct {
+	id, person, org, orgName, admitted, discharged, dx, atRisk string
+	level, beds, los                                           int64
+	emergency                                                  bool
+	admissions, admissionDays, losValues, sameLOS, band        float64
+	weekdayAdmissions, weekdayDays                             float64
+	bandHour                                                   int
+	at                                                         time.Time
+}
+
+// outbreakDx reports acute infections, influenza, poisonings and injuries:
+// the diagnoses of genuine mass admissions.
+func outbreakDx(dx string) bool {
+	if dx == "" {
+		return false
+	}
+	switch c := dx[0]; {
+	case c == 'A' || c == 'B' || c == 'S':
+		return true
+	case c == 'T':
+		return true
+	}
+	return strings.HasPrefix(dx, "J09") || strings.HasPrefix(dx, "J10") || strings.HasPrefix(dx, "J11")
+}
+
+// Detect implements Detector.
+func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) {
+	rows, err := q.QueryContext(ctx, ghostQueryWithVars(d.params, d.query))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d.info.Name, err)
+	}
+	defer rows.Close()
+	var stays []groupStay
+	for rows.Next() {
+		var s groupStay
+		var level, beds *int64
+		var name *string
+		if err := rows.Scan(&s.id, &s.person, &s.org, &name, &level, &beds, &s.admitted, &s.discharged, &s.los, &s.dx,
+			&s.emergency, &s.atRisk, &s.admissions, &s.admissionDays, &s.losValues, &s.weekdayAdmissions, &s.weekdayDays,
+			&s.sameLOS, &s.band, &s.bandHour); err != nil {
+			return nil, fmt.Errorf("%s: %w", d.info.Name, err)
+		}
+		if name != nil {
+			s.orgName = *name
+		}
+		if level != nil {
+			s.level = *level
+		}
+		if beds != nil {
+			s.beds = *beds
+		}
+		if s.at, err = time.Parse(time.DateTime, s.admitted); err != nil {
+			return nil, fmt.Errorf("%s: %w", d.info.Name, err)
+		}
+		stays = append(stays, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", d.info.Name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	groups := d.groups(stays)
+	// Significant groups per hospital.
+	type scored struct {
+		members      []groupStay
+		lambda, p    float64
+		pAdj, tests  float64
+		outbreak     float64
+		significant  bool
+		hospitalRuns int
+	}
+	var all []*scored
+	perOrg := map[string][]*scored{}
+	for _, g := range groups {
+		s0 := g[0]
+		lambda := groupLambda(g)
+		k := float64(len(g))
+		p := PoissonTail(k, lambda)
+		tests := max(1, s0.admissionDays*s0.losValues)
+		sc := &scored{members: g, lambda: lambda, p: p, tests: tests, pAdj: min(1, p*tests)}
+		out := 0
+		for _, m := range g {
+			if outbreakDx(m.dx) {
+				out++
+			}
+		}
+		sc.outbreak = float64(out) / k
+		sc.significant = sc.pAdj < d.Param("alpha") && sc.outbreak <= d.Param("max_outbreak_share")
+		all = append(all, sc)
+		if sc.significant {
+			perOrg[s0.org] = append(perOrg[s0.org], sc)
+		}
+	}
+	var flags []Flag
+	for _, sc := range all {
+		if !sc.significant || float64(len(perOrg[sc.members[0].org])) < d.Param("min_events") {
+			continue
+		}
+		events := perOrg[sc.members[0].org]
+		var eventList []map[string]any
+		for _, e := range events {
+			eventList = append(eventList, map[string]any{
+				"first_admitted_at": e.members[0].admitted, "discharge_date": e.members[0].discharged[:10],
+				"persons": len(e.members), "poisson_p_adjusted": e.pAdj,
+			})
+		}
+		memberList := make([]map[string]any, 0, len(sc.members))
+		for _, m := range sc.members {
+			memberList = append(memberList, map[string]any{
+				"settlement_id": m.id, "person_id": m.person, "admitted_at": m.admitted, "discharged_at": m.discharged,
+				"los_days": m.los, "diagnosis_code": m.dx, "emergency": m.emergency,
+			})
+		}
+		s0 := sc.members[0]
+		margin := -math.Log10(max(sc.pAdj, 1e-300)) + math.Log10(d.Param("alpha"))
+		score := NoisyOR(Logistic(margin, 2), 0.1*float64(len(events)-1))
+		for _, m := range sc.members {
+			fen, err := contract.ParseDecimal(m.atRisk, 2)
+			if err != nil {
+				return nil, fmt.Errorf("%s: amount %q: %w", d.info.Name, m.atRisk, err)
+			}
+			summary := fmt.Sprintf("%s于%s起%g小时内收治%d人、同日（%s）出院；按本院入院率期望%.3f人，泊松尾概率（校正后）%.2g；本院此类组团共%d次",
+				ghostOrgLabel(s0), s0.admitted[:16], d.Param("window_hours"), len(sc.members), s0.discharged[:10], sc.lambda, sc.pAdj, len(events))
+			facts := map[string]any{
+				"stay": map[string]any{"settlement_id": m.id, "person_id": m.person, "admitted_at": m.admitted,
+					"discharged_at": m.discharged, "los_days": m.los, "diagnosis_code": m.dx},
+				"org":   map[string]any{"org_code": m.org, "name": m.orgName, "level": m.level, "beds": m.beds},
+				"group": memberList,
+				"baseline": map[string]any{
+					"admissions": s0.admissions, "admission_days": s0.admissionDays,
+					"admissions_per_day":             s0.admissions / max(s0.admissionDays, 1),
+					"share_same_los":                 s0.sameLOS / max(s0.admissions, 1),
+					"share_busiest_2h_band":          s0.band / max(s0.admissions, 1),
+					"expected_in_window":             sc.lambda,
+					"poisson_p":                      sc.p,
+					"bonferroni_tests":               sc.tests,
+					"poisson_p_adjusted":             sc.pAdj,
+					"outbreak_diagnosis_share":       sc.outbreak,
+					"significant_groups_at_hospital": len(events),
+				},
+				"hospital_groups":       eventList,
+				"fund_and_account_paid": m.atRisk,
+			}
+			parts := map[string]float64{"poisson_margin_log10": margin, "repeated_groups": float64(len(events))}
+			flags = append(flags, d.Flag(m.id, m.org, score, contract.Fen(fen), summary, facts, parts))
+		}
+	}
+	sort.Slice(flags, func(i, j int) bool { return flags[i].SubjectID < flags[j].SubjectID })
+	return flags, ctx.Err()
+}
+
+// groupLambda is the expected number of admissions in the group's window
+// with its discharge day, from the hospital's other stays.
+func groupLambda(g []groupStay) float64 {
+	s0 := g[0]
+	adm, wk, los, band := s0.admissions, s0.weekdayAdmissions, s0.sameLOS, s0.band
+	for _, m := range g {
+		adm--
+		if m.at.Weekday() == s0.at.Weekday() {
+			wk--
+		}
+		if m.los == s0.los {
+			los--
+		}
+		if h := m.at.Hour(); h == s0.bandHour || h == s0.bandHour+1 {
+			band--
+		}
+	}
+	if adm <= 0 || s0.weekdayDays <= 0 {
+		return 0
+	}
+	return max(wk, 0) / s0.weekdayDays * max(los, 0) / adm * max(band, 0) / adm
+}
+
+// groups splits the candidate stays (ordered by hospital, discharge day and
+// admission time) into groups: from the earliest stay, every stay admitted
+// within the window; a group needs min_group_size persons.
+func (d *groupAdmission) groups(stays []groupStay) [][]groupStay {
+	window := time.Duration(d.Param("window_hours") * float64(time.Hour))
+	minSize := int(d.Param("min_group_size"))
+	var out [][]groupStay
+	for i := 0; i < len(stays); {
+		j := i
+		for j < len(stays) && stays[j].org == stays[i].org && stays[j].discharged[:10] == stays[i].discharged[:10] &&
+			stays[j].at.Sub(stays[i].at) <= window {
+			j++
+		}
+		if j-i >= minSize {
+			out = append(out, stays[i:j])
+			i = j
+		} else {
+			i++
+		}
+	}
+	return out
+}
+
+func ghostOrgLabel(s groupStay) string {
+	if s.orgName != "" {
+		return s.orgName + "（" + s.org + "，" + strconv.FormatInt(s.level, 10) + "级）"
+	}
+	return s.org
+}
+
+// ghostQueryWithVars prefixes a query with SET VARIABLE statements for the given
+// thresholds, the way SQLDetector runs its queries, so the embedded .sql
+// file reads them with getvariable().
+func ghostQueryWithVars(params map[string]float64, query string) string {
+	names := make([]string, 0, len(params))
+	for n := range params {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "SET VARIABLE %s = %s;\n", n, strconv.FormatFloat(params[n], 'g', -1, 64))
+	}
+	b.WriteString(query)
+	return b.String()
+}

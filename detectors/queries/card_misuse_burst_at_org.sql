@@ -1,0 +1,77 @@
+-- card_misuse.burst_at_org features: one row per (burst, card). A burst is
+-- either a window of window_minutes at one org terminal holding at least
+-- min_cards distinct cards (with the terminal's own swipe rate for that hour
+-- of the day, for a Poisson tail computed in Go), or an org day with more
+-- than day_factor × the org's p95 daily swipes (and at least
+-- min_day_swipes). Runs as is in the DuckDB CLI.
+WITH sw AS (
+    SELECT w.swipe_id, w.card_no, w.person_id, w.org_code, coalesce(w.terminal_id, '') AS terminal_id, w.swiped_at, w.amount,
+           w.settlement_id, coalesce(s.fund_paid + s.account_paid, w.amount) AS insured
+    FROM card_swipes w LEFT JOIN settlements s ON s.settlement_id = w.settlement_id
+    WHERE w.kind IN ('purchase', 'settlement') AND w.amount > 0
+),
+org_days AS (
+    SELECT org_code, count(DISTINCT swiped_at::DATE) AS active_days FROM sw GROUP BY org_code
+),
+term_hour AS (
+    SELECT org_code, terminal_id, hour(swiped_at) AS h, count(*) AS swipes FROM sw GROUP BY ALL
+),
+tests AS (
+    -- the number of windows looked at: every terminal hour with a swipe, × 60 / window_minutes
+    SELECT count(*) * 60.0 / coalesce(getvariable('window_minutes'), 10) AS windows
+    FROM (SELECT DISTINCT org_code, terminal_id, date_trunc('hour', swiped_at) FROM sw)
+),
+starts AS (
+    -- candidate window starts: at least min_cards swipes in the following window (a window function, no self-join)
+    SELECT * FROM (
+        SELECT sw.*, count(*) OVER (PARTITION BY org_code, terminal_id ORDER BY swiped_at
+                                    RANGE BETWEEN CURRENT ROW AND to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT)) FOLLOWING) AS ahead
+        FROM sw)
+    WHERE ahead >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)
+),
+win AS (
+    SELECT a.org_code, a.terminal_id, a.swipe_id AS start_id, a.swiped_at AS start_at,
+           max(b.swiped_at) AS end_at, count(DISTINCT b.card_no) AS cards, count(*) AS swipes
+    FROM starts a JOIN sw b ON b.org_code = a.org_code AND b.terminal_id = a.terminal_id
+     AND b.swiped_at >= a.swiped_at
+     AND b.swiped_at <= a.swiped_at + to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT))
+    GROUP BY ALL
+    HAVING count(DISTINCT b.card_no) >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)
+),
+win_cards AS (
+    SELECT 'window' AS burst, w.org_code, w.terminal_id, w.start_at, w.end_at, w.cards, w.swipes,
+           th.swipes AS rate_swipes, od.active_days, NULL::DOUBLE AS day_p95,
+           s.card_no, s.person_id, s.swipe_id, s.swiped_at, s.amount, s.settlement_id, s.insured
+    FROM win w
+    JOIN sw s ON s.org_code = w.org_code AND s.terminal_id = w.terminal_id AND s.swiped_at BETWEEN w.start_at AND w.end_at
+    JOIN org_days od ON od.org_code = w.org_code
+    JOIN term_hour th ON th.org_code = w.org_code AND th.terminal_id = w.terminal_id AND th.h = hour(w.start_at)
+),
+daily AS (
+    SELECT org_code, swiped_at::DATE AS d, count(*) AS swipes, count(DISTINCT card_no) AS cards FROM sw GROUP BY ALL
+),
+p95 AS (
+    SELECT org_code, quantile_cont(swipes, 0.95) AS p95, count(*) AS days FROM daily GROUP BY org_code
+),
+busy AS (
+    SELECT d.*, p.p95 FROM daily d JOIN p95 p USING (org_code)
+    WHERE d.swipes > coalesce(getvariable('day_factor'), 3) * p.p95
+      AND d.swipes >= CAST(coalesce(getvariable('min_day_swipes'), 20) AS INTEGER)
+),
+day_cards AS (
+    SELECT 'day' AS burst, b.org_code, '' AS terminal_id, b.d::TIMESTAMP AS start_at, b.d::TIMESTAMP + INTERVAL 1 DAY AS end_at,
+           b.cards, b.swipes, NULL::BIGINT AS rate_swipes, od.active_days, b.p95 AS day_p95,
+           s.card_no, s.person_id, s.swipe_id, s.swiped_at, s.amount, s.settlement_id, s.insured
+    FROM busy b JOIN sw s ON s.org_code = b.org_code AND s.swiped_at::DATE = b.d
+    JOIN org_days od ON od.org_code = b.org_code
+)
+SELECT x.burst, x.org_code, coalesce(i.name, '') AS org_name, coalesce(i.kind, '') AS org_kind, x.terminal_id,
+       strftime(x.start_at, '%Y-%m-%d %H:%M:%S') AS start_at, strftime(x.end_at, '%Y-%m-%d %H:%M:%S') AS end_at,
+       x.cards, x.swipes, coalesce(x.rate_swipes, 0) AS rate_swipes, x.active_days, coalesce(x.day_p95, 0) AS day_p95,
+       x.card_no, x.person_id, x.swipe_id, strftime(x.swiped_at, '%Y-%m-%d %H:%M:%S') AS swiped_at,
+       x.amount::VARCHAR AS amount, coalesce(x.settlement_id, '') AS settlement_id, x.insured::VARCHAR AS insured,
+       t.windows
+FROM (SELECT * FROM win_cards UNION ALL SELECT * FROM day_cards) x
+LEFT JOIN institutions i ON i.org_code = x.org_code
+CROSS JOIN tests t
+ORDER BY x.card_no, x.burst, x.start_at, x.swipe_id

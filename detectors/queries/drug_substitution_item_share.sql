@@ -1,0 +1,27 @@
+-- drug_substitution.item_share features: per pharmacy or clinic and drug,
+-- the fund + personal account amount billed and the org's total (the money
+-- share), and the settlements (baskets) holding the drug and the org's
+-- baskets (the basket share, whose log gets a robust z against the other
+-- orgs of the same kind in Go: a few bulk purchases do not move it). Runs as
+-- is in the DuckDB CLI.
+WITH lines AS (
+    SELECT s.org_code, i.name AS org_name, i.kind AS org_kind, f.item_code, f.item_name, f.quantity, s.settlement_id,
+           (f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4) AS insured
+    FROM fee_items f
+    JOIN settlements s ON s.settlement_id = f.settlement_id
+    JOIN institutions i ON i.org_code = s.org_code
+    WHERE f.category = 'drug' AND s.total_amount > 0 AND i.kind IN ('pharmacy', 'clinic')
+),
+per_item AS (
+    SELECT org_code, any_value(org_name) AS org_name, any_value(org_kind) AS org_kind, item_code, any_value(item_name) AS item_name,
+           sum(insured) AS insured, sum(quantity) AS qty, count(*) AS lines, count(DISTINCT settlement_id) AS baskets
+    FROM lines GROUP BY org_code, item_code
+),
+org_baskets AS (
+    SELECT org_code, count(DISTINCT settlement_id) AS org_baskets FROM lines GROUP BY org_code
+)
+SELECT org_code, org_name, org_kind, item_code, item_name, insured::DOUBLE AS insured,
+       sum(insured) OVER (PARTITION BY org_code)::DOUBLE AS org_insured, qty::DOUBLE AS qty, lines,
+       baskets, ob.org_baskets, insured::DECIMAL(18,2)::VARCHAR AS insured_yuan
+FROM per_item JOIN org_baskets ob USING (org_code)
+ORDER BY org_code, item_code

@@ -1,0 +1,53 @@
+-- drug_substitution.price_vs_peers: per org, drug and month, the median
+-- billed unit price against the median of the other orgs' medians for the
+-- same item_code in the same region and month: above high_ratio or below
+-- low_ratio (at least min_peers peers). An org is flagged when at least
+-- min_items of its drugs are out of band in some month. Subject: the
+-- institution. Runs as is in the DuckDB CLI.
+WITH om AS (
+    SELECT s.org_code, s.treatment_region AS region, f.item_code, date_trunc('month', f.charged_at)::DATE AS m,
+           any_value(f.item_name) AS item_name, median(f.unit_price) AS price, count(*) AS lines,
+           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt
+    FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
+    WHERE f.category = 'drug' AND s.total_amount > 0
+    GROUP BY ALL
+),
+peers AS (
+    SELECT a.org_code, a.item_code, a.m, median(b.price) AS peer_median, mad(b.price) AS peer_mad, count(*) AS peers
+    FROM om a JOIN om b ON b.region = a.region AND b.item_code = a.item_code AND b.m = a.m AND b.org_code <> a.org_code
+    GROUP BY ALL
+),
+out AS (
+    SELECT om.*, p.peer_median, p.peer_mad, p.peers, om.price / p.peer_median AS ratio,
+           CASE WHEN om.price > coalesce(getvariable('high_ratio'), 1.3) * p.peer_median
+                THEN (om.insured_amt * (1 - p.peer_median / om.price))::DECIMAL(18,2) ELSE 0 END AS at_risk
+    FROM om JOIN peers p USING (org_code, item_code, m)
+    WHERE p.peers >= CAST(coalesce(getvariable('min_peers'), 3) AS INTEGER) AND p.peer_median > 0
+      AND (om.price > coalesce(getvariable('high_ratio'), 1.3) * p.peer_median
+           OR om.price < coalesce(getvariable('low_ratio'), 0.5) * p.peer_median)
+),
+per_org AS (
+    SELECT org_code, count(DISTINCT item_code) AS items, count(*) AS item_months,
+           count(*) FILTER (WHERE ratio > 1) AS high, count(*) FILTER (WHERE ratio < 1) AS low,
+           median(ratio) AS med_ratio, sum(at_risk) AS at_risk,
+           list(json_object('item_code', item_code, 'item_name', item_name, 'month', strftime(m, '%Y-%m'),
+                            'median_billed_price', round(price, 2), 'peer_median_price', round(peer_median, 2),
+                            'peer_mad', round(peer_mad, 2), 'peers', peers, 'ratio', round(ratio, 3), 'lines', lines,
+                            'robust_z', CASE WHEN peer_mad > 0 THEN round(0.6745 * (price - peer_median) / peer_mad, 2) END,
+                            'amount_at_risk', at_risk::VARCHAR)
+                ORDER BY abs(ln(ratio)) DESC, item_code, m) AS facts
+    FROM out GROUP BY org_code
+    HAVING count(DISTINCT item_code) >= CAST(coalesce(getvariable('min_items'), 3) AS INTEGER)
+)
+SELECT p.org_code AS subject_id,
+       p.org_code,
+       least(0.99, 1 - (1 - 1 / (1 + exp(-abs(ln(p.med_ratio)) / 0.2))) * (1 - least(0.02 * p.items, 0.5))) AS score,
+       p.at_risk AS amount_at_risk,
+       coalesce(i.name, p.org_code) || '有' || p.items || '种药品（' || p.item_months || '个品种月）的结算单价偏离同区划同月同品种机构中位价（高于' ||
+           coalesce(getvariable('high_ratio'), 1.3) || '倍' || p.high || '个，低于' || coalesce(getvariable('low_ratio'), 0.5) || '倍' || p.low ||
+           '个；中位比值' || round(p.med_ratio, 2) || '），高价部分涉及基金及个人账户' || p.at_risk || '元' AS summary,
+       json_object('org', json_object('org_code', p.org_code, 'name', i.name, 'kind', i.kind, 'level', i.level),
+                   'items', p.items, 'item_months', p.item_months, 'above', p.high, 'below', p.low, 'median_ratio', round(p.med_ratio, 3),
+                   'lines', to_json(list_slice(p.facts, 1, 30))) AS facts,
+       json_object('margin', 1 / (1 + exp(-abs(ln(p.med_ratio)) / 0.2)), 'breadth', least(0.02 * p.items, 0.5)) AS score_parts
+FROM per_org p LEFT JOIN institutions i ON i.org_code = p.org_code

@@ -1,0 +1,85 @@
+-- drug_substitution.sales_exceed_stock (GZ10000202001000 进销存异常): per
+-- org, drug and month, the quantity billed in fee_items beyond what the
+-- 进销存 can supply (opening stock + purchases − returns + adjustments, the
+-- adjustments given the benefit of the doubt). A deficit in the org's first
+-- month of stock data is taken as missing opening stock. A month is flagged
+-- when its excess is above excess_share of the billed quantity and above
+-- min_excess_units. Only orgs that report stock movements are judged.
+-- Subject: the institution. Runs as is in the DuckDB CLI.
+WITH stocked AS (
+    SELECT org_code, min(date_trunc('month', moved_on))::DATE AS first_month FROM stock_movements GROUP BY org_code
+),
+billed AS (
+    SELECT s.org_code, f.item_code, date_trunc('month', f.charged_at)::DATE AS m,
+           sum(f.quantity) AS q, sum(f.amount) AS amt, any_value(f.item_name) AS item_name,
+           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt, count(*) AS lines
+    FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
+    WHERE f.category = 'drug' AND s.total_amount > 0 AND s.org_code IN (SELECT org_code FROM stocked)
+    GROUP BY ALL
+),
+mv AS (
+    SELECT org_code, item_code, date_trunc('month', moved_on)::DATE AS m,
+           sum(quantity) FILTER (WHERE kind = 'purchase') AS bought,
+           sum(quantity) FILTER (WHERE kind = 'return') AS returned,
+           sum(quantity) FILTER (WHERE kind = 'adjustment') AS adjusted
+    FROM stock_movements GROUP BY ALL
+),
+j AS (
+    SELECT coalesce(b.org_code, mv.org_code) AS org_code, coalesce(b.item_code, mv.item_code) AS item_code,
+           coalesce(b.m, mv.m) AS m, coalesce(b.q, 0) AS q, coalesce(b.amt, 0) AS amt, coalesce(b.insured_amt, 0) AS insured_amt,
+           b.item_name, coalesce(mv.bought, 0) AS bought, coalesce(mv.returned, 0) AS returned, coalesce(mv.adjusted, 0) AS adjusted
+    FROM billed b FULL JOIN mv ON mv.org_code = b.org_code AND mv.item_code = b.item_code AND mv.m = b.m
+),
+run AS (
+    SELECT j.*, st.first_month,
+           sum(q - bought + returned - adjusted) OVER w AS deficit
+    FROM j JOIN stocked st USING (org_code)
+    WINDOW w AS (PARTITION BY org_code, item_code ORDER BY m ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+run2 AS (
+    SELECT *,
+           max(deficit) OVER w AS peak,
+           max(CASE WHEN m = first_month THEN greatest(deficit, 0) ELSE 0 END) OVER (PARTITION BY org_code, item_code) AS opening_allowance,
+           sum(q - bought + returned - adjusted) OVER w - (q - bought + returned - adjusted) AS deficit_before
+    FROM run
+    WINDOW w AS (PARTITION BY org_code, item_code ORDER BY m ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+months AS (
+    SELECT *,
+           greatest(peak - opening_allowance, 0)
+             - greatest(coalesce(lag(peak) OVER (PARTITION BY org_code, item_code ORDER BY m), 0) - opening_allowance, 0) AS excess
+    FROM run2
+),
+flagged AS (
+    SELECT m.*, coalesce(m.item_name, c.item_name) AS name,
+           m.amt / nullif(m.q, 0) AS avg_price,
+           m.insured_amt / nullif(m.amt, 0) AS insured_share
+    FROM months m LEFT JOIN (SELECT item_code, any_value(item_name) AS item_name FROM catalog GROUP BY 1) c USING (item_code)
+    WHERE m.excess > coalesce(getvariable('excess_share'), 0.05) * m.q
+      AND m.excess > coalesce(getvariable('min_excess_units'), 10)
+),
+per_org AS (
+    SELECT org_code, count(*) AS months, count(DISTINCT item_code) AS items, sum(excess) AS excess, sum(q) AS billed,
+           sum((excess * avg_price * insured_share)::DECIMAL(18,2)) AS at_risk,
+           max(excess / q) AS max_share,
+           list(json_object('item_code', item_code, 'item_name', name, 'month', strftime(m, '%Y-%m'),
+                            'billed_qty', q, 'purchased_qty', bought, 'returned_qty', returned, 'adjusted_qty', adjusted,
+                            'stock_deficit_before_month', greatest(deficit_before - opening_allowance, 0),
+                            'excess_qty', excess, 'excess_share', round(excess / q, 4),
+                            'avg_unit_price', round(avg_price, 2), 'fund_account_share', round(insured_share, 4),
+                            'amount_at_risk', (excess * avg_price * insured_share)::DECIMAL(18,2)::VARCHAR)
+                ORDER BY excess * avg_price DESC, item_code, m) AS facts
+    FROM flagged GROUP BY org_code
+)
+SELECT p.org_code AS subject_id,
+       p.org_code,
+       least(0.99, NoisyOr) AS score,
+       p.at_risk AS amount_at_risk,
+       coalesce(i.name, p.org_code) || '有' || p.items || '种药品、' || p.months || '个品种月的医保结算数量超过进销存可供数量，合计超出' ||
+           round(p.excess, 0) || '（最高超出当月结算量的' || round(100 * p.max_share, 0) || '%），涉及基金及个人账户' || p.at_risk || '元' AS summary,
+       json_object('org', json_object('org_code', p.org_code, 'name', i.name, 'kind', i.kind, 'level', i.level),
+                   'flagged_item_months', p.months, 'items', p.items, 'excess_qty', p.excess, 'billed_qty_in_flagged_months', p.billed,
+                   'lines', to_json(list_slice(p.facts, 1, 30))) AS facts,
+       json_object('margin', 1 - power(0.5, p.max_share / coalesce(getvariable('excess_share'), 0.05) / 4), 'breadth', 0.05 * p.months) AS score_parts
+FROM per_org p LEFT JOIN institutions i ON i.org_code = p.org_code,
+LATERAL (SELECT 1 - power(0.5, p.max_share / coalesce(getvariable('excess_share'), 0.05) / 4) * (1 - least(0.05 * p.months, 0.9)) AS NoisyOr)
