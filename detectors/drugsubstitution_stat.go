@@ -6,7 +6,6 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/medaudit/medaudit/contract"
@@ -64,17 +63,7 @@ func (r featureRow) fen(col string) contract.Fen {
 // featureRows runs a feature query of a statistical detector with its
 // thresholds set as DuckDB variables, and returns its rows.
 func featureRows(ctx context.Context, q Querier, r Rule, query string) ([]featureRow, error) {
-	names := make([]string, 0, len(r.params))
-	for n := range r.params {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "SET VARIABLE %s = %s;\n", n, strconv.FormatFloat(r.params[n], 'g', -1, 64))
-	}
-	b.WriteString(query)
-	rows, err := q.QueryContext(ctx, b.String())
+	rows, err := q.QueryContext(ctx, r.WithVariables(query))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.info.Name, err)
 	}

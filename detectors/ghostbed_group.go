@@ -88,7 +88,7 @@ func outbreakDx(dx string) bool {
 
 // Detect implements Detector.
 func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) {
-	rows, err := q.QueryContext(ctx, ghostQueryWithVars(d.params, d.query))
+	rows, err := q.QueryContext(ctx, d.WithVariables(d.query))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.info.Name, err)
 	}
@@ -264,21 +264,4 @@ func ghostOrgLabel(s groupStay) string {
 		return s.orgName + "（" + s.org + "，" + strconv.FormatInt(s.level, 10) + "级）"
 	}
 	return s.org
-}
-
-// ghostQueryWithVars prefixes a query with SET VARIABLE statements for the given
-// thresholds, the way SQLDetector runs its queries, so the embedded .sql
-// file reads them with getvariable().
-func ghostQueryWithVars(params map[string]float64, query string) string {
-	names := make([]string, 0, len(params))
-	for n := range params {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "SET VARIABLE %s = %s;\n", n, strconv.FormatFloat(params[n], 'g', -1, 64))
-	}
-	b.WriteString(query)
-	return b.String()
 }

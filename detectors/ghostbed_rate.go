@@ -63,7 +63,7 @@ func (h hospitalFeatures) values() map[string]float64 {
 
 // Detect implements Detector.
 func (d *hospitalRate) Detect(ctx context.Context, q Querier) ([]Flag, error) {
-	rows, err := q.QueryContext(ctx, ghostQueryWithVars(d.params, d.query))
+	rows, err := q.QueryContext(ctx, d.WithVariables(d.query))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.info.Name, err)
 	}

@@ -2,6 +2,9 @@ package detectors
 
 import (
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/medaudit/medaudit/contract"
 )
@@ -60,4 +63,21 @@ func (r Rule) Flag(subject, org string, score float64, amount contract.Fen, summ
 			Thresholds: th, ScoreParts: parts, Amount: amount.String(), Caveats: r.info.Caveats,
 		},
 	}
+}
+
+// WithVariables prefixes query with SET VARIABLE statements for the rule's
+// thresholds in force, in name order, so the query's
+// coalesce(getvariable('name'), default) reads the configured values.
+func (r Rule) WithVariables(query string) string {
+	names := make([]string, 0, len(r.params))
+	for n := range r.params {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "SET VARIABLE %s = %s;\n", n, strconv.FormatFloat(r.params[n], 'g', -1, 64))
+	}
+	b.WriteString(query)
+	return b.String()
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/medaudit/medaudit/contract"
@@ -29,21 +27,11 @@ func NewSQL(info Info, query string, params map[string]float64) (*SQLDetector, e
 
 // Query returns the SQL text with its configured thresholds set first.
 func (d *SQLDetector) Query() string {
-	names := make([]string, 0, len(d.params))
-	for n := range d.params {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "SET VARIABLE %s = %s;\n", n, strconv.FormatFloat(d.params[n], 'g', -1, 64))
-	}
-	fmt.Fprintf(&b, `SELECT subject_id::VARCHAR, coalesce(org_code, '')::VARCHAR, score::DOUBLE,
+	return d.WithVariables(fmt.Sprintf(`SELECT subject_id::VARCHAR, coalesce(org_code, '')::VARCHAR, score::DOUBLE,
 	coalesce(amount_at_risk, 0)::DECIMAL(18,2)::VARCHAR, summary::VARCHAR, facts::VARCHAR, coalesce(score_parts::VARCHAR, '')
 FROM (
 %s
-) ORDER BY 1`, d.query)
-	return b.String()
+) ORDER BY 1`, d.query))
 }
 
 // Detect implements Detector.
