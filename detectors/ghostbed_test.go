@@ -196,31 +196,7 @@ func (v *visit) save() {
 // quarantined row.
 func (w *world) load(t *testing.T) *pipeline.DB {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	w.b.WriteCSV(t, dir)
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	cfg := pipeline.DefaultConfig()
-	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
-	if _, err := pipeline.Ingest(ctx, db, dir, cfg); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.Query(`SELECT file, line, reason FROM quarantine`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f, r string
-		var l int
-		rows.Scan(&f, &l, &r)
-		t.Errorf("quarantined %s:%d: %s", f, l, r)
-	}
-	return db
+	return pipelinetest.Load(t, w.b)
 }
 
 // detect runs one registered detector over the world.

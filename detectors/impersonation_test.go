@@ -51,20 +51,7 @@ func impLine(b pipelinetest.Batch, id, sid, code, name, at string) {
 // impLoad ingests a batch into a fresh in-memory database.
 func impLoad(t *testing.T, b pipelinetest.Batch) *pipeline.DB {
 	t.Helper()
-	dir := t.TempDir()
-	b.WriteCSV(t, dir)
-	ctx := context.Background()
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	cfg := pipeline.DefaultConfig()
-	cfg.Now = func() time.Time { return time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC) }
-	if _, err := pipeline.Ingest(ctx, db, dir, cfg); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return pipelinetest.Load(t, b)
 }
 
 // impDetect runs one registered detector over a batch: subject → flag.

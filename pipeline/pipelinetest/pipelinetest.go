@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/medaudit/medaudit/contract"
 	"github.com/medaudit/medaudit/pipeline"
@@ -184,4 +185,36 @@ func TakeSnapshot(t testing.TB, db *pipeline.DB) Snapshot {
 		s[name] = fmt.Sprintf("%d/%v", n, h)
 	}
 	return s
+}
+
+// Load ingests b into a fresh in-memory database (clock fixed at
+// 2026-06-30) and fails the test on any quarantined row: detector tests build
+// well-formed worlds.
+func Load(t testing.TB, b Batch) *pipeline.DB {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	b.WriteCSV(t, dir)
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cfg := pipeline.DefaultConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+	if _, err := pipeline.Ingest(ctx, db, dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT file, line, reason FROM quarantine ORDER BY file, line`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f, r string
+		var l int
+		rows.Scan(&f, &l, &r)
+		t.Errorf("quarantined %s:%d: %s", f, l, r)
+	}
+	return db
 }
