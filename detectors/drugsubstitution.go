@@ -22,7 +22,10 @@ var drugSubstitution = []factory{
 	sqlRule(Info{
 		Name: "drug_substitution.price_over_purchase", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
 		Override: Clinical, Title: "结算价超过进价1.5倍（超加价）", Basis: "超加价收费；《医疗保障基金使用监督管理条例》第38条",
-		Thresholds: []Threshold{{Name: "max_ratio", Default: 1.5, Unit: "×", Doc: "median billed unit price / average purchase price"}},
+		Thresholds: []Threshold{
+			{Name: "max_ratio", Default: 1.5, Unit: "×", Doc: "median billed unit price / average purchase price"},
+			{Name: "min_amount_yuan", Default: 100, Unit: "yuan", Doc: "fund and account money over the markup an org needs before it is a case for the auditors"},
+		},
 		Caveats:    []string{"包装规格不同（进货按大包装、销售按小包装）", "进价录入错误"},
 	}, "drug_substitution_price_over_purchase.sql"),
 	sqlRule(Info{

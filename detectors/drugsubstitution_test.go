@@ -69,11 +69,12 @@ func TestDrugSubstitutionSalesExceedStock(t *testing.T) {
 
 func TestDrugSubstitutionPriceOverPurchase(t *testing.T) {
 	runDC(t, "drug_substitution.price_over_purchase", []dcCase{
-		{name: "twice the purchase price fires; a 1.3× markup and a few odd lines do not", build: func(w *dcWorld) {
-			w.monthly("P33010600001", qty(price(dsMetformin, 29.0), 1), 5, 1, 2, 14.2, false)
+		{name: "twice the purchase price fires; a 1.3× markup, a few odd lines and a trivial amount do not", build: func(w *dcWorld) {
+			w.monthly("P33010600001", qty(price(dsMetformin, 29.0), 1), 10, 1, 2, 14.2, false)
 			w.monthly("P33010600002", qty(dsMetformin, 1), 5, 1, 2, 14.2, false)
 			w.sale(dcSale{id: "ODD", org: "P33010600002", card: "KODD", at: "2025-01-20 10:00:00", lines: []dcLine{qty(price(dsMetformin, 40), 1)}})
-		}, fire: []string{"P33010600001"}, quiet: []string{"P33010600002"}, facts: []string{"lines", "median_ratio"}},
+			w.monthly("P33010600003", qty(price(dsMetformin, 29.0), 1), 1, 1, 1, 14.2, false)
+		}, fire: []string{"P33010600001"}, quiet: []string{"P33010600002", "P33010600003"}, facts: []string{"lines", "median_ratio"}},
 	})
 }
 

@@ -92,6 +92,7 @@ var ghostBed = []factory{
 		Thresholds: []Threshold{
 			{Name: "window_days", Default: 90, Unit: "days", Doc: "window of admissions"},
 			{Name: "min_admissions", Default: 3, Unit: "admissions", Doc: "admissions of one person at one hospital within the window"},
+			{Name: "max_mean_los_days", Default: 7, Unit: "days", Doc: "the stays of the window must be short: mean length of stay at most this"},
 		},
 		Caveats: []string{"肿瘤放化疗周期（Z51）", "透析及其并发症", "计划再入院（31天再住院计划）", "病情确有反复"},
 	}, "ghost_bed_frequent_short_stays.sql"),

@@ -477,9 +477,9 @@ func TestBatchBackfill(t *testing.T) {
 }
 
 func TestFrequentShortStays(t *testing.T) {
-	series := func(w *world, dx string, gap int, mod func(*visit)) {
+	series := func(w *world, dx string, gap, los int, mod func(*visit)) {
 		for i := range 3 {
-			v := w.stay(fmt.Sprintf("S%d", i), "P1", "H33010600001", time.Date(2025, 3, 3+i*gap, 9, 0, 0, 0, time.UTC).Format(ts), 3, dx).normal()
+			v := w.stay(fmt.Sprintf("S%d", i), "P1", "H33010600001", time.Date(2025, 3, 3+i*gap, 9, 0, 0, 0, time.UTC).Format(ts), los, dx).normal()
 			if mod != nil && i > 0 {
 				mod(v)
 			}
@@ -487,12 +487,13 @@ func TestFrequentShortStays(t *testing.T) {
 		}
 	}
 	runCases(t, "ghost_bed.frequent_short_stays", []string{"stay", "admissions_in_window", "stays"}, []detectCase{
-		{"three short stays in 60 days", func(w *world) { series(w, "I10.x00", 25, nil) }, []string{"S0", "S1", "S2"}, nil},
-		{"chemotherapy cycles", func(w *world) { series(w, "Z51.100", 21, nil) }, nil, []string{"S0", "S1", "S2"}},
+		{"three short stays in 60 days", func(w *world) { series(w, "I10.x00", 25, 3, nil) }, []string{"S0", "S1", "S2"}, nil},
+		{"chemotherapy cycles", func(w *world) { series(w, "Z51.100", 21, 3, nil) }, nil, []string{"S0", "S1", "S2"}},
 		{"planned readmissions", func(w *world) {
-			series(w, "C34.900", 21, func(v *visit) { v.rinp31 = true })
+			series(w, "C34.900", 21, 3, func(v *visit) { v.rinp31 = true })
 		}, nil, []string{"S0", "S1", "S2"}},
-		{"three stays spread over a year", func(w *world) { series(w, "I10.x00", 80, nil) }, nil, []string{"S0", "S1", "S2"}},
+		{"three stays spread over a year", func(w *world) { series(w, "I10.x00", 80, 3, nil) }, nil, []string{"S0", "S1", "S2"}},
+		{"three long stays in 90 days (a clinical course)", func(w *world) { series(w, "S72.000", 30, 20, nil) }, nil, []string{"S0", "S1", "S2"}},
 	})
 }
 

@@ -46,3 +46,4 @@ SELECT p.org_code AS subject_id,
        json_object('margin', Logistic, 'breadth', least(0.03 * (p.items - 1), 0.5)) AS score_parts
 FROM per_org p CROSS JOIN peer pe LEFT JOIN institutions i ON i.org_code = p.org_code,
 LATERAL (SELECT 1 / (1 + exp(-(p.med_ratio / coalesce(getvariable('max_ratio'), 1.5) - 1) / 0.1)) AS Logistic)
+WHERE p.at_risk >= coalesce(getvariable('min_amount_yuan'), 100);

@@ -2,8 +2,10 @@
 -- within 90 days at the same hospital (频繁住院, GZ10000204004000); every stay
 -- inside such a window is flagged. Chemotherapy/radiotherapy cycles (Z51),
 -- dialysis and end-stage renal disease (N18.5, N18.6, Z49), planned
--- readmissions (days_rinp_flag_31) and day surgery do not count. Runs as is
--- in the DuckDB CLI.
+-- readmissions (days_rinp_flag_31) and day surgery do not count, and the
+-- stays of the window must be short on average (DOMAIN §7.1: repeated short
+-- stays; long stays that follow each other are a clinical course). Runs as
+-- is in the DuckDB CLI.
 WITH stays AS (
     SELECT s.settlement_id, s.person_id, s.org_code, s.admitted_at, s.discharged_at, s.diagnosis_code, s.med_type,
            s.dept_code, s.fund_paid + s.account_paid AS at_risk,
@@ -62,3 +64,4 @@ SELECT st.settlement_id AS subject_id,
 FROM members m JOIN stays st USING (settlement_id)
 JOIN series se ON se.person_id = st.person_id AND se.org_code = st.org_code
 LEFT JOIN institutions i ON i.org_code = st.org_code
+WHERE se.mean_los <= coalesce(getvariable('max_mean_los_days'), 7)
