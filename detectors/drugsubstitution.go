@@ -26,7 +26,7 @@ var drugSubstitution = []factory{
 			{Name: "max_ratio", Default: 1.5, Unit: "×", Doc: "median billed unit price / average purchase price"},
 			{Name: "min_amount_yuan", Default: 100, Unit: "yuan", Doc: "fund and account money over the markup an org needs before it is a case for the auditors"},
 		},
-		Caveats:    []string{"包装规格不同（进货按大包装、销售按小包装）", "进价录入错误"},
+		Caveats: []string{"包装规格不同（进货按大包装、销售按小包装）", "进价录入错误"},
 	}, "drug_substitution_price_over_purchase.sql"),
 	sqlRule(Info{
 		Name: "drug_substitution.price_vs_peers", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
