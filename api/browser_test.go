@@ -67,16 +67,24 @@ func TestReviewerInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Clicks that navigate run through RunResponse, which waits for the new
+	// page: a query on the page being replaced fails at random.
+	navigate := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		resp, err := chromedp.RunResponse(ctx, steps...)
+		must(err)
+		if resp.Status != 200 {
+			t.Fatalf("%s: HTTP %d", resp.URL, resp.Status)
+		}
+	}
+	navigate(chromedp.Navigate(e.srv.URL + "/login"))
 	must(chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#user`)),
 		chromedp.SendKeys(chromedp.CSS(`#user`), "rev_a"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), password),
-		chromedp.Click(chromedp.CSS(`#login`)),
-		chromedp.WaitVisible(chromedp.CSS(`#top-case`)),
-		chromedp.Click(chromedp.CSS(`#top-case`)),
-		chromedp.WaitVisible(chromedp.CSS(`#timeline`)),
 	))
+	navigate(chromedp.Click(chromedp.CSS(`#login`)))
+	navigate(chromedp.Click(chromedp.CSS(`#top-case`)))
+	must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#timeline`))))
 	cells, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#timeline rect.cell').length`))
 	must(err)
 	evidence, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#flags`)))
@@ -87,9 +95,8 @@ func TestReviewerInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#v-violation`)),
 		chromedp.SendKeys(chromedp.CSS(`#amount`), "900.00"),
 		chromedp.SendKeys(chromedp.CSS(`#comment`), "住院期间无诊疗记录"),
-		chromedp.Click(chromedp.CSS(`#submit-verdict`)),
-		chromedp.WaitVisible(chromedp.CSS(`main`)),
 	))
+	navigate(chromedp.Click(chromedp.CSS(`#submit-verdict`)))
 	queueAfter, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
 	must(err)
 	if err := os.WriteFile(filepath.Join(artifactDir(t), "review-case.png"), shot, 0o644); err != nil {
