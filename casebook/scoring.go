@@ -205,3 +205,31 @@ func SizeThreshold(scores []float64, weeklyCapacity int, weeks float64) float64 
 	}
 	return t
 }
+
+// PanelThreshold sizes the clinical flag score threshold to the panel: the
+// open clinical flags of the latest scan over weeks, against the weekly
+// capacity of the active experts. It returns the threshold, the flags
+// considered and the capacity used.
+func (s *Store) PanelThreshold(ctx context.Context, weeks float64) (threshold float64, flags, capacity int, err error) {
+	if err = s.db.QueryRowContext(ctx, `SELECT coalesce(sum(weekly_capacity), 0) FROM experts WHERE active`).Scan(&capacity); err != nil {
+		return 0, 0, 0, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT score FROM flags WHERE status = 'open' AND override_class = 'clinical'
+		AND family IN ('ghost_bed', 'impersonation', 'other')`)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer rows.Close()
+	var scores []float64
+	for rows.Next() {
+		var x float64
+		if err := rows.Scan(&x); err != nil {
+			return 0, 0, 0, err
+		}
+		scores = append(scores, x)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, 0, err
+	}
+	return SizeThreshold(scores, capacity, weeks), len(scores), capacity, nil
+}

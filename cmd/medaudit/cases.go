@@ -85,7 +85,28 @@ func newCasesCmd() *cobra.Command {
 	scores.Flags().IntVar(&year, "year", time.Now().Year(), "assessment year")
 	scores.Flags().StringSliceVar(&districts, "districts", []string{"*"}, "district region codes, or *")
 	scores.Flags().IntVar(&rate, "withheld", 1000, "withheld deposit rate of the year's fund payments, in 1/10,000 (1000 = 10 %)")
-	cmd.AddCommand(open, ruleMode, scores)
+	var tdb dbFlags
+	var weeks float64
+	threshold := &cobra.Command{
+		Use:   "threshold [--weeks 13]",
+		Short: "The clinical flag score the review panel can keep up with, from its weekly capacity",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := tdb.open(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			t, n, c, err := casebook.NewStore(d.DB, time.Now).PanelThreshold(cmd.Context(), weeks)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd, map[string]any{"min_score": t, "clinical_flags": n, "weekly_capacity": c, "weeks": weeks})
+		},
+	}
+	tdb.register(threshold)
+	threshold.Flags().Float64Var(&weeks, "weeks", 13, "weeks the open flags must be reviewed in")
+	cmd.AddCommand(open, ruleMode, scores, threshold)
 	return cmd
 }
 

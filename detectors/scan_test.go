@@ -1,0 +1,64 @@
+package detectors_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/medaudit/medaudit/detectors"
+	"github.com/medaudit/medaudit/pipeline"
+	"github.com/medaudit/medaudit/pipeline/pipelinetest"
+)
+
+// TestScanRepeatableAndResolves: a re-scan of unchanged data keeps the same
+// flag ids and adds nothing; new data adds flags; a corrected row whose flag
+// no longer holds resolves it (never deletes it).
+func TestScanRepeatableAndResolves(t *testing.T) {
+	ctx := context.Background()
+	now := func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+	cfg := pipeline.DefaultConfig()
+	cfg.Now = now
+	// P002 is recorded dead two days before her pharmacy purchase S002.
+	b := pipelinetest.Valid().Set("persons", 1, "death_date", "2025-03-03")
+	db := pipelinetest.Load(t, b)
+	ds, err := detectors.Registry(detectors.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds = detectors.Select(ds, []string{"impersonation.after_death"})
+	first, err := detectors.Scan(ctx, db.DB, ds, now)
+	if err != nil || first.New != 1 || first.Flags["impersonation"] != 1 {
+		t.Fatalf("first scan %+v %v", first, err)
+	}
+	id := detectors.FlagID("impersonation.after_death", "settlement", "S002")
+	second, err := detectors.Scan(ctx, db.DB, ds, now)
+	if err != nil || second.New != 0 || second.Resolved != 0 || second.Flags["impersonation"] != 1 {
+		t.Fatalf("re-scan %+v %v", second, err)
+	}
+	var scanID int64
+	db.QueryRow(`SELECT scan_id FROM flags WHERE flag_id = ?`, id).Scan(&scanID)
+	if scanID != second.ScanID {
+		t.Errorf("the same flag id is refreshed by the re-scan: scan %d", scanID)
+	}
+	// A correction: the death date was wrong (the person died later).
+	dir := t.TempDir()
+	corr := pipelinetest.Batch{"persons": {b["persons"][1]}}
+	corr.Set("persons", 0, "death_date", "2025-09-01")
+	corr.WriteCSV(t, dir)
+	if sum, err := pipeline.Ingest(ctx, db, dir, cfg); err != nil || sum.Totals.Corrected != 1 {
+		t.Fatalf("correction %+v %v", sum.Totals, err)
+	}
+	third, err := detectors.Scan(ctx, db.DB, ds, now)
+	if err != nil || third.Resolved != 1 || third.Flags["impersonation"] != 0 {
+		t.Fatalf("scan after the correction %+v %v", third, err)
+	}
+	var status string
+	var resolvedIn int64
+	if err := db.QueryRow(`SELECT status, resolved_scan_id FROM flags WHERE flag_id = ?`, id).Scan(&status, &resolvedIn); err != nil || status != "resolved" || resolvedIn != third.ScanID {
+		t.Errorf("flag after correction: %s in scan %d, %v", status, resolvedIn, err)
+	}
+	if n, _ := detectors.ExportFlags(ctx, db.DB, filepath.Join(t.TempDir(), "f.csv")); n != 0 {
+		t.Errorf("the export of the latest scan lists %d resolved flags", n)
+	}
+}
