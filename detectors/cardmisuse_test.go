@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medaudit/medaudit/contract"
 	"github.com/medaudit/medaudit/detectors"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/pipeline/pipelinetest"
@@ -40,19 +39,7 @@ func newDCWorld() *dcWorld {
 }
 
 func (w *dcWorld) add(table string, kv map[string]string) {
-	tb, ok := contract.TableByName(table)
-	if !ok {
-		panic(table)
-	}
-	row := make(pipelinetest.Row, len(tb.Columns))
-	for i, c := range tb.Columns {
-		row[i] = kv[c.Name]
-		delete(kv, c.Name)
-	}
-	if len(kv) > 0 {
-		panic(fmt.Sprintf("unknown columns %v in %s", kv, table))
-	}
-	w.b[table] = append(w.b[table], row)
+	w.b.Add(table, kv)
 }
 
 // person adds an employee insured in 611002; death may be "".

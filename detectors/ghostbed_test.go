@@ -32,19 +32,7 @@ func newWorld() *world {
 
 // add appends a row given by column name; columns not given are empty.
 func (w *world) add(table string, kv map[string]string) {
-	tb, ok := contract.TableByName(table)
-	if !ok {
-		panic(table)
-	}
-	row := make(pipelinetest.Row, len(tb.Columns))
-	for i, c := range tb.Columns {
-		row[i] = kv[c.Name]
-		delete(kv, c.Name)
-	}
-	if len(kv) > 0 {
-		panic(fmt.Sprintf("unknown columns %v in %s", kv, table))
-	}
-	w.b[table] = append(w.b[table], row)
+	w.b.Add(table, kv)
 }
 
 func (w *world) org(code, name, kind string, level int, region, beds, specialty string) {

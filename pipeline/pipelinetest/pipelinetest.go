@@ -218,3 +218,21 @@ func Load(t testing.TB, b Batch) *pipeline.DB {
 	}
 	return db
 }
+
+// Add appends a row to table from column values by name (missing columns are
+// empty); an unknown table or column panics, as a typo in a test should.
+func (b Batch) Add(table string, kv map[string]string) {
+	tb, ok := contract.TableByName(table)
+	if !ok {
+		panic("pipelinetest: no table " + table)
+	}
+	row := make(Row, len(tb.Columns))
+	for i, c := range tb.Columns {
+		row[i] = kv[c.Name]
+		delete(kv, c.Name)
+	}
+	if len(kv) > 0 {
+		panic(fmt.Sprintf("pipelinetest: unknown columns %v in %s", kv, table))
+	}
+	b[table] = append(b[table], row)
+}
