@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -60,11 +61,10 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 	if err != nil {
 		return err
 	}
-	rows, err := q.QueryContext(ctx, string(text))
+	buckets, err := recomputeBuckets(ctx, q)
 	if err != nil {
-		return fmt.Errorf("recompute query: %w", err)
+		return err
 	}
-	defer rows.Close()
 
 	var (
 		cur     recomputed
@@ -114,71 +114,105 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 		retiree, emergency                                                    bool
 		balance0, total, fund, account, cash, ceiling, qty, price, amount     int64
 	)
-	for rows.Next() {
-		if err := rows.Scan(&sid, &person, &org, &orgName, &level, &visitType, &admitted, &settled, &insured, &treatment,
-			&insurance, &retiree, &balance0, &emergency, &regKind, &regUsed, &regID, &total, &fund, &account, &cash,
-			&itemID, &itemCode, &itemName, &lineClass, &class, &selfpay, &ceiling, &qty, &price, &amount); err != nil {
-			return fmt.Errorf("recompute scan: %w", err)
-		}
-		if !have || sid != cur.ID {
-			if err := flush(); err != nil {
-				return err
+	consume := func(rows *sql.Rows) error {
+		for rows.Next() {
+			if err := rows.Scan(&sid, &person, &org, &orgName, &level, &visitType, &admitted, &settled, &insured, &treatment,
+				&insurance, &retiree, &balance0, &emergency, &regKind, &regUsed, &regID, &total, &fund, &account, &cash,
+				&itemID, &itemCode, &itemName, &lineClass, &class, &selfpay, &ceiling, &qty, &price, &amount); err != nil {
+				return fmt.Errorf("recompute scan: %w", err)
 			}
-			if n++; n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
+			if !have || sid != cur.ID {
+				if err := flush(); err != nil {
 					return err
 				}
-			}
-			if person != cur.Person || settled.Year() != st.year {
-				if person != cur.Person {
-					balance = contract.Fen(balance0)
+				if n++; n%4096 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 				}
-				st.reset(settled.Year())
+				if person != cur.Person || settled.Year() != st.year {
+					if person != cur.Person {
+						balance = contract.Fen(balance0)
+					}
+					st.reset(settled.Year())
+				}
+				cur = recomputed{
+					ID: sid, Person: person, Org: org, OrgName: orgName, OrgLevel: level, VisitType: visitType,
+					Admitted: admitted, Settled: settled, Insurance: insurance, RegKind: regKind, RegUsed: regUsed, RegID: regID,
+					Emergency: emergency, Total: contract.Fen(total), Fund: contract.Fen(fund), Account: contract.Fen(account),
+					Cash: contract.Fen(cash),
+					Claim: settlement.Claim{
+						InsuredRegion: contract.RegionCode(insured), TreatmentRegion: contract.RegionCode(treatment),
+						InsuranceType: insurance, Retiree: retiree, VisitType: visitType, HospitalLevel: level,
+						Registration: regKind, Emergency: emergency, Lines: cur.Claim.Lines[:0],
+					},
+					LineClass: cur.LineClass[:0], Mismatched: cur.Mismatched[:0], ClassC: cur.ClassC[:0],
+				}
+				have = true
 			}
-			cur = recomputed{
-				ID: sid, Person: person, Org: org, OrgName: orgName, OrgLevel: level, VisitType: visitType,
-				Admitted: admitted, Settled: settled, Insurance: insurance, RegKind: regKind, RegUsed: regUsed, RegID: regID,
-				Emergency: emergency, Total: contract.Fen(total), Fund: contract.Fen(fund), Account: contract.Fen(account),
-				Cash: contract.Fen(cash),
-				Claim: settlement.Claim{
-					InsuredRegion: contract.RegionCode(insured), TreatmentRegion: contract.RegionCode(treatment),
-					InsuranceType: insurance, Retiree: retiree, VisitType: visitType, HospitalLevel: level,
-					Registration: regKind, Emergency: emergency, Lines: cur.Claim.Lines[:0],
-				},
-				LineClass: cur.LineClass[:0], Mismatched: cur.Mismatched[:0], ClassC: cur.ClassC[:0],
+			if itemID == "" {
+				continue
 			}
-			have = true
+			ln := settlement.Line{Class: class, Quantity: contract.Qty(qty), UnitPrice: contract.Qty(price),
+				Amount: contract.Fen(amount), PriceCeiling: contract.Qty(ceiling)}
+			if class == "B" {
+				ln.SelfPayRatio = selfpay
+			}
+			cur.Claim.Lines = append(cur.Claim.Lines, ln)
+			written := ln
+			written.Class = lineClass
+			if lineClass == "B" && written.SelfPayRatio == 0 {
+				written.SelfPayRatio = defaultSelfPay
+			}
+			cur.LineClass = append(cur.LineClass, written)
+			ref := lineRef{ItemID: itemID, Code: itemCode, Name: itemName, Written: lineClass, Catalogue: class, Amount: contract.Fen(amount)}
+			if lineClass != class {
+				cur.Mismatched = append(cur.Mismatched, ref)
+			}
+			if class == "C" {
+				cur.ClassC = append(cur.ClassC, ref)
+			}
 		}
-		if itemID == "" {
-			continue
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("recompute query: %w", err)
 		}
-		ln := settlement.Line{Class: class, Quantity: contract.Qty(qty), UnitPrice: contract.Qty(price),
-			Amount: contract.Fen(amount), PriceCeiling: contract.Qty(ceiling)}
-		if class == "B" {
-			ln.SelfPayRatio = selfpay
-		}
-		cur.Claim.Lines = append(cur.Claim.Lines, ln)
-		written := ln
-		written.Class = lineClass
-		if lineClass == "B" && written.SelfPayRatio == 0 {
-			written.SelfPayRatio = defaultSelfPay
-		}
-		cur.LineClass = append(cur.LineClass, written)
-		ref := lineRef{ItemID: itemID, Code: itemCode, Name: itemName, Written: lineClass, Catalogue: class, Amount: contract.Fen(amount)}
-		if lineClass != class {
-			cur.Mismatched = append(cur.Mismatched, ref)
-		}
-		if class == "C" {
-			cur.ClassC = append(cur.ClassC, ref)
-		}
+		return flush()
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("recompute query: %w", err)
-	}
-	if err := flush(); err != nil {
-		return err
+	// The query runs once per bucket of persons (each person, with all their
+	// settlements, is in one bucket): the driver materialises a result, and a
+	// bucket's stays small however large the database grows.
+	for b := 0; b < buckets; b++ {
+		rows, err := q.QueryContext(ctx, fmt.Sprintf("SET VARIABLE recompute_buckets = %d;\nSET VARIABLE recompute_bucket = %d;\n%s", buckets, b, text))
+		if err != nil {
+			return fmt.Errorf("recompute query: %w", err)
+		}
+		err = consume(rows)
+		rows.Close()
+		if err != nil {
+			return err
+		}
 	}
 	return ctx.Err()
+}
+
+// recomputeLinesPerBucket bounds the rows one recompute query returns (a
+// variable so that a test can force many buckets).
+var recomputeLinesPerBucket = 1_000_000
+
+// recomputeBuckets is how many person buckets the recompute runs in.
+func recomputeBuckets(ctx context.Context, q Querier) (int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT count(*) FROM fee_items`)
+	if err != nil {
+		return 0, fmt.Errorf("count fee lines: %w", err)
+	}
+	defer rows.Close()
+	var lines int
+	for rows.Next() {
+		if err := rows.Scan(&lines); err != nil {
+			return 0, err
+		}
+	}
+	return max(1, (lines+recomputeLinesPerBucket-1)/recomputeLinesPerBucket), rows.Err()
 }
 
 // countedDeductible is the annual deductible the platform counted as met

@@ -17,6 +17,10 @@ WITH vis AS (
     FROM settlements s
     JOIN persons p USING (person_id)
     JOIN institutions i USING (org_code)
+    -- One bucket of persons per query (recompute_buckets, recompute_bucket);
+    -- by default one bucket holds everyone.
+    WHERE hash(s.person_id) % CAST(coalesce(getvariable('recompute_buckets'), 1) AS UBIGINT)
+          = CAST(coalesce(getvariable('recompute_bucket'), 0) AS UBIGINT)
 ),
 cov AS (
     SELECT v.settlement_id,
