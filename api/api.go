@@ -25,6 +25,7 @@ import (
 	"github.com/medaudit/medaudit/auth"
 	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/pipeline"
+	"github.com/medaudit/medaudit/settlement"
 )
 
 //go:embed templates/*.html
@@ -64,11 +65,12 @@ func (e *Error) Unwrap() error { return e.err }
 
 // Server serves the API and pages over one database.
 type Server struct {
-	db     *pipeline.DB
-	engine *gin.Engine
-	pages  *template.Template
-	users  *auth.Store
-	cases  *casebook.Store
+	db       *pipeline.DB
+	engine   *gin.Engine
+	pages    *template.Template
+	users    *auth.Store
+	cases    *casebook.Store
+	policies *settlement.PolicySet
 }
 
 // New builds the router.
@@ -78,7 +80,11 @@ func New(db *pipeline.DB, now func() time.Time) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{db: db, engine: gin.New(), pages: pages,
+	policies, err := settlement.DefaultPolicies()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{db: db, engine: gin.New(), pages: pages, policies: policies,
 		users: auth.NewStore(db.DB, now, auth.DefaultConfig()), cases: casebook.NewStore(db.DB, now)}
 	s.engine.Use(gin.Recovery(), securityHeaders)
 	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -100,6 +106,7 @@ func New(db *pipeline.DB, now func() time.Time) (*Server, error) {
 	v1.GET("/queue", s.requireRole(auth.Reviewer), s.queueJSON)
 	v1.GET("/cases/:id", s.caseJSON)
 	v1.POST("/cases/:id/verdict", s.requireRole(auth.Reviewer), s.requireCSRF, s.verdictJSON)
+	v1.POST("/settlement/quote", staff, s.requireCSRF, s.quote)
 	s.engine.NoRoute(func(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeNotFound, Message: "no such route"})
 	})

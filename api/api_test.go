@@ -316,3 +316,50 @@ func TestAPIAccess(t *testing.T) {
 		t.Error("unknown route")
 	}
 }
+
+// TestQuote: the worked example A of DOMAIN §5.6 through the API, bad input
+// naming its field, and the roles that may quote.
+func TestQuote(t *testing.T) {
+	e := newEnv(t)
+	exampleA := `{"insured_region":"611002","treatment_region":"330106","insurance_type":"resident","visit_type":"inpatient",
+		"hospital_level":3,"registration":"temporary","nth_admission":1,"lines":[
+		{"class":"A","quantity":"1","unit_price":"11900","amount":"11900.00"},
+		{"class":"C","quantity":"1","unit_price":"1200","amount":"1200.00"},
+		{"class":"A","quantity":"1","unit_price":"900","price_ceiling":"600","amount":"900.00"},
+		{"class":"B","quantity":"1","unit_price":"6000","amount":"6000.00","selfpay_ratio":"0.1000"}]}`
+	post := func(c *client, body string) (int, string) {
+		req, _ := http.NewRequest("POST", c.base+"/api/v1/settlement/quote", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", c.csrf)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	aud := e.client(t).login("aud_xihu")
+	status, body := post(aud, exampleA)
+	if status != 200 || !strings.Contains(body, `"fund":"9570.00"`) || !strings.Contains(body, `"cash":"10430.00"`) ||
+		!strings.Contains(body, `"ratio":"55.00%"`) || !strings.Contains(body, "起付线") {
+		t.Fatalf("example A: %d %s", status, body)
+	}
+	bad := strings.Replace(exampleA, `"amount":"1200.00"`, `"amount":"1200.001"`, 1)
+	if status, body := post(aud, bad); status != 400 || !strings.Contains(body, `"field":"lines[1].amount"`) {
+		t.Errorf("bad amount: %d %s", status, body)
+	}
+	if status, body := post(aud, strings.Replace(exampleA, "611002", "999999", 1)); status != 400 || !strings.Contains(body, `"field":"insured_region"`) {
+		t.Errorf("bad region: %d %s", status, body)
+	}
+	if status, _ := post(aud, `{"insured_region":"611002","lines":[]}`); status != 400 {
+		t.Errorf("no lines: %d", status)
+	}
+	rev := e.client(t).login("rev_a")
+	if status, _ := post(rev, exampleA); status != 403 {
+		t.Errorf("reviewer quote: %d", status)
+	}
+	if status, _ := post(e.client(t), exampleA); status != 401 {
+		t.Errorf("anonymous quote: %d", status)
+	}
+}
