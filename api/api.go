@@ -107,6 +107,7 @@ func New(db *pipeline.DB, now func() time.Time) (*Server, error) {
 	v1.GET("/cases/:id", s.caseJSON)
 	v1.POST("/cases/:id/verdict", s.requireRole(auth.Reviewer), s.requireCSRF, s.verdictJSON)
 	v1.POST("/settlement/quote", staff, s.requireCSRF, s.quote)
+	v1.GET("/flags", staff, s.listFlags)
 	s.engine.NoRoute(func(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeNotFound, Message: "no such route"})
 	})

@@ -363,3 +363,39 @@ func TestQuote(t *testing.T) {
 		t.Errorf("anonymous quote: %d", status)
 	}
 }
+
+func TestListFlags(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.db.Exec(`INSERT INTO institutions VALUES ('H33010200009', '上城医院', 'hospital', 2, '330102', 100, NULL, 'x', 1, 99, 0, NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	e.db.Exec(`INSERT INTO flags VALUES ('F9', 1, 1, 'card_misuse.off_hours', 'card_misuse', 'card', 'K9', 'H33010200009',
+		0.6, 10.00, 'clinical', '{"summary":"夜间刷卡"}', 'open', NULL)`)
+	aud := e.client(t).login("aud_xihu")
+	other := e.client(t).login("aud_other")
+	tests := []struct {
+		c         *client
+		query     string
+		status    int
+		want, not string
+	}{
+		{aud, "", 200, `"flag_id":"F1"`, `"F9"`},
+		{aud, "?family=ghost_bed&min_score=0.5", 200, `"total":1`, `"F9"`},
+		{aud, "?family=ghost_bed' OR '1'='1", 200, `"total":0`, `"F1"`},
+		{aud, "?min_score=2", 400, `"field":"min_score"`, ""},
+		{aud, "?status=deleted", 400, `"field":"status"`, ""},
+		{aud, "?limit=0", 400, `"field":"limit"`, ""},
+		{other, "", 200, `"F9"`, `"F1"`},
+		{other, "?org_code=H33010600001", 200, `"total":0`, `"F1"`},
+	}
+	for _, tc := range tests {
+		status, body, _ := tc.c.do("GET", "/api/v1/flags"+strings.ReplaceAll(tc.query, " ", "%20"), nil, nil)
+		if status != tc.status || !strings.Contains(body, tc.want) || (tc.not != "" && strings.Contains(body, tc.not)) {
+			t.Errorf("%q: %d %s", tc.query, status, body)
+		}
+	}
+	rev := e.client(t).login("rev_a")
+	if status, _, _ := rev.do("GET", "/api/v1/flags", nil, nil); status != 403 {
+		t.Errorf("reviewer: %d", status)
+	}
+}
