@@ -1,13 +1,13 @@
 package detectors_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medaudit/medaudit/detectors"
+	"github.com/medaudit/medaudit/detectors/detectortest"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/pipeline/pipelinetest"
 )
@@ -141,30 +141,7 @@ func (w *dcWorld) load(t *testing.T) *pipeline.DB {
 // dcDetect runs one registered detector (with threshold overrides) over w.
 func dcDetect(t *testing.T, w *dcWorld, name string, params map[string]float64) map[string]detectors.Flag {
 	t.Helper()
-	cfg := detectors.Config{}
-	if params != nil {
-		cfg.Params = map[string]map[string]float64{name: params}
-	}
-	ds, err := detectors.Registry(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds = detectors.Select(ds, []string{name})
-	if len(ds) != 1 || ds[0].Name() != name {
-		t.Fatalf("detector %s not registered", name)
-	}
-	flags, err := ds[0].Detect(context.Background(), w.load(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]detectors.Flag{}
-	for _, f := range flags {
-		if err := f.Validate(); err != nil {
-			t.Error(err)
-		}
-		out[f.SubjectID] = f
-	}
-	return out
+	return detectortest.Detect(t, w.load(t), name, params)
 }
 
 // dcCase is one table-test case: a world, the subjects that must be flagged

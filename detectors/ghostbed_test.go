@@ -1,7 +1,6 @@
 package detectors_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/medaudit/medaudit/contract"
 	"github.com/medaudit/medaudit/detectors"
+	"github.com/medaudit/medaudit/detectors/detectortest"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/pipeline/pipelinetest"
 )
@@ -190,28 +190,7 @@ func (w *world) load(t *testing.T) *pipeline.DB {
 // detect runs one registered detector over the world.
 func detect(t *testing.T, w *world, name string) map[string]detectors.Flag {
 	t.Helper()
-	ds, err := detectors.Registry(detectors.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d detectors.Detector
-	for _, x := range ds {
-		if x.Name() == name {
-			d = x
-		}
-	}
-	if d == nil {
-		t.Fatalf("no detector %s", name)
-	}
-	flags, err := d.Detect(context.Background(), w.load(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]detectors.Flag{}
-	for _, f := range flags {
-		out[f.SubjectID] = f
-	}
-	return out
+	return detectortest.Detect(t, w.load(t), name, nil)
 }
 
 // detectCase is one must-fire / must-not-fire case: build adds the rows,

@@ -1,13 +1,13 @@
 package detectors_test
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medaudit/medaudit/detectors"
+	"github.com/medaudit/medaudit/detectors/detectortest"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/pipeline/pipelinetest"
 )
@@ -57,24 +57,7 @@ func impLoad(t *testing.T, b pipelinetest.Batch) *pipeline.DB {
 // impDetect runs one registered detector over a batch: subject → flag.
 func impDetect(t *testing.T, b pipelinetest.Batch, name string) map[string]detectors.Flag {
 	t.Helper()
-	db := impLoad(t, b)
-	ds, err := detectors.Registry(detectors.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sel := detectors.Select(ds, []string{name})
-	if len(sel) != 1 {
-		t.Fatalf("detector %s: found %d", name, len(sel))
-	}
-	flags, err := sel[0].Detect(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]detectors.Flag{}
-	for _, f := range flags {
-		out[f.SubjectID] = f
-	}
-	return out
+	return detectortest.Detect(t, impLoad(t, b), name, nil)
 }
 
 // impCase is one table case: a change to impBatch, the subjects that must

@@ -104,7 +104,7 @@ func Scan(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time) 
 		}
 		timings = append(timings, timing{d.Name(), len(flags), time.Since(t0).Seconds()})
 		names = append(names, "'"+strings.ReplaceAll(d.Name(), "'", "''")+"'")
-		slog.Info("detector done", "detector", d.Name(), "flags", len(flags), "seconds", time.Since(t0).Seconds())
+		slog.Info("detector done", "detector", timings[len(timings)-1].name, "flags", len(flags), "seconds", time.Since(t0).Seconds())
 	}
 	if err := errors.Join(w.Flush(), tmp.Close()); err != nil {
 		return fail(err)

@@ -133,3 +133,35 @@ func Run(t *testing.T, d detectors.Detector, db *pipeline.DB) {
 func sortFlags(fs []detectors.Flag) {
 	sort.Slice(fs, func(i, j int) bool { return fs[i].SubjectID < fs[j].SubjectID })
 }
+
+// Detect runs the registered detector name (with optional threshold
+// overrides) over db and returns its flags by subject.
+func Detect(t testing.TB, db detectors.Querier, name string, params map[string]float64) map[string]detectors.Flag {
+	t.Helper()
+	cfg := detectors.Config{}
+	if params != nil {
+		cfg.Params = map[string]map[string]float64{name: params}
+	}
+	ds, err := detectors.Registry(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d detectors.Detector
+	for _, x := range ds {
+		if x.Name() == name {
+			d = x
+		}
+	}
+	if d == nil {
+		t.Fatalf("detector %s is not registered", name)
+	}
+	flags, err := d.Detect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]detectors.Flag{}
+	for _, f := range flags {
+		out[f.SubjectID] = f
+	}
+	return out
+}
