@@ -17,7 +17,9 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,6 +32,12 @@ import (
 
 //go:embed templates/*.html
 var templates embed.FS
+
+// openAPI is the API's OpenAPI 3 document; a test keeps it equal to the
+// routes the router really has.
+//
+//go:embed openapi.json
+var openAPI []byte
 
 // Error codes, each mapped to one HTTP status.
 const (
@@ -88,6 +96,7 @@ func New(db *pipeline.DB, now func() time.Time) (*Server, error) {
 		users: auth.NewStore(db.DB, now, auth.DefaultConfig()), cases: casebook.NewStore(db.DB, now)}
 	s.engine.Use(gin.Recovery(), securityHeaders)
 	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	s.engine.GET("/api/v1/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
 	s.engine.GET("/login", s.loginPage)
 	s.engine.POST("/login", s.login)
 
@@ -112,6 +121,23 @@ func New(db *pipeline.DB, now func() time.Time) (*Server, error) {
 		s.fail(c, &Error{Code: CodeNotFound, Message: "no such route"})
 	})
 	return s, nil
+}
+
+// Routes lists the method and path of every route, paths in OpenAPI form
+// (/cases/{id}).
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.engine.Routes() {
+		parts := strings.Split(r.Path, "/")
+		for i, p := range parts {
+			if strings.HasPrefix(p, ":") {
+				parts[i] = "{" + p[1:] + "}"
+			}
+		}
+		out = append(out, r.Method+" "+strings.Join(parts, "/"))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Handler returns the HTTP handler.

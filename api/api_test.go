@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -397,5 +398,36 @@ func TestListFlags(t *testing.T) {
 	rev := e.client(t).login("rev_a")
 	if status, _, _ := rev.do("GET", "/api/v1/flags", nil, nil); status != 403 {
 		t.Errorf("reviewer: %d", status)
+	}
+}
+
+// TestOpenAPIMatchesRoutes: the served OpenAPI document lists exactly the
+// routes the router has.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	e := newEnv(t)
+	status, body, _ := e.client(t).do("GET", "/api/v1/openapi.json", nil, nil)
+	if status != 200 {
+		t.Fatalf("openapi.json: %d", status)
+	}
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("not an OpenAPI 3 document: %v", err)
+	}
+	var documented []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+		}
+	}
+	sort.Strings(documented)
+	s, err := api.New(e.db, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.Routes(), "\n"); got != strings.Join(documented, "\n") {
+		t.Errorf("routes and document differ:\nrouter:\n%s\ndocument:\n%s", got, strings.Join(documented, "\n"))
 	}
 }
