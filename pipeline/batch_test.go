@@ -303,3 +303,29 @@ func TestCompositeKey(t *testing.T) {
 		t.Fatalf("%+v", fs)
 	}
 }
+
+func TestExportParquet(t *testing.T) {
+	cfg := testConfig(t)
+	db := openDB(t)
+	dir := t.TempDir()
+	pipelinetest.Valid().WriteCSV(t, dir)
+	ingest(t, db, dir, cfg)
+	out := filepath.Join(t.TempDir(), "export")
+	rows, err := pipeline.ExportParquet(context.Background(), db, out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows["settlements"] != 2 || rows["fee_items"] != 4 || rows["persons"] != 2 {
+		t.Errorf("rows %v", rows)
+	}
+	var n int
+	var id, name string
+	db.QueryRow(`SELECT count(*) FROM read_parquet('` + out + `/settlements/*/*/*.parquet', hive_partitioning = true) WHERE region = '611002' AND month = '2025-03'`).Scan(&n)
+	if n != 1 {
+		t.Errorf("partition region=611002/month=2025-03 holds %d settlements, want 1", n)
+	}
+	db.QueryRow(`SELECT id_number, name FROM read_parquet('` + out + `/persons.parquet') WHERE person_id = 'P001'`).Scan(&id, &name)
+	if id != "611002********1232" || name != "张**" {
+		t.Errorf("exported person %q %q: must be masked", id, name)
+	}
+}

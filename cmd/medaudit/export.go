@@ -64,5 +64,33 @@ func newExportCmd() *cobra.Command {
 	fdb.register(fl)
 	fl.Flags().StringVar(&fout, "out", "", "output file; .csv or .jsonl")
 	cmd.AddCommand(fl)
+
+	var pdb dbFlags
+	var pout string
+	var unmasked bool
+	pq := &cobra.Command{
+		Use:   "parquet --db FILE --out DIR [--unmasked]",
+		Short: "The loaded tables, flags and cases as Parquet, partitioned by region and month",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if pout == "" {
+				return errors.New("--out is required")
+			}
+			d, err := pdb.open(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			rows, err := pipeline.ExportParquet(cmd.Context(), d, pout, unmasked)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd, map[string]any{"out": pout, "rows": rows})
+		},
+	}
+	pdb.register(pq)
+	pq.Flags().StringVar(&pout, "out", "", "output folder")
+	pq.Flags().BoolVar(&unmasked, "unmasked", false, "keep ID numbers and names (masked by default)")
+	cmd.AddCommand(pq)
 	return cmd
 }
