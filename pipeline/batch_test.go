@@ -324,7 +324,7 @@ func TestExportParquet(t *testing.T) {
 	if n != 1 {
 		t.Errorf("partition region=611002/month=2025-03 holds %d settlements, want 1", n)
 	}
-	db.QueryRow(`SELECT id_number, name FROM read_parquet('` + out + `/persons.parquet') WHERE person_id = 'P001'`).Scan(&id, &name)
+	db.QueryRow(`SELECT id_number, name FROM read_parquet('`+out+`/persons.parquet') WHERE person_id = 'P001'`).Scan(&id, &name)
 	if id != "611002********1232" || name != "张**" {
 		t.Errorf("exported person %q %q: must be masked", id, name)
 	}
