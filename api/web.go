@@ -344,11 +344,10 @@ type verdictInput struct {
 	Comment string `form:"comment" json:"comment"`
 }
 
+// submitVerdict records the verdict; the caller has checked that the user
+// may see the case.
 func (s *Server) submitVerdict(c *gin.Context, in verdictInput) (casebook.Outcome, error) {
 	u := currentUser(c)
-	if _, _, err := s.caseFor(c); err != nil {
-		return casebook.Outcome{}, err
-	}
 	v := casebook.Verdict(in.Verdict)
 	if !v.Valid() {
 		return casebook.Outcome{}, &Error{Code: CodeInvalid, Field: "verdict", Message: "verdict must be violation, no_violation or needs_records"}
@@ -371,6 +370,10 @@ func (s *Server) submitVerdict(c *gin.Context, in verdictInput) (casebook.Outcom
 }
 
 func (s *Server) verdictForm(c *gin.Context) {
+	if _, _, err := s.caseFor(c); err != nil {
+		s.failPage(c, err)
+		return
+	}
 	var in verdictInput
 	c.ShouldBind(&in)
 	if _, err := s.submitVerdict(c, in); err != nil {
@@ -381,6 +384,11 @@ func (s *Server) verdictForm(c *gin.Context) {
 }
 
 func (s *Server) verdictJSON(c *gin.Context) {
+	// Access first: a case the user may not see is not found, whatever the body.
+	if _, _, err := s.caseFor(c); err != nil {
+		s.fail(c, err)
+		return
+	}
 	var in verdictInput
 	if err := c.ShouldBindJSON(&in); err != nil {
 		s.fail(c, &Error{Code: CodeInvalid, Message: "body must be JSON {verdict, amount, comment}"})

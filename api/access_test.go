@@ -1,0 +1,142 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medaudit/medaudit/api"
+	"github.com/medaudit/medaudit/auth"
+)
+
+// access is who may use a route.
+type access struct {
+	public bool     // no sign-in needed
+	roles  []string // roles allowed; nil = any signed-in user
+	scoped bool     // a case route: another district's staff or an unassigned reviewer get 404
+	page   bool     // anonymous users are sent to /login rather than told 401
+}
+
+var staff = []string{auth.Auditor, auth.Supervisor, auth.Admin}
+
+// routeAccess is the access policy of every route; the matrix test fails on
+// a route that is missing here.
+var routeAccess = map[string]access{
+	"GET /healthz":                           {public: true},
+	"GET /login":                             {public: true},
+	"POST /login":                            {public: true},
+	"GET /api/v1/openapi.json":               {public: true},
+	"GET /":                                  {page: true},
+	"POST /logout":                           {page: true},
+	"GET /queue":                             {roles: []string{auth.Reviewer}, page: true},
+	"GET /cases":                             {roles: staff, page: true},
+	"GET /cases/{id}":                        {scoped: true, page: true},
+	"POST /cases/{id}/verdict":               {roles: []string{auth.Reviewer}, scoped: true, page: true},
+	"GET /api/v1/batches":                    {roles: staff},
+	"GET /api/v1/batches/{batch}/quarantine": {roles: staff},
+	"GET /api/v1/flags":                      {roles: staff},
+	"GET /api/v1/queue":                      {roles: []string{auth.Reviewer}},
+	"GET /api/v1/cases/{id}":                 {scoped: true},
+	"POST /api/v1/cases/{id}/verdict":        {roles: []string{auth.Reviewer}, scoped: true},
+	"POST /api/v1/settlement/quote":          {roles: staff},
+}
+
+// TestAccessMatrix calls every route as every kind of user and checks the
+// outcome against routeAccess: anonymous → 401 or the login page, wrong role
+// → 403, another district or an unassigned reviewer → 404, never data.
+func TestAccessMatrix(t *testing.T) {
+	e := newEnv(t)
+	users := auth.NewStore(e.db.DB, time.Now, auth.DefaultConfig())
+	if err := users.CreateUser(context.Background(), auth.User{ID: "admin1", Role: auth.Admin, Districts: []string{"*"}}, password); err != nil {
+		t.Fatal(err)
+	}
+	type who struct {
+		user, role string
+		inDistrict bool // sees the case's district (staff) or is assigned to it (reviewer)
+	}
+	people := []who{
+		{"", "", false},
+		{"aud_xihu", auth.Auditor, true},
+		{"aud_other", auth.Auditor, false},
+		{"sup", auth.Supervisor, true},
+		{"admin1", auth.Admin, true},
+		{"rev_a", auth.Reviewer, true},
+		{"rev_home", auth.Reviewer, false},
+	}
+	s, err := api.New(e.db, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, route := range s.Routes() {
+		pol, ok := routeAccess[route]
+		if !ok {
+			t.Errorf("route %s has no access policy in the matrix", route)
+			continue
+		}
+		method, path, _ := strings.Cut(route, " ")
+		path = strings.NewReplacer("{id}", e.panelCase, "{batch}", e.batchID).Replace(path)
+		for _, p := range people {
+			c := e.client(t)
+			if p.user != "" {
+				c.login(p.user)
+			}
+			var status int
+			var body string
+			var h http.Header
+			switch {
+			case method == "GET":
+				status, body, h = c.do("GET", path, nil, nil)
+			case strings.HasPrefix(path, "/api/"):
+				status, body, h = c.do("POST", path, nil, map[string]string{"X-CSRF-Token": c.csrf})
+			default:
+				status, body, h = c.do("POST", path, url.Values{"csrf": {c.csrf}, "verdict": {"bogus"}, "user": {"x"}, "password": {"y"}}, nil)
+			}
+			var want string
+			switch {
+			case pol.public:
+				want = "allowed"
+			case p.user == "" && pol.page:
+				want = "login"
+			case p.user == "":
+				want = "unauthenticated"
+			case pol.roles != nil && !slices.Contains(pol.roles, p.role):
+				want = "forbidden"
+			case pol.scoped && !p.inDistrict:
+				want = "hidden"
+			case route == "POST /logout":
+				want = "login" // signed out, back to the login page
+			default:
+				want = "allowed"
+			}
+			var got string
+			switch {
+			case status == http.StatusSeeOther && h.Get("Location") == "/login":
+				got = "login"
+			case status == http.StatusUnauthorized:
+				got = "unauthenticated"
+			case status == http.StatusForbidden:
+				got = "forbidden"
+			case status == http.StatusNotFound:
+				got = "hidden"
+			case status < 500:
+				got = "allowed"
+			default:
+				got = fmt.Sprintf("error %d", status)
+			}
+			if got != want {
+				t.Errorf("%s as %q: %s (HTTP %d), want %s", route, p.user, got, status, want)
+			}
+			if got == "hidden" && (strings.Contains(body, "J18.900") || strings.Contains(body, "P001")) {
+				t.Errorf("%s as %q: a 404 leaked case data", route, p.user)
+			}
+			counts[got]++
+		}
+	}
+	t.Logf("access matrix: %d routes × %d kinds of user: %v", len(s.Routes()), len(people), counts)
+}
