@@ -271,7 +271,7 @@ func openParquet(f BatchFile, cfg Config) (rowSource, error) {
 		fh.Close()
 		return nil, fmt.Errorf("not a readable Parquet file (truncated?): %w", err)
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(cfg.BatchRows)}, cfg.Allocator)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(cfg.BatchRows), Parallel: true}, cfg.Allocator)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("read Parquet schema: %w", err)
