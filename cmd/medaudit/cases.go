@@ -8,6 +8,7 @@ import (
 
 	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/detectors"
+	"github.com/medaudit/medaudit/pipeline"
 )
 
 func newCasesCmd() *cobra.Command {
@@ -18,16 +19,13 @@ func newCasesCmd() *cobra.Command {
 		Short: "Open cases for the open flags of active detectors (one case per subject)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := db.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			sum, err := casebook.NewStore(d.DB, time.Now).OpenCases(cmd.Context(), "system:cli")
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd, sum)
+			return db.with(cmd, false, func(d *pipeline.DB) error {
+				sum, err := casebook.NewStore(d.DB, time.Now).OpenCases(cmd.Context(), "system:cli")
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, sum)
+			})
 		},
 	}
 	db.register(open)
@@ -46,15 +44,12 @@ func newCasesCmd() *cobra.Command {
 			if len(detectors.Select(ds, []string{detector})) == 0 {
 				return fmt.Errorf("no detector named %q", detector)
 			}
-			d, err := mdb.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			if err := casebook.NewStore(d.DB, time.Now).SetRuleMode(cmd.Context(), "system:cli", detector, mode); err != nil {
-				return err
-			}
-			return printJSON(cmd, map[string]any{"detector": detector, "mode": mode})
+			return mdb.with(cmd, false, func(d *pipeline.DB) error {
+				if err := casebook.NewStore(d.DB, time.Now).SetRuleMode(cmd.Context(), "system:cli", detector, mode); err != nil {
+					return err
+				}
+				return printJSON(cmd, map[string]any{"detector": detector, "mode": mode})
+			})
 		},
 	}
 	mdb.register(ruleMode)
@@ -69,16 +64,13 @@ func newCasesCmd() *cobra.Command {
 		Short: "Annual institution scores (基础管理、用药管理、服务管理、质量管理 / 医保服务、规范刷卡) and deposit payouts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := sdb.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			out, err := casebook.NewStore(d.DB, time.Now).AnnualScores(cmd.Context(), year, districts, rate, casebook.DefaultScoringRules())
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd, map[string]any{"year": year, "institutions": out})
+			return sdb.with(cmd, true, func(d *pipeline.DB) error {
+				out, err := casebook.NewStore(d.DB, time.Now).AnnualScores(cmd.Context(), year, districts, rate, casebook.DefaultScoringRules())
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, map[string]any{"year": year, "institutions": out})
+			})
 		},
 	}
 	sdb.register(scores)
@@ -92,16 +84,13 @@ func newCasesCmd() *cobra.Command {
 		Short: "The clinical flag score the review panel can keep up with, from its weekly capacity",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := tdb.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			t, n, c, err := casebook.NewStore(d.DB, time.Now).PanelThreshold(cmd.Context(), weeks)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd, map[string]any{"min_score": t, "clinical_flags": n, "weekly_capacity": c, "weeks": weeks})
+			return tdb.with(cmd, true, func(d *pipeline.DB) error {
+				t, n, c, err := casebook.NewStore(d.DB, time.Now).PanelThreshold(cmd.Context(), weeks)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, map[string]any{"min_score": t, "clinical_flags": n, "weekly_capacity": c, "weeks": weeks})
+			})
 		},
 	}
 	tdb.register(threshold)
@@ -118,16 +107,13 @@ func newAuditCmd() *cobra.Command {
 		Short: "Check the hash chain of every case event: edited, deleted or reordered events fail",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := db.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			n, err := casebook.NewStore(d.DB, time.Now).VerifyTrail(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd, map[string]any{"events": n, "intact": true})
+			return db.with(cmd, true, func(d *pipeline.DB) error {
+				n, err := casebook.NewStore(d.DB, time.Now).VerifyTrail(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, map[string]any{"events": n, "intact": true})
+			})
 		},
 	}
 	db.register(verify)

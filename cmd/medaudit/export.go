@@ -23,16 +23,13 @@ func newExportCmd() *cobra.Command {
 			if out == "" {
 				return errors.New("--out is required")
 			}
-			d, err := db.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			n, err := pipeline.ExportQuarantine(cmd.Context(), d, out)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd, map[string]any{"out": out, "rows": n})
+			return db.with(cmd, true, func(d *pipeline.DB) error {
+				n, err := pipeline.ExportQuarantine(cmd.Context(), d, out)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, map[string]any{"out": out, "rows": n})
+			})
 		},
 	}
 	db.register(q)
@@ -49,16 +46,13 @@ func newExportCmd() *cobra.Command {
 			if fout == "" {
 				return errors.New("--out is required")
 			}
-			d, err := fdb.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			n, err := detectors.ExportFlags(cmd.Context(), d.DB, fout)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd, map[string]any{"out": fout, "rows": n})
+			return fdb.with(cmd, true, func(d *pipeline.DB) error {
+				n, err := detectors.ExportFlags(cmd.Context(), d.DB, fout)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, map[string]any{"out": fout, "rows": n})
+			})
 		},
 	}
 	fdb.register(fl)
@@ -76,16 +70,13 @@ func newExportCmd() *cobra.Command {
 			if pout == "" {
 				return errors.New("--out is required")
 			}
-			d, err := pdb.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			rows, err := pipeline.ExportParquet(cmd.Context(), d, pout, unmasked)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd, map[string]any{"out": pout, "rows": rows})
+			return pdb.with(cmd, true, func(d *pipeline.DB) error {
+				rows, err := pipeline.ExportParquet(cmd.Context(), d, pout, unmasked)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, map[string]any{"out": pout, "rows": rows})
+			})
 		},
 	}
 	pdb.register(pq)

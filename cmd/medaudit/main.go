@@ -83,3 +83,13 @@ func printJSON(cmd *cobra.Command, v any) error {
 	_, err = fmt.Fprintln(cmd.OutOrStdout(), string(b))
 	return err
 }
+
+// with opens the database, runs fn and closes it.
+func (f *dbFlags) with(cmd *cobra.Command, readOnly bool, fn func(d *pipeline.DB) error) error {
+	d, err := f.open(cmd.Context(), readOnly)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return fn(d)
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/medaudit/medaudit/detectors"
+	"github.com/medaudit/medaudit/pipeline"
 )
 
 func newScanCmd() *cobra.Command {
@@ -19,23 +20,20 @@ func newScanCmd() *cobra.Command {
 		Short: "Run every detector over all loaded data and store the flags",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := db.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			ds, err := detectors.Registry(detectors.Config{})
-			if err != nil {
-				return err
-			}
-			if len(only) > 0 {
-				ds = detectors.Select(ds, only)
-			}
-			sum, err := detectors.Scan(cmd.Context(), d.DB, ds, time.Now)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd, sum)
+			return db.with(cmd, false, func(d *pipeline.DB) error {
+				ds, err := detectors.Registry(detectors.Config{})
+				if err != nil {
+					return err
+				}
+				if len(only) > 0 {
+					ds = detectors.Select(ds, only)
+				}
+				sum, err := detectors.Scan(cmd.Context(), d.DB, ds, time.Now)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, sum)
+			})
 		},
 	}
 	db.register(cmd)
@@ -57,16 +55,13 @@ func newEvalCmd() *cobra.Command {
 			if labels == "" {
 				return errors.New("--labels is required")
 			}
-			d, err := db.open(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			rep, err := detectors.Eval(cmd.Context(), d.DB, labels, minScore)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd, rep)
+			return db.with(cmd, true, func(d *pipeline.DB) error {
+				rep, err := detectors.Eval(cmd.Context(), d.DB, labels, minScore)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, rep)
+			})
 		},
 	}
 	db.register(cmd)

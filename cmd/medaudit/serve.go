@@ -24,12 +24,9 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve the API and the web pages",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := db.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			return serve(cmd.Context(), d, addr)
+			return db.with(cmd, false, func(d *pipeline.DB) error {
+				return serve(cmd.Context(), d, addr)
+			})
 		},
 	}
 	db.register(cmd)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/medaudit/medaudit/auth"
+	"github.com/medaudit/medaudit/pipeline"
 )
 
 func newUsersCmd() *cobra.Command {
@@ -34,15 +35,12 @@ func newUsersCmd() *cobra.Command {
 				return fmt.Errorf("read password: %w", err)
 			}
 			u.Districts = strings.Split(districts, ",")
-			d, err := db.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			if err := auth.NewStore(d.DB, time.Now, auth.DefaultConfig()).CreateUser(cmd.Context(), u, strings.TrimRight(pw, "\r\n")); err != nil {
-				return err
-			}
-			return printJSON(cmd, map[string]any{"user_id": u.ID, "role": u.Role, "districts": u.Districts})
+			return db.with(cmd, false, func(d *pipeline.DB) error {
+				if err := auth.NewStore(d.DB, time.Now, auth.DefaultConfig()).CreateUser(cmd.Context(), u, strings.TrimRight(pw, "\r\n")); err != nil {
+					return err
+				}
+				return printJSON(cmd, map[string]any{"user_id": u.ID, "role": u.Role, "districts": u.Districts})
+			})
 		},
 	}
 	db.register(add)
@@ -60,17 +58,14 @@ func newUsersCmd() *cobra.Command {
 		Short: "Issue an API token for a user (shown once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := tdb.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			tok, err := auth.NewStore(d.DB, time.Now, auth.DefaultConfig()).CreateToken(cmd.Context(), tuser, label)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(os.Stderr, "Store this token now; it is not shown again.")
-			return printJSON(cmd, map[string]any{"user_id": tuser, "token": tok})
+			return tdb.with(cmd, false, func(d *pipeline.DB) error {
+				tok, err := auth.NewStore(d.DB, time.Now, auth.DefaultConfig()).CreateToken(cmd.Context(), tuser, label)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(os.Stderr, "Store this token now; it is not shown again.")
+				return printJSON(cmd, map[string]any{"user_id": tuser, "token": tok})
+			})
 		},
 	}
 	tdb.register(token)
