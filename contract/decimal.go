@@ -34,15 +34,12 @@ func ParseDecimal(s string, scale int) (int64, error) {
 		s = s[1:]
 	}
 	intPart, frac, hasDot := strings.Cut(s, ".")
-	if intPart == "" && (!hasDot || frac == "") {
+	if intPart == "" && (!hasDot || frac == "") || !allDigits(intPart) || !allDigits(frac) {
 		return 0, ErrDecimalSyntax
 	}
 	var v int64
 	for i := 0; i < len(intPart); i++ {
 		c := intPart[i]
-		if c < '0' || c > '9' {
-			return 0, ErrDecimalSyntax
-		}
 		if v > (maxDecimal18-int64(c-'0'))/10 {
 			return 0, ErrDecimalRange
 		}
@@ -50,9 +47,6 @@ func ParseDecimal(s string, scale int) (int64, error) {
 	}
 	for i := 0; i < len(frac); i++ {
 		c := frac[i]
-		if c < '0' || c > '9' {
-			return 0, ErrDecimalSyntax
-		}
 		if i >= scale {
 			if c != '0' {
 				return 0, ErrDecimalScale
@@ -74,6 +68,18 @@ func ParseDecimal(s string, scale int) (int64, error) {
 		v = -v
 	}
 	return v, nil
+}
+
+// allDigits reports whether s holds only ASCII digits; syntax is checked
+// before range and scale, so "0.00001A" is not a number rather than a
+// number with too many decimals.
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // FormatDecimal formats an integer scaled by 10^scale with exactly scale

@@ -74,13 +74,15 @@ func ParseIDNumber(s string) (IDNumber, error) {
 }
 
 // MaskIDNumber keeps the first 6 and last 4 characters: 330106********123X.
+// It counts characters, not bytes, so a malformed number with full-width
+// digits is masked to the same length and stays valid UTF-8; ten characters
+// or fewer are masked entirely.
 func MaskIDNumber(s string) string {
-	if len(s) <= 10 {
-		return "**********"[:len(s)]
+	r := []rune(s)
+	for i := range r {
+		if len(r) <= 10 || i >= 6 && i < len(r)-4 {
+			r[i] = '*'
+		}
 	}
-	b := []byte(s)
-	for i := 6; i < len(b)-4; i++ {
-		b[i] = '*'
-	}
-	return string(b)
+	return string(r)
 }
