@@ -12,6 +12,7 @@
 package api
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -47,6 +48,8 @@ const (
 	CodeUnauthorized = "unauthorized"
 	CodeForbidden    = "forbidden"
 	CodeRateLimited  = "rate_limited"
+	CodeTooLarge     = "too_large"
+	CodeUnsupported  = "unsupported_media_type"
 	CodeInternal     = "internal"
 )
 
@@ -57,6 +60,8 @@ var statusOf = map[string]int{
 	CodeUnauthorized: http.StatusUnauthorized,
 	CodeForbidden:    http.StatusForbidden,
 	CodeRateLimited:  http.StatusTooManyRequests,
+	CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	CodeUnsupported:  http.StatusUnsupportedMediaType,
 	CodeInternal:     http.StatusInternalServerError,
 }
 
@@ -73,16 +78,30 @@ func (e *Error) Unwrap() error { return e.err }
 
 // Server serves the API and pages over one database.
 type Server struct {
-	db       *pipeline.DB
-	engine   *gin.Engine
-	pages    *template.Template
-	users    *auth.Store
-	cases    *casebook.Store
-	policies *settlement.PolicySet
+	db           *pipeline.DB
+	now          func() time.Time
+	engine       *gin.Engine
+	pages        *template.Template
+	users        *auth.Store
+	cases        *casebook.Store
+	policies     *settlement.PolicySet
+	writer       *Writer
+	jobs         *jobs
+	uploadDir    string
+	uploadLimits UploadLimits
 }
 
-// New builds the router.
-func New(db *pipeline.DB, now func() time.Time) (*Server, error) {
+// Option changes a server default.
+type Option func(*Server)
+
+// WithUploads sets where uploaded batches are staged (default: the system's
+// temporary folder) and their limits.
+func WithUploads(dir string, limits UploadLimits) Option {
+	return func(s *Server) { s.uploadDir, s.uploadLimits = dir, limits }
+}
+
+// New builds the router. Scans a crash left running are recorded as failed.
+func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
 	pages, err := template.New("").Funcs(funcs).ParseFS(templates, "templates/*.html")
 	if err != nil {
@@ -92,8 +111,15 @@ func New(db *pipeline.DB, now func() time.Time) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{db: db, engine: gin.New(), pages: pages, policies: policies,
-		users: auth.NewStore(db.DB, now, auth.DefaultConfig()), cases: casebook.NewStore(db.DB, now)}
+	s := &Server{db: db, now: now, engine: gin.New(), pages: pages, policies: policies,
+		users: auth.NewStore(db.DB, now, auth.DefaultConfig()), cases: casebook.NewStore(db.DB, now),
+		writer: &Writer{}, jobs: newJobs(), uploadLimits: DefaultUploadLimits()}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := markInterrupted(context.Background(), db.DB, now()); err != nil {
+		return nil, err
+	}
 	s.engine.Use(gin.Recovery(), securityHeaders)
 	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	s.engine.GET("/api/v1/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
@@ -110,13 +136,30 @@ func New(db *pipeline.DB, now func() time.Time) (*Server, error) {
 
 	v1 := s.engine.Group("/api/v1", s.authenticate(false))
 	staff := s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin)
+	actors := s.requireRole(caseActors...)
 	v1.GET("/batches", staff, s.listBatches)
+	v1.POST("/batches", actors, s.requireCSRF, s.uploadBatch)
+	v1.GET("/batches/:batch", staff, s.batchStatus)
 	v1.GET("/batches/:batch/quarantine", staff, s.batchQuarantine)
+	v1.GET("/scans", staff, s.listScans)
+	v1.POST("/scans", actors, s.requireCSRF, s.startScan)
+	v1.GET("/scans/:id", staff, s.scanStatus)
+	v1.GET("/flags", staff, s.listFlags)
 	v1.GET("/queue", s.requireRole(auth.Reviewer), s.queueJSON)
+	v1.GET("/cases", staff, s.listCases)
 	v1.GET("/cases/:id", s.caseJSON)
 	v1.POST("/cases/:id/verdict", s.requireRole(auth.Reviewer), s.requireCSRF, s.verdictJSON)
+	v1.POST("/cases/:id/assign", actors, s.requireCSRF, s.assignCase)
+	v1.POST("/cases/:id/decision", actors, s.requireCSRF, s.decideCase)
+	v1.POST("/cases/:id/appeal", actors, s.requireCSRF, s.appealCase)
+	v1.POST("/cases/:id/recovery", actors, s.requireCSRF, s.recordRecovery)
+	v1.POST("/cases/:id/actions", actors, s.requireCSRF, s.actOnCase)
+	v1.GET("/institutions", staff, s.listInstitutions)
+	v1.GET("/institutions/:org", staff, s.institutionProfile)
+	v1.GET("/institutions/:org/peers", staff, s.institutionPeers)
+	v1.GET("/institutions/:org/score", staff, s.institutionScore)
+	v1.GET("/audit", staff, s.auditLog)
 	v1.POST("/settlement/quote", staff, s.requireCSRF, s.quote)
-	v1.GET("/flags", staff, s.listFlags)
 	s.engine.NoRoute(func(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeNotFound, Message: "no such route"})
 	})

@@ -95,6 +95,7 @@ func newEnv(t *testing.T) *env {
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
+	t.Cleanup(s.Close) // first: background scans and ingests stop before the database closes
 	return &env{srv: srv, db: db, batchID: sum.BatchID, panelCase: id, reviewers: []string{"rev_a", "rev_b"}}
 }
 
@@ -384,6 +385,9 @@ func TestListFlags(t *testing.T) {
 		{aud, "?family=ghost_bed&min_score=0.5", 200, `"total":1`, `"F9"`},
 		{aud, "?family=ghost_bed' OR '1'='1", 200, `"total":0`, `"F1"`},
 		{aud, "?min_score=2", 400, `"field":"min_score"`, ""},
+		{aud, "?from=2025-03-01&to=2025-03-31", 200, `"total":1`, ""},
+		{aud, "?from=2025-04-01", 200, `"total":0`, ""},
+		{aud, "?to=March", 400, `"field":"to"`, ""},
 		{aud, "?status=deleted", 400, `"field":"status"`, ""},
 		{aud, "?limit=0", 400, `"field":"limit"`, ""},
 		{other, "", 200, `"F9"`, `"F1"`},

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -29,7 +30,7 @@ type flagRow struct {
 
 // listFlags answers GET /api/v1/flags: the flags of the institutions in the
 // user's districts, filtered by family, detector, institution, status and
-// minimum score, highest score first, paged. Every filter is a bound
+// minimum score and date (from, to), highest score first, paged. Every filter is a bound
 // parameter; unknown values simply match nothing.
 func (s *Server) listFlags(c *gin.Context) {
 	limit, err := intQuery(c, "limit", 100, 1, 1000)
@@ -68,23 +69,39 @@ func (s *Server) listFlags(c *gin.Context) {
 		conds = append(conds, "f.score >= ?")
 		args = append(args, x)
 	}
-	if u := currentUser(c); !u.Sees("*") {
-		marks := make([]string, len(u.Districts))
-		for i, d := range u.Districts {
-			marks[i] = "?"
-			args = append(args, d)
+	from := "flags f LEFT JOIN institutions i ON i.org_code = f.org_code"
+	dates := false
+	for _, d := range []struct{ param, op string }{{"from", ">="}, {"to", "<="}} {
+		v := c.Query(d.param)
+		if v == "" {
+			continue
 		}
-		conds = append(conds, "i.region_code IN ("+strings.Join(marks, ", ")+")")
+		day, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			s.fail(c, &Error{Code: CodeInvalid, Field: d.param, Message: d.param + " must be a date, e.g. 2026-01-31"})
+			return
+		}
+		dates = true
+		conds = append(conds, "coalesce(st.settled_at, sc.started_at)::DATE "+d.op+" ?")
+		args = append(args, day)
 	}
+	if dates {
+		// A flag's date is its settlement's settlement date, or for flags on
+		// cards and institutions the day it was first raised.
+		from += ` LEFT JOIN settlements st ON f.subject_type = 'settlement' AND st.settlement_id = f.subject_id
+			LEFT JOIN scans sc ON sc.scan_id = f.first_scan_id`
+	}
+	cond, dargs := inDistricts(currentUser(c), "i.region_code")
+	conds, args = append(conds, cond), append(args, dargs...)
 	where := strings.Join(conds, " AND ")
 	var total int64
-	if err := s.db.QueryRowContext(c.Request.Context(), `SELECT count(*) FROM flags f LEFT JOIN institutions i ON i.org_code = f.org_code WHERE `+where, args...).Scan(&total); err != nil {
+	if err := s.db.QueryRowContext(c.Request.Context(), `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&total); err != nil {
 		s.fail(c, err)
 		return
 	}
 	rows, err := s.db.QueryContext(c.Request.Context(), `SELECT f.flag_id, f.scan_id, f.detector, f.family, f.subject_type, f.subject_id,
 		coalesce(f.org_code, ''), f.score, f.amount_at_risk::VARCHAR, f.override_class, f.status, f.evidence::VARCHAR
-		FROM flags f LEFT JOIN institutions i ON i.org_code = f.org_code WHERE `+where+`
+		FROM `+from+` WHERE `+where+`
 		ORDER BY f.score DESC, f.flag_id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		s.fail(c, err)

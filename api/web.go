@@ -310,31 +310,17 @@ func (s *Server) failPage(c *gin.Context, err error) {
 }
 
 func (s *Server) casesPage(c *gin.Context) {
-	u := currentUser(c)
-	rows, err := s.db.QueryContext(c.Request.Context(), `SELECT case_id FROM cases ORDER BY priority DESC, case_id LIMIT 500`)
+	f, err := caseFilter(c)
 	if err != nil {
 		s.failPage(c, err)
 		return
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		rows.Scan(&id)
-		ids = append(ids, id)
+	list, total, err := s.cases.List(c.Request.Context(), f)
+	if err != nil {
+		s.failPage(c, err)
+		return
 	}
-	rows.Close()
-	var list []casebook.Case
-	for _, id := range ids {
-		k, err := s.cases.Get(c.Request.Context(), id)
-		if err != nil {
-			s.failPage(c, err)
-			return
-		}
-		if u.Sees(k.District) {
-			list = append(list, k)
-		}
-	}
-	s.render(c, "cases.html", gin.H{"Cases": list, "StateNames": casebook.StateNames})
+	s.render(c, "cases.html", gin.H{"Cases": list, "Total": total, "StateNames": casebook.StateNames})
 }
 
 // verdictInput is a reviewer's verdict.

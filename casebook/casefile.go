@@ -232,20 +232,8 @@ func (s *Store) caseFlags(ctx context.Context, caseID string) ([]CaseFlag, error
 }
 
 func (s *Store) caseEvents(ctx context.Context, caseID string) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, case_id, actor, kind, event_at, payload, prev_hash, hash FROM case_events WHERE case_id = ? ORDER BY seq`, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		if err := rows.Scan(&e.Seq, &e.CaseID, &e.Actor, &e.Kind, &e.At, &e.Payload, &e.PrevHash, &e.Hash); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	evs, _, err := s.Events(ctx, EventFilter{CaseID: caseID, Limit: 1 << 30})
+	return evs, err
 }
 
 // MaskName keeps the family name: 张建国 → 张**.

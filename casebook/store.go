@@ -30,6 +30,10 @@ func NewStore(db *sql.DB, now func() time.Time) *Store {
 // ErrNotFound is returned for an unknown case or expert.
 var ErrNotFound = errors.New("not found")
 
+// ErrInvalid wraps a request the case cannot take (a recovery without a
+// violation, a fine outside the article's range); its text is fit to show.
+var ErrInvalid = errors.New("invalid request")
+
 // appendEvent adds an event to the chain inside tx.
 func appendEvent(ctx context.Context, tx *sql.Tx, caseID, actor, kind string, at time.Time, payload any) error {
 	body, err := json.Marshal(payload)
@@ -174,18 +178,25 @@ func (s *Store) Get(ctx context.Context, caseID string) (Case, error) {
 func (s *Store) get(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, caseID string) (Case, error) {
+	c, err := scanCase(q.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM cases WHERE case_id = ?`, caseID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("case %s: %w", caseID, ErrNotFound)
+	}
+	return c, err
+}
+
+// caseColumns are the columns scanCase reads, in its order.
+const caseColumns = `case_id, subject_type, subject_id, org_code, district, families, amount_at_risk::VARCHAR,
+	priority, route, specialty, specialty_gap, state, opened_at, due_at, verdict, coalesce(violation_amount, 0)::VARCHAR,
+	recovered::VARCHAR, fine::VARCHAR`
+
+func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 	var c Case
 	var fams, amount, viol, rec, fine string
 	var org, district, spec, verdict sql.NullString
 	var due sql.NullTime
-	err := q.QueryRowContext(ctx, `SELECT case_id, subject_type, subject_id, org_code, district, families, amount_at_risk::VARCHAR,
-		priority, route, specialty, specialty_gap, state, opened_at, due_at, verdict, coalesce(violation_amount, 0)::VARCHAR,
-		recovered::VARCHAR, fine::VARCHAR FROM cases WHERE case_id = ?`, caseID).Scan(
-		&c.ID, &c.SubjectType, &c.SubjectID, &org, &district, &fams, &amount, &c.Priority, &c.Route, &spec, &c.SpecialtyGap,
+	err := row.Scan(&c.ID, &c.SubjectType, &c.SubjectID, &org, &district, &fams, &amount, &c.Priority, &c.Route, &spec, &c.SpecialtyGap,
 		&c.State, &c.OpenedAt, &due, &verdict, &viol, &rec, &fine)
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("case %s: %w", caseID, ErrNotFound)
-	}
 	if err != nil {
 		return c, err
 	}
@@ -254,7 +265,7 @@ func (s *Store) SendToPanel(ctx context.Context, caseID, actor, role string) err
 			return err
 		}
 		if c.Route != "panel" {
-			return fmt.Errorf("case %s has no clinical flag: it is decided by the auditors", caseID)
+			return fmt.Errorf("%w: case %s has no clinical flag: it is decided by the auditors", ErrInvalid, caseID)
 		}
 		if _, err := s.transition(ctx, tx, c, actor, role, ActToPanel, nil); err != nil {
 			return err
@@ -404,14 +415,14 @@ func (s *Store) RecordRecovery(ctx context.Context, caseID, actor, role string, 
 			return err
 		}
 		if c.Verdict != string(Violation) {
-			return fmt.Errorf("case %s has no violation to recover", caseID)
+			return fmt.Errorf("%w: case %s has no violation to recover", ErrInvalid, caseID)
 		}
 		if recovered <= 0 || c.Recovered+recovered > c.ViolationAmount {
-			return fmt.Errorf("recovered amounts must be positive and total at most the violating amount %s", c.ViolationAmount)
+			return fmt.Errorf("%w: recovered amounts must be positive and total at most the violating amount %s", ErrInvalid, c.ViolationAmount)
 		}
 		fine, err := Fine(c.ViolationAmount, basis, percent)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 		if _, err := s.transition(ctx, tx, c, actor, role, ActRecover, map[string]any{
 			"recovered": recovered.String(), "fine": fine.String(), "basis": basis, "percent": percent}); err != nil {

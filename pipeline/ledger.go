@@ -20,8 +20,17 @@ type Run struct {
 
 // Runs returns the most recent ingest runs, newest first, with their ledgers.
 func Runs(ctx context.Context, db *DB, limit int) ([]Run, error) {
+	return listRuns(ctx, db, "", limit)
+}
+
+// BatchRuns returns the ingest runs of one batch, newest first.
+func BatchRuns(ctx context.Context, db *DB, batchID string) ([]Run, error) {
+	return listRuns(ctx, db, batchID, 1000)
+}
+
+func listRuns(ctx context.Context, db *DB, batchID string, limit int) ([]Run, error) {
 	rows, err := db.QueryContext(ctx, `SELECT run_id, batch_id, dir, started_at, finished_at, status, coalesce(error, '')
-		FROM ingest_runs ORDER BY run_id DESC LIMIT ?`, limit)
+		FROM ingest_runs WHERE ? = '' OR batch_id = ? ORDER BY run_id DESC LIMIT ?`, batchID, batchID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list ingest runs: %w", err)
 	}
@@ -44,7 +53,7 @@ func Runs(ctx context.Context, db *DB, limit int) ([]Run, error) {
 		return runs, nil
 	}
 	lrows, err := db.QueryContext(ctx, `SELECT run_id, file, table_name, format, read, loaded, quarantined, unchanged, corrected, warnings
-		FROM batch_ledger WHERE run_id >= ? ORDER BY run_id, rowid`, runs[len(runs)-1].RunID)
+		FROM batch_ledger WHERE run_id BETWEEN ? AND ? ORDER BY run_id, rowid`, runs[len(runs)-1].RunID, runs[0].RunID)
 	if err != nil {
 		return nil, fmt.Errorf("read ledger: %w", err)
 	}
