@@ -19,9 +19,21 @@ type Runner struct {
 	cfg       Config
 	now       func() time.Time
 	detectors []detectors.Detector
+	writer    Writer
 
 	mu sync.Mutex // one run at a time
 }
+
+// Writer is the process's lock on long writes (api.Server.Writer): a run
+// holds it from its marker to its last commit, so that no upload or scan of
+// the API writes at the same time.
+type Writer interface {
+	Acquire(what string)
+	Release()
+}
+
+// UseWriter makes every run hold w. Call it before Serve.
+func (r *Runner) UseWriter(w Writer) { r.writer = w }
 
 // NewRunner returns a runner for a validated config; ds are the detectors
 // a scanning job runs (detectors.Registry).
@@ -39,6 +51,10 @@ func (r *Runner) Config() Config { return r.cfg }
 func (r *Runner) Run(ctx context.Context, job Job, scheduled time.Time) (Run, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.writer != nil {
+		r.writer.Acquire("report " + job.Name)
+		defer r.writer.Release()
+	}
 	scheduled = scheduled.In(r.cfg.Location())
 	started := r.now()
 	id, err := begin(ctx, r.db, job, scheduled, started)

@@ -70,7 +70,7 @@ func newRoot() *cobra.Command {
 			pprof.StopCPUProfile()
 		}
 	}
-	root.AddCommand(newIngestCmd(), newExportCmd(), newFixturesCmd(), newConvertCmd(), newBenchCmd(), newServeCmd(), newDemoCmd(), newScanCmd(), newEvalCmd(), newCasesCmd(), newAuditCmd(), newUsersCmd())
+	root.AddCommand(newIngestCmd(), newExportCmd(), newFixturesCmd(), newConvertCmd(), newBenchCmd(), newServeCmd(), newDemoCmd(), newScanCmd(), newEvalCmd(), newCasesCmd(), newAuditCmd(), newUsersCmd(), newReportCmd())
 	return root
 }
 

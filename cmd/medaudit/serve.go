@@ -16,30 +16,54 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var (
-		db   dbFlags
-		addr string
+		db        dbFlags
+		addr      string
+		schedules string
 	)
 	cmd := &cobra.Command{
-		Use:   "serve [--db FILE] [--addr :8080]",
-		Short: "Serve the API and the web pages",
+		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE]",
+		Short: "Serve the API and the web pages, and run the scheduled reports",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return db.with(cmd, false, func(d *pipeline.DB) error {
-				return serve(cmd.Context(), d, addr)
+				return serveWith(cmd.Context(), d, addr, schedules)
 			})
 		},
 	}
 	db.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", ":8080", "listen address")
+	cmd.Flags().StringVar(&schedules, "schedules", "", "report schedule config YAML (default: the embedded schedules.yaml)")
 	return cmd
 }
 
-// serve runs the HTTP server until ctx is cancelled, then drains it.
+// serve serves with the default report schedule.
 func serve(ctx context.Context, d *pipeline.DB, addr string) error {
+	return serveWith(ctx, d, addr, "")
+}
+
+// serveWith runs the HTTP server and the report scheduler until ctx is
+// cancelled, then drains the server and waits for the scheduler to stop (a
+// report run cut short is redone at the next start). The scheduler takes
+// the server's writer lock for each run.
+func serveWith(ctx context.Context, d *pipeline.DB, addr, schedules string) error {
 	s, err := api.New(d, time.Now)
 	if err != nil {
 		return err
 	}
+	runner, err := newReportRunner(d, schedules)
+	if err != nil {
+		return err
+	}
+	runner.UseWriter(s.Writer())
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- runner.Serve(schedCtx) }()
+	defer func() {
+		stopSched()
+		if err := <-schedDone; err != nil {
+			slog.Error("report scheduler", "err", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
