@@ -29,6 +29,9 @@ var worldFile string
 var reviewed = map[string]casebook.Verdict{}
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(killHelperEnv); path != "" {
+		os.Exit(killHelper(path))
+	}
 	dir, err := os.MkdirTemp("", "reports-test-")
 	if err != nil {
 		panic(err)
@@ -134,6 +137,17 @@ func buildWorld(ctx context.Context, path string) error {
 // world opens a private copy of the test world.
 func world(t testing.TB) *pipeline.DB {
 	t.Helper()
+	db, err := pipeline.Open(context.Background(), copyWorld(t), pipeline.DBConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// copyWorld copies the test world to a private file and returns its path.
+func copyWorld(t testing.TB) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "world.duckdb")
 	src, err := os.Open(worldFile)
 	if err != nil {
@@ -150,12 +164,7 @@ func world(t testing.TB) *pipeline.DB {
 	if err := dst.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := pipeline.Open(context.Background(), path, pipeline.DBConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return path
 }
 
 // runner returns a runner over db with the default schedule and detectors
