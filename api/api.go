@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/medaudit/medaudit/auth"
 	"github.com/medaudit/medaudit/casebook"
@@ -87,6 +88,9 @@ type Server struct {
 	policies     *settlement.PolicySet
 	writer       *Writer
 	jobs         *jobs
+	version      version
+	readCache    *readCache
+	flight       singleflight.Group
 	uploadDir    string
 	uploadLimits UploadLimits
 }
@@ -113,14 +117,15 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	}
 	s := &Server{db: db, now: now, engine: gin.New(), pages: pages, policies: policies,
 		users: auth.NewStore(db.DB, now, auth.DefaultConfig()), cases: casebook.NewStore(db.DB, now),
-		writer: &Writer{}, jobs: newJobs(), uploadLimits: DefaultUploadLimits()}
+		jobs: newJobs(), uploadLimits: DefaultUploadLimits(), readCache: newReadCache(8192)}
+	s.writer = &Writer{onRelease: s.version.bump}
 	for _, o := range opts {
 		o(s)
 	}
 	if err := markInterrupted(context.Background(), db.DB, now()); err != nil {
 		return nil, err
 	}
-	s.engine.Use(gin.Recovery(), securityHeaders)
+	s.engine.Use(gin.Recovery(), securityHeaders, s.trackWrites)
 	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	s.engine.GET("/api/v1/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
 	s.engine.GET("/login", s.loginPage)
@@ -134,7 +139,7 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	web.GET("/cases/:id", s.casePage)
 	web.POST("/cases/:id/verdict", s.requireRole(auth.Reviewer), s.requireCSRF, s.verdictForm)
 
-	v1 := s.engine.Group("/api/v1", s.authenticate(false))
+	v1 := s.engine.Group("/api/v1", s.authenticate(false), s.cacheReads)
 	staff := s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin)
 	actors := s.requireRole(caseActors...)
 	v1.GET("/batches", staff, s.listBatches)

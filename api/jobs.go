@@ -17,9 +17,10 @@ import (
 // Writer serialises the server's long writes. Other writers in the same
 // process (the report scheduler) take it too.
 type Writer struct {
-	mu      sync.Mutex
-	running string // what holds it, for the 409 message
-	held    sync.Mutex
+	mu        sync.Mutex
+	running   string // what holds it, for the 409 message
+	held      sync.Mutex
+	onRelease func() // the server's cache learns that data may have changed
 }
 
 // TryAcquire takes the writer for what, or reports what holds it.
@@ -41,11 +42,14 @@ func (w *Writer) Acquire(what string) {
 	w.mu.Unlock()
 }
 
-// Release frees the writer.
+// Release frees the writer after its holder has committed or rolled back.
 func (w *Writer) Release() {
 	w.mu.Lock()
 	w.running = ""
 	w.mu.Unlock()
+	if w.onRelease != nil {
+		w.onRelease()
+	}
 	w.held.Unlock()
 }
 

@@ -36,10 +36,12 @@ func (s *Server) authenticate(page bool) gin.HandlerFunc {
 		var u auth.User
 		err := auth.ErrNoSession
 		if h := c.GetHeader("Authorization"); strings.HasPrefix(h, "Bearer ") {
-			u, err = s.users.TokenUser(ctx, strings.TrimPrefix(h, "Bearer "))
+			u, err = s.credential(secretKey("bearer", h), func() (auth.User, error) {
+				return s.users.TokenUser(ctx, strings.TrimPrefix(h, "Bearer "))
+			})
 			c.Set("bearer", true)
 		} else if tok, cerr := c.Cookie(sessionCookie); cerr == nil {
-			u, err = s.users.Session(ctx, tok)
+			u, err = s.credential(secretKey("session", tok), func() (auth.User, error) { return s.users.Session(ctx, tok) })
 		}
 		if err != nil {
 			if page {
@@ -53,6 +55,20 @@ func (s *Server) authenticate(page bool) gin.HandlerFunc {
 		c.Set(userKey, u)
 		c.Next()
 	}
+}
+
+// credential resolves a session or token through the cache: a valid one is
+// trusted for authTTL or until the next write, whichever comes first.
+func (s *Server) credential(key string, resolve func() (auth.User, error)) (auth.User, error) {
+	v, now := s.version.get(), s.now()
+	if e, ok := s.readCache.get(key, v, now); ok {
+		return e.user, nil
+	}
+	u, err := resolve()
+	if err == nil {
+		s.readCache.put(key, cacheEntry{version: v, expires: now.Add(authTTL), user: u})
+	}
+	return u, err
 }
 
 func currentUser(c *gin.Context) auth.User {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"sort"
 	"strconv"
+	"time"
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -75,6 +76,10 @@ func Open(ctx context.Context, path string, cfg DBConfig) (*DB, error) {
 		return nil, fmt.Errorf("open duckdb %q: %w", path, err)
 	}
 	db := &DB{DB: sql.OpenDB(connector), connector: connector, path: path}
+	// Keep connections for concurrent requests: opening one runs the
+	// settings above, which costs more than a small query.
+	db.SetMaxIdleConns(64)
+	db.SetConnMaxIdleTime(10 * time.Minute)
 	if !cfg.ReadOnly {
 		if err := db.migrate(ctx); err != nil {
 			db.Close()
