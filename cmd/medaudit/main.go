@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -42,9 +45,45 @@ func (f *dbFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.threads, "threads", 0, "DuckDB worker threads (0 = all cores)")
 }
 
+// open opens the database. DuckDB lets one process open a file for writing
+// or several open it read-only; its refusal of a conflicting open becomes an
+// error that says what to do instead.
 func (f *dbFlags) open(ctx context.Context, readOnly bool) (*pipeline.DB, error) {
-	return pipeline.Open(ctx, f.path, pipeline.DBConfig{MemoryLimit: f.memoryLimit, Threads: f.threads, ReadOnly: readOnly})
+	d, err := pipeline.Open(ctx, f.path, pipeline.DBConfig{MemoryLimit: f.memoryLimit, Threads: f.threads, ReadOnly: readOnly})
+	if err != nil {
+		if m := lockHolder.FindStringSubmatch(err.Error()); m != nil {
+			return nil, &inUseError{path: f.path, holder: m[1], pid: m[2], err: err}
+		}
+		if strings.Contains(err.Error(), "Could not set lock") {
+			return nil, &inUseError{path: f.path, err: err}
+		}
+	}
+	return d, err
 }
+
+// lockHolder finds the program and pid DuckDB names when another process
+// holds the file's lock.
+var lockHolder = regexp.MustCompile(`Conflicting lock is held in (.*) \(PID (\d+)\)`)
+
+// inUseError says that another process holds the database file.
+type inUseError struct {
+	path, holder, pid string // holder and pid are empty when DuckDB does not name them
+	err               error
+}
+
+func (e *inUseError) Error() string {
+	who := "another process"
+	if e.pid != "" {
+		who = fmt.Sprintf("another process (%s, pid %s)", filepath.Base(e.holder), e.pid)
+	}
+	return fmt.Sprintf("the database %s is in use by %s. DuckDB lets one process open a file for writing "+
+		"or several open it read-only, never both: while a writer holds it, read-only opens are refused too. "+
+		"If it is a running `medaudit serve`, it owns the file: send work through its API "+
+		"(POST /api/v1/batches to ingest, POST /api/v1/scans to scan, the web pages and GET routes to read) "+
+		"or stop the server first; otherwise wait for that command to finish", e.path, who)
+}
+
+func (e *inUseError) Unwrap() error { return e.err }
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
