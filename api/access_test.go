@@ -30,39 +30,43 @@ var (
 // routeAccess is the access policy of every route; the matrix test fails on
 // a route that is missing here.
 var routeAccess = map[string]access{
-	"GET /healthz":                           {public: true},
-	"GET /login":                             {public: true},
-	"POST /login":                            {public: true},
-	"GET /api/v1/openapi.json":               {public: true},
-	"GET /":                                  {page: true},
-	"POST /logout":                           {page: true},
-	"GET /queue":                             {roles: []string{auth.Reviewer}, page: true},
-	"GET /cases":                             {roles: staff, page: true},
-	"GET /cases/{id}":                        {scoped: true, page: true},
-	"POST /cases/{id}/verdict":               {roles: []string{auth.Reviewer}, scoped: true, page: true},
-	"GET /api/v1/batches":                    {roles: staff},
-	"POST /api/v1/batches":                   {roles: actors},
-	"GET /api/v1/batches/{batch}":            {roles: staff},
-	"GET /api/v1/batches/{batch}/quarantine": {roles: staff},
-	"GET /api/v1/scans":                      {roles: staff},
-	"POST /api/v1/scans":                     {roles: actors},
-	"GET /api/v1/scans/{id}":                 {roles: staff},
-	"GET /api/v1/flags":                      {roles: staff},
-	"GET /api/v1/queue":                      {roles: []string{auth.Reviewer}},
-	"GET /api/v1/cases":                      {roles: staff},
-	"GET /api/v1/cases/{id}":                 {scoped: true},
-	"POST /api/v1/cases/{id}/verdict":        {roles: []string{auth.Reviewer}, scoped: true},
-	"POST /api/v1/cases/{id}/assign":         {roles: actors, scoped: true},
-	"POST /api/v1/cases/{id}/decision":       {roles: actors, scoped: true},
-	"POST /api/v1/cases/{id}/appeal":         {roles: actors, scoped: true},
-	"POST /api/v1/cases/{id}/recovery":       {roles: actors, scoped: true},
-	"POST /api/v1/cases/{id}/actions":        {roles: actors, scoped: true},
-	"GET /api/v1/institutions":               {roles: staff},
-	"GET /api/v1/institutions/{org}":         {roles: staff, scoped: true},
-	"GET /api/v1/institutions/{org}/peers":   {roles: staff, scoped: true},
-	"GET /api/v1/institutions/{org}/score":   {roles: staff, scoped: true},
-	"GET /api/v1/audit":                      {roles: staff},
-	"POST /api/v1/settlement/quote":          {roles: staff},
+	"GET /healthz":                              {public: true},
+	"GET /login":                                {public: true},
+	"POST /login":                               {public: true},
+	"GET /api/v1/openapi.json":                  {public: true},
+	"GET /":                                     {page: true},
+	"POST /logout":                              {page: true},
+	"GET /queue":                                {roles: []string{auth.Reviewer}, page: true},
+	"GET /cases":                                {roles: staff, page: true},
+	"GET /cases/{id}":                           {scoped: true, page: true},
+	"POST /cases/{id}/verdict":                  {roles: []string{auth.Reviewer}, scoped: true, page: true},
+	"GET /api/v1/batches":                       {roles: staff},
+	"POST /api/v1/batches":                      {roles: actors},
+	"GET /api/v1/batches/{batch}":               {roles: staff},
+	"GET /api/v1/batches/{batch}/quarantine":    {roles: staff},
+	"GET /api/v1/scans":                         {roles: staff},
+	"POST /api/v1/scans":                        {roles: actors},
+	"GET /api/v1/scans/{id}":                    {roles: staff},
+	"GET /api/v1/flags":                         {roles: staff},
+	"GET /api/v1/queue":                         {roles: []string{auth.Reviewer}},
+	"GET /api/v1/cases":                         {roles: staff},
+	"GET /api/v1/cases/{id}":                    {scoped: true},
+	"POST /api/v1/cases/{id}/verdict":           {roles: []string{auth.Reviewer}, scoped: true},
+	"POST /api/v1/cases/{id}/assign":            {roles: actors, scoped: true},
+	"POST /api/v1/cases/{id}/decision":          {roles: actors, scoped: true},
+	"POST /api/v1/cases/{id}/appeal":            {roles: actors, scoped: true},
+	"POST /api/v1/cases/{id}/recovery":          {roles: actors, scoped: true},
+	"POST /api/v1/cases/{id}/actions":           {roles: actors, scoped: true},
+	"GET /api/v1/institutions":                  {roles: staff},
+	"GET /api/v1/institutions/{org}":            {roles: staff, scoped: true},
+	"GET /api/v1/institutions/{org}/peers":      {roles: staff, scoped: true},
+	"GET /api/v1/institutions/{org}/score":      {roles: staff, scoped: true},
+	"GET /api/v1/institutions/{org}/inspection": {roles: staff, scoped: true},
+	"GET /api/v1/reports":                       {roles: staff},
+	"GET /api/v1/reports/{id}/files/{name}":     {roles: staff, scoped: true},
+	"GET /reports":                              {roles: staff, page: true},
+	"GET /api/v1/audit":                         {roles: staff},
+	"POST /api/v1/settlement/quote":             {roles: staff},
 }
 
 // TestAccessMatrix calls every route as every kind of user and checks the
@@ -100,10 +104,10 @@ func TestAccessMatrix(t *testing.T) {
 		}
 		method, path, _ := strings.Cut(route, " ")
 		id := e.panelCase
-		if strings.HasPrefix(path, "/api/v1/scans/") {
+		if strings.HasPrefix(path, "/api/v1/scans/") || strings.HasPrefix(path, "/api/v1/reports/") {
 			id = "1"
 		}
-		path = strings.NewReplacer("{id}", id, "{batch}", e.batchID, "{org}", "H33010600001").Replace(path)
+		path = strings.NewReplacer("{id}", id, "{batch}", e.batchID, "{org}", "H33010600001", "{name}", "monthly-2025-03.html").Replace(path)
 		for _, p := range people {
 			c := e.client(t)
 			if p.user != "" {

@@ -48,6 +48,8 @@ func newEnv(t *testing.T) *env {
 	}
 	for _, q := range []string{
 		`INSERT INTO scans VALUES (1, now(), now(), 'done', 2, NULL)`,
+		`INSERT INTO report_runs VALUES (1, 'monthly', 'monthly_scan', '2025-04-01 02:00:00', now(), now(), 'done', NULL, '330106', NULL)`,
+		`INSERT INTO report_files VALUES (1, 'monthly-2025-03.html', 'text/html; charset=utf-8', encode('<p>西湖区月度报告</p>'), 'x', 11)`,
 		`INSERT INTO flags VALUES ('F1', 1, 1, 'ghost_bed.no_daily_activity', 'ghost_bed', 'settlement', 'S001', 'H33010600001',
 			0.8, 950.00, 'clinical', '{"title":"住院期间无诊疗","summary":"住院3天中2天只有床位费","facts":{"idle_days":2},"score_parts":{"idle":0.8},"thresholds":{"min_idle_share":0.5}}', 'open', NULL)`,
 	} {

@@ -44,6 +44,7 @@ type cacheEntry struct {
 	version uint64
 	expires time.Time // zero: until the next write
 	status  int
+	header  http.Header // Content-Type, Content-Disposition
 	body    []byte
 	user    auth.User
 }
@@ -122,8 +123,7 @@ func (s *Server) cacheReads(c *gin.Context) {
 	v := s.version.get()
 	key := "GET " + c.Request.URL.Path + "?" + c.Request.URL.RawQuery + "#" + viewKey(currentUser(c))
 	if e, ok := s.readCache.get(key, v, time.Time{}); ok {
-		c.Data(e.status, "application/json; charset=utf-8", e.body)
-		c.Abort()
+		e.write(c)
 		return
 	}
 	// Concurrent misses of one key wait for the first to compute it.
@@ -135,17 +135,30 @@ func (s *Server) cacheReads(c *gin.Context) {
 		rec := &bodyRecorder{ResponseWriter: c.Writer}
 		c.Writer = rec
 		c.Next()
-		e := cacheEntry{version: v, status: rec.Status(), body: rec.buf.Bytes()}
+		h := http.Header{}
+		for _, k := range []string{"Content-Type", "Content-Disposition", "Cache-Control"} {
+			if x := rec.Header().Get(k); x != "" {
+				h.Set(k, x)
+			}
+		}
+		e := cacheEntry{version: v, status: rec.Status(), header: h, body: rec.buf.Bytes()}
 		if cacheable[e.status] && len(e.body) < 1<<20 {
 			s.readCache.put(key, e)
 		}
 		return e, nil
 	})
 	if !leader {
-		e := res.(cacheEntry)
-		c.Data(e.status, "application/json; charset=utf-8", e.body)
-		c.Abort()
+		res.(cacheEntry).write(c)
 	}
+}
+
+func (e cacheEntry) write(c *gin.Context) {
+	for k, v := range e.header {
+		c.Header(k, v[0])
+	}
+	c.Status(e.status)
+	c.Writer.Write(e.body)
+	c.Abort()
 }
 
 // cacheable are the statuses whose answers only a write can change.

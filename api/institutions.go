@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -267,18 +266,4 @@ func (s *Server) institutionScore(c *gin.Context) {
 		}
 	}
 	s.fail(c, &Error{Code: CodeNotFound, Message: "no score for this institution in " + strconv.Itoa(year)})
-}
-
-// quarterRange parses "2026Q3" into its first day and the day after it.
-func quarterRange(q string) (time.Time, time.Time, error) {
-	bad := &Error{Code: CodeInvalid, Field: "quarter", Message: "quarter must look like 2026Q3"}
-	if len(q) != 6 || q[4] != 'Q' || q[5] < '1' || q[5] > '4' {
-		return time.Time{}, time.Time{}, bad
-	}
-	y, err := strconv.Atoi(q[:4])
-	if err != nil || y < 2000 || y > 2100 {
-		return time.Time{}, time.Time{}, bad
-	}
-	from := time.Date(y, time.Month(3*int(q[5]-'1')+1), 1, 0, 0, 0, 0, time.UTC)
-	return from, from.AddDate(0, 3, 0), nil
 }

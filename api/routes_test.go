@@ -543,3 +543,57 @@ func TestInstitutions(t *testing.T) {
 		}
 	}
 }
+
+// TestReportsOverAPI: report runs listed and downloaded by the users of
+// their districts only; inspection packs rendered on demand as HTML or xlsx.
+func TestReportsOverAPI(t *testing.T) {
+	e := newEnv(t)
+	aud, other := e.token(t, "aud_xihu"), e.token(t, "aud_other")
+	if _, m, _ := aud.call("GET", "/api/v1/reports", "", nil); len(m["reports"].([]any)) != 1 {
+		t.Errorf("reports of 330106: %v", m)
+	}
+	if _, m, _ := other.call("GET", "/api/v1/reports", "", nil); len(m["reports"].([]any)) != 0 {
+		t.Errorf("another district lists 330106's reports: %v", m)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/reports/1/files/monthly-2025-03.html", nil)
+	req.Header.Set("Authorization", "Bearer "+aud.tok)
+	for range 2 { // the second answer comes from the cache: same headers
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "inline") || string(body) != "<p>西湖区月度报告</p>" {
+			t.Errorf("report file: %d %v %q", resp.StatusCode, resp.Header, body)
+		}
+	}
+	for path, want := range map[string]int{
+		"/api/v1/reports/1/files/nope.html":                                      404,
+		"/api/v1/reports/x/files/a":                                              400,
+		"/api/v1/reports/2/files/monthly-2025-03.html":                           404,
+		"/api/v1/institutions/H33010600001/inspection":                           400,
+		"/api/v1/institutions/H33010600001/inspection?quarter=2025Q5":            400,
+		"/api/v1/institutions/H33010600001/inspection?quarter=2025Q1&format=pdf": 400,
+	} {
+		if status, _, raw := aud.call("GET", path, "", nil); status != want {
+			t.Errorf("%s: %d %s, want %d", path, status, raw, want)
+		}
+	}
+	if status, _, _ := other.call("GET", "/api/v1/reports/1/files/monthly-2025-03.html", "", nil); status != 404 {
+		t.Errorf("another district's report file: %d", status)
+	}
+	status, _, html := aud.call("GET", "/api/v1/institutions/H33010600001/inspection?quarter=2025Q1", "", nil)
+	if status != 200 || !strings.Contains(html, "杭州西湖第一医院") || !strings.Contains(html, "<canvas") {
+		t.Errorf("inspection pack HTML: %d %.300s", status, html)
+	}
+	status, _, xlsx := aud.call("GET", "/api/v1/institutions/H33010600001/inspection?quarter=2025Q1&format=xlsx", "", nil)
+	if status != 200 || !strings.HasPrefix(xlsx, "PK") {
+		t.Errorf("inspection pack xlsx: %d", status)
+	}
+	page := e.client(t).login("aud_xihu")
+	if status, body, _ := page.do("GET", "/reports", nil, nil); status != 200 || !strings.Contains(body, "月度稽核报告") || !strings.Contains(body, "/api/v1/reports/1/files/monthly-2025-03.html") {
+		t.Errorf("reports page: %d", status)
+	}
+}

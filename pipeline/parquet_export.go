@@ -8,7 +8,8 @@ import (
 )
 
 // parquetExports are the exported tables: the query that selects each and
-// its hive partition columns (region and month where the table has them).
+// its hive partition columns: region and month (flags: the month they were
+// first raised; cases: the month they were opened).
 // Persons are exported with masked ID numbers and names unless unmasked.
 func parquetExports(unmasked bool) []struct{ name, query, partition string } {
 	person := `SELECT * EXCLUDE (batch_id, run_id, src_line, row_hash, extra) FROM persons`
@@ -30,9 +31,10 @@ func parquetExports(unmasked bool) []struct{ name, query, partition string } {
 			FROM card_swipes w LEFT JOIN institutions i USING (org_code)`, "region, month"},
 		{"stock_movements", `SELECT m.* ` + strip + `, coalesce(i.region_code, 'unknown') AS region, strftime(m.moved_on, '%Y-%m') AS month
 			FROM stock_movements m LEFT JOIN institutions i USING (org_code)`, "region, month"},
-		{"flags", `SELECT f.* EXCLUDE (evidence), f.evidence::VARCHAR AS evidence, coalesce(i.region_code, 'unknown') AS region
-			FROM flags f LEFT JOIN institutions i USING (org_code)`, "region"},
-		{"cases", `SELECT * EXCLUDE (district), coalesce(district, 'unknown') AS region FROM cases`, "region"},
+		{"flags", `SELECT f.* EXCLUDE (evidence), f.evidence::VARCHAR AS evidence, coalesce(i.region_code, 'unknown') AS region,
+			coalesce(strftime(sc.started_at, '%Y-%m'), 'unknown') AS month
+			FROM flags f LEFT JOIN institutions i USING (org_code) LEFT JOIN scans sc ON sc.scan_id = f.first_scan_id`, "region, month"},
+		{"cases", `SELECT * EXCLUDE (district), coalesce(district, 'unknown') AS region, strftime(opened_at, '%Y-%m') AS month FROM cases`, "region, month"},
 	}
 }
 

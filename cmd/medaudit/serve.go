@@ -50,6 +50,7 @@ func serveWith(ctx context.Context, d *pipeline.DB, addr, schedules string) erro
 	if err != nil {
 		return err
 	}
+	defer s.Close() // after the server drained: stop background ingests and scans
 	runner, err := newReportRunner(d, schedules)
 	if err != nil {
 		return err
