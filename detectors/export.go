@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/medaudit/medaudit/contract"
 )
 
 // ExportFlags writes the open flags of the latest scan to path, CSV or JSON
@@ -57,7 +59,10 @@ func ExportFlags(ctx context.Context, db *sql.DB, path string) (int64, error) {
 			return n, err
 		}
 		if cw != nil {
-			err = cw.Write([]string{id, strconv.FormatInt(scanID, 10), det, fam, st, sid, org, strconv.FormatFloat(score, 'f', 4, 64), amount, ev, oc})
+			// subject_id and org_code come from the batches: neutralised
+			// for spreadsheets; the other columns are the service's own.
+			err = cw.Write([]string{id, strconv.FormatInt(scanID, 10), det, fam, st, contract.SafeCell(sid), contract.SafeCell(org),
+				strconv.FormatFloat(score, 'f', 4, 64), amount, ev, oc})
 		} else {
 			var line []byte
 			line, err = json.Marshal(map[string]any{"flag_id": id, "scan_id": scanID, "detector": det, "family": fam, "subject_type": st,

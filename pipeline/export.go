@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/medaudit/medaudit/contract"
 )
 
 // QuarantinedRow is one row of the quarantine export (CONTRACT.md:
@@ -74,7 +76,8 @@ func writeQuarantine(rows *sql.Rows, w *bufio.Writer, ext string) (int64, error)
 			return n, err
 		}
 		if cw != nil {
-			line[0], line[1], line[2], line[3], line[4], line[5] = r.Batch, r.File, strconv.FormatInt(r.Line, 10), r.Column, r.Reason, r.Raw
+			line[0], line[1], line[2], line[3], line[4], line[5] = r.Batch, contract.SafeCell(r.File), strconv.FormatInt(r.Line, 10),
+				contract.SafeCell(r.Column), contract.SafeCell(r.Reason), contract.SafeCell(r.Raw)
 			if err := cw.Write(line); err != nil {
 				return n, err
 			}
