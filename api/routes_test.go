@@ -597,3 +597,14 @@ func TestReportsOverAPI(t *testing.T) {
 		t.Errorf("reports page: %d", status)
 	}
 }
+
+// server builds a second server over the test database, for its routes.
+func (e *env) server(t *testing.T) *api.Server {
+	t.Helper()
+	s, err := api.New(e.db, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
