@@ -24,7 +24,11 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if casebookTemp != "" {
+		os.RemoveAll(casebookTemp)
+	}
+	os.Exit(code)
 }
 
 // startCLI starts `medaudit args…` as a child process and waits until its
