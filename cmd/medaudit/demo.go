@@ -18,6 +18,7 @@ import (
 	"github.com/medaudit/medaudit/detectors"
 	"github.com/medaudit/medaudit/fixtures"
 	"github.com/medaudit/medaudit/pipeline"
+	"github.com/medaudit/medaudit/reports"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -87,7 +88,11 @@ the web pages and API until interrupted.`,
 			if noServe {
 				return nil
 			}
-			return serve(ctx, d, addr)
+			schedules, err := reports.ParseConfig([]byte(demoSchedules))
+			if err != nil {
+				return err
+			}
+			return serve(ctx, d, addr, schedules)
 		},
 	}
 	db.register(cmd)
@@ -98,6 +103,18 @@ the web pages and API until interrupted.`,
 	cmd.Flags().BoolVar(&noServe, "no-serve", false, "stop before serving (for scripts)")
 	return cmd
 }
+
+// demoSchedules are the default report jobs plus the monthly report of the
+// audited district 330106, which its demo auditor and supervisor may read
+// (a report over every district is for users of every district). Missed
+// runs are made up at start-up, so the demo shows its reports at once.
+const demoSchedules = `timezone: Asia/Shanghai
+jobs:
+  - {name: monthly, kind: monthly_scan, spec: "0 2 1 * *", scan: false} # the demo has just scanned
+  - {name: monthly-330106, kind: monthly_scan, spec: "30 2 1 * *", scan: false, districts: ["330106"]}
+  - {name: quarterly, kind: quarterly_inspection, spec: "0 3 1 1,4,7,10 *", districts: ["330106"]}
+  - {name: annual, kind: annual_scoring, spec: "0 4 15 1 *"}
+`
 
 // demoPanel is a 10-specialist panel (as in the seed notice), none of them
 // working in the audited district 330106.

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/medaudit/medaudit/pipeline"
+	"github.com/medaudit/medaudit/reports"
 )
 
 // run executes the CLI in-process and returns its stdout.
@@ -156,5 +158,21 @@ func TestScanCasesAndAuditVerify(t *testing.T) {
 	root.SetArgs([]string{"audit", "verify", "--db", db})
 	if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "audit trail broken at event 1") {
 		t.Errorf("tampered trail: %v", err)
+	}
+}
+
+// TestDemoSchedules: the demo's report jobs parse, and one covers the demo
+// auditor's district so its auditor sees a report.
+func TestDemoSchedules(t *testing.T) {
+	cfg, err := reports.ParseConfig([]byte(demoSchedules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	district := false
+	for _, j := range cfg.Jobs {
+		district = district || slices.Equal(j.Districts, []string{"330106"})
+	}
+	if len(cfg.Jobs) != 4 || !district {
+		t.Errorf("demo jobs: %+v", cfg.Jobs)
 	}
 }

@@ -23,11 +23,7 @@ func loadSchedules(path string) (reports.Config, error) {
 }
 
 // newReportRunner is the report runner of the serve and report commands.
-func newReportRunner(d *pipeline.DB, schedules string) (*reports.Runner, error) {
-	cfg, err := loadSchedules(schedules)
-	if err != nil {
-		return nil, err
-	}
+func newReportRunner(d *pipeline.DB, cfg reports.Config) (*reports.Runner, error) {
 	ds, err := detectors.Registry(detectors.Config{})
 	if err != nil {
 		return nil, err
@@ -56,11 +52,14 @@ func newReportCmd() *cobra.Command {
 				return errors.New("--job is required")
 			}
 			return rdb.with(cmd, false, func(d *pipeline.DB) error {
-				r, err := newReportRunner(d, schedules)
+				cfg, err := loadSchedules(schedules)
 				if err != nil {
 					return err
 				}
-				cfg := r.Config()
+				r, err := newReportRunner(d, cfg)
+				if err != nil {
+					return err
+				}
 				when := time.Now().In(cfg.Location()).Truncate(time.Minute)
 				if at != "" {
 					if when, err = time.ParseInLocation("2006-01-02T15:04", at, cfg.Location()); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medaudit/medaudit/api"
 	"github.com/medaudit/medaudit/pipeline"
+	"github.com/medaudit/medaudit/reports"
 )
 
 func newServeCmd() *cobra.Command {
@@ -26,7 +27,11 @@ func newServeCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return db.with(cmd, false, func(d *pipeline.DB) error {
-				return serveWith(cmd.Context(), d, addr, schedules)
+				cfg, err := loadSchedules(schedules)
+				if err != nil {
+					return err
+				}
+				return serve(cmd.Context(), d, addr, cfg)
 			})
 		},
 	}
@@ -36,16 +41,11 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
-// serve serves with the default report schedule.
-func serve(ctx context.Context, d *pipeline.DB, addr string) error {
-	return serveWith(ctx, d, addr, "")
-}
-
-// serveWith runs the HTTP server and the report scheduler until ctx is
+// serve runs the HTTP server and the report scheduler until ctx is
 // cancelled, then drains the server and waits for the scheduler to stop (a
 // report run cut short is redone at the next start). The scheduler takes
 // the server's writer lock for each run.
-func serveWith(ctx context.Context, d *pipeline.DB, addr, schedules string) error {
+func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config) error {
 	s, err := api.New(d, time.Now)
 	if err != nil {
 		return err
