@@ -219,6 +219,15 @@ func intQuery(c *gin.Context, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// paging reads the limit (1..max, default def) and offset of a listing.
+func paging(c *gin.Context, def, max int) (limit, offset int, err error) {
+	if limit, err = intQuery(c, "limit", def, 1, max); err != nil {
+		return 0, 0, err
+	}
+	offset, err = intQuery(c, "offset", 0, 0, 1<<30)
+	return limit, offset, err
+}
+
 func (s *Server) listBatches(c *gin.Context) {
 	limit, err := intQuery(c, "limit", 50, 1, 1000)
 	if err != nil {
@@ -234,12 +243,7 @@ func (s *Server) listBatches(c *gin.Context) {
 }
 
 func (s *Server) batchQuarantine(c *gin.Context) {
-	limit, err := intQuery(c, "limit", 100, 1, 1000)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	offset, err := intQuery(c, "offset", 0, 0, 1<<30)
+	limit, offset, err := paging(c, 100, 1000)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -14,12 +14,7 @@ import (
 // order. Admins also get the result of verifying the whole chain.
 func (s *Server) auditLog(c *gin.Context) {
 	ctx := c.Request.Context()
-	limit, err := intQuery(c, "limit", 200, 1, 5000)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	offset, err := intQuery(c, "offset", 0, 0, 1<<30)
+	limit, offset, err := paging(c, 200, 5000)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -15,11 +15,7 @@ import (
 // caseFilter reads the case listing's query parameters, scoped to the
 // user's districts.
 func caseFilter(c *gin.Context) (casebook.Filter, error) {
-	limit, err := intQuery(c, "limit", 100, 1, 1000)
-	if err != nil {
-		return casebook.Filter{}, err
-	}
-	offset, err := intQuery(c, "offset", 0, 0, 1<<30)
+	limit, offset, err := paging(c, 100, 1000)
 	if err != nil {
 		return casebook.Filter{}, err
 	}

@@ -33,12 +33,7 @@ type flagRow struct {
 // minimum score and date (from, to), highest score first, paged. Every filter is a bound
 // parameter; unknown values simply match nothing.
 func (s *Server) listFlags(c *gin.Context) {
-	limit, err := intQuery(c, "limit", 100, 1, 1000)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	offset, err := intQuery(c, "offset", 0, 0, 1<<30)
+	limit, offset, err := paging(c, 100, 1000)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -117,12 +112,11 @@ func (s *Server) listFlags(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		v, err := contract.ParseDecimal(amount, 2)
-		if err != nil {
+		if r.AmountAtRisk, err = contract.ParseFen(amount); err != nil {
 			s.fail(c, err)
 			return
 		}
-		r.AmountAtRisk, r.Evidence = contract.Fen(v), json.RawMessage(ev)
+		r.Evidence = json.RawMessage(ev)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

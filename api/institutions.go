@@ -40,12 +40,7 @@ func scanInstitution(row interface{ Scan(...any) error }) (institution, error) {
 // listInstitutions answers GET /api/v1/institutions: the institutions of
 // the user's districts, optionally of one kind.
 func (s *Server) listInstitutions(c *gin.Context) {
-	limit, err := intQuery(c, "limit", 100, 1, 1000)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	offset, err := intQuery(c, "offset", 0, 0, 1<<30)
+	limit, offset, err := paging(c, 100, 1000)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -108,11 +103,9 @@ func (s *Server) amountRows(ctx context.Context, query string, args ...any) ([]a
 		if err := rows.Scan(&r.Key, &r.Count, &amount); err != nil {
 			return nil, err
 		}
-		v, err := contract.ParseDecimal(amount, 2)
-		if err != nil {
+		if r.Amount, err = contract.ParseFen(amount); err != nil {
 			return nil, err
 		}
-		r.Amount = contract.Fen(v)
 		out = append(out, r)
 	}
 	return out, rows.Err()

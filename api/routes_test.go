@@ -261,15 +261,8 @@ func TestUploadBatch(t *testing.T) {
 // oversized uploads at the limit (413), and caps the number of entries.
 func TestUploadBombs(t *testing.T) {
 	e := newEnv(t)
-	s, err := api.New(e.db, time.Now, api.WithUploads(t.TempDir(), api.UploadLimits{MaxBytes: 64 << 10, MaxFiles: 3}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
 	aud := e.token(t, "aud_xihu")
-	aud.base = srv.URL
+	_, aud.base = e.server(t, api.WithUploads(t.TempDir(), api.UploadLimits{MaxBytes: 64 << 10, MaxFiles: 3}))
 
 	// 64 MiB of zeros inside a ~64 KiB tar.gz.
 	var bomb bytes.Buffer
@@ -362,15 +355,9 @@ func TestScanOverAPI(t *testing.T) {
 // holds the database, uploads and scans are refused with 409 naming it.
 func TestWriterBusy(t *testing.T) {
 	e := newEnv(t)
-	s, err := api.New(e.db, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
 	aud := e.token(t, "aud_xihu")
-	aud.base = srv.URL
+	var s *api.Server
+	s, aud.base = e.server(t)
 	if _, ok := s.Writer().TryAcquire("monthly report"); !ok {
 		t.Fatal("writer busy at start")
 	}
@@ -598,13 +585,16 @@ func TestReportsOverAPI(t *testing.T) {
 	}
 }
 
-// server builds a second server over the test database, for its routes.
-func (e *env) server(t *testing.T) *api.Server {
+// server starts a second server over the test database, with options;
+// it returns the server and its base URL.
+func (e *env) server(t *testing.T, opts ...api.Option) (*api.Server, string) {
 	t.Helper()
-	s, err := api.New(e.db, time.Now)
+	s, err := api.New(e.db, time.Now, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return s
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return s, srv.URL
 }

@@ -228,12 +228,10 @@ func (s *Server) scanStatus(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		v, err := contract.ParseDecimal(amount, 2)
-		if err != nil {
+		if f.AmountAtRisk, err = contract.ParseFen(amount); err != nil {
 			s.fail(c, err)
 			return
 		}
-		f.AmountAtRisk = contract.Fen(v)
 		fams = append(fams, f)
 	}
 	if err := rows.Err(); err != nil {

@@ -118,7 +118,7 @@ func TestHTMLInjectionInPages(t *testing.T) {
 // nothing.
 func TestCSRFOnEveryStateChange(t *testing.T) {
 	e := newEnv(t)
-	s := e.server(t)
+	s, _ := e.server(t)
 	var events0 int
 	e.db.QueryRow(`SELECT count(*) FROM case_events`).Scan(&events0)
 	checked := 0

@@ -31,6 +31,12 @@ type Qty int64
 // String formats f as yuan with two decimals, e.g. "1234.50" or "-0.05".
 func (f Fen) String() string { return FormatDecimal(int64(f), 2) }
 
+// ParseFen reads an amount in yuan with at most two decimals ("950.00").
+func ParseFen(s string) (Fen, error) {
+	v, err := ParseDecimal(s, 2)
+	return Fen(v), err
+}
+
 // String formats q with four decimals, e.g. "2.5000".
 func (q Qty) String() string { return FormatDecimal(int64(q), 4) }
 
