@@ -470,6 +470,24 @@ func TestCaseWorkflowOverAPI(t *testing.T) {
 	if status, _, raw := aud.call("POST", "/api/v1/cases/"+e.panelCase+"/assign", "", nil); status != 409 {
 		t.Errorf("re-assign: %d %s", status, raw)
 	}
+	// A new clinical case goes to two reviewers of its specialty, never the
+	// one from the flagged institution's district.
+	if _, err := e.db.Exec(`INSERT INTO flags VALUES ('F3', 1, 1, 'impersonation.after_death', 'impersonation', 'settlement', 'S002', 'H33010600001',
+		0.7, 36.00, 'clinical', '{"summary":"冒名"}', 'open', NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := casebook.NewStore(e.db.DB, time.Now).OpenCases(context.Background(), "system:test"); err != nil {
+		t.Fatal(err)
+	}
+	id3 := casebook.CaseID("settlement", "S002")
+	if status, _, raw := aud.call("POST", "/api/v1/cases/"+id3+"/assign", "", nil); status != 200 || !strings.Contains(raw, `"state":"panel_review"`) {
+		t.Fatalf("assign: %d %s", status, raw)
+	}
+	var experts string
+	e.db.QueryRow(`SELECT string_agg(expert_id, ',' ORDER BY expert_id) FROM assignments WHERE case_id = ?`, id3).Scan(&experts)
+	if experts != "dr_a,dr_b" {
+		t.Errorf("assigned reviewers %q, want dr_a,dr_b (dr_home works in the district)", experts)
+	}
 }
 
 func mustJSON(v any) string {
