@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/medaudit/medaudit/contract"
@@ -63,8 +64,16 @@ func appendEvent(ctx context.Context, tx *sql.Tx, caseID, actor, kind string, at
 	return err
 }
 
-// inTx runs f in a transaction.
+// writeMu serialises the casebook's write transactions in the process
+// (the one process that writes the database): each appends to the one
+// audit trail and moves its head, and DuckDB's optimistic concurrency fails
+// all but one of concurrent appenders (a duplicate seq) instead of waiting.
+var writeMu sync.Mutex
+
+// inTx runs f in a transaction, one at a time.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	writeMu.Lock()
+	defer writeMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
