@@ -175,6 +175,12 @@ func TestLoginAndPages(t *testing.T) {
 	if status, body, _ := aud.do("GET", "/cases", nil, nil); status != 200 || !strings.Contains(body, e.panelCase) {
 		t.Errorf("auditor cases %d", status)
 	}
+	if _, body, _ := aud.do("GET", "/cases?state=panel_review&family=ghost_bed", nil, nil); !strings.Contains(body, e.panelCase) || !strings.Contains(body, "挂床住院") {
+		t.Error("filtered case list lacks the panel case")
+	}
+	if _, body, _ := aud.do("GET", "/cases?state=closed", nil, nil); strings.Contains(body, e.panelCase) {
+		t.Error("the closed-cases filter shows a case under review")
+	}
 	// ID numbers and names are masked for auditors.
 	status, body, _ := aud.do("GET", "/cases/"+e.panelCase, nil, nil)
 	if status != 200 || !strings.Contains(body, "611002********1232") || strings.Contains(body, "611002195603121232") || !strings.Contains(body, "张**") {

@@ -25,6 +25,10 @@ var messages = map[string][2]string{
 	"cases":          {"案件", "Cases"},
 	"ledger":         {"批次台账", "Batch ledger"},
 	"reports":        {"定期报告", "Scheduled reports"},
+	"all":            {"全部", "All"},
+	"family":         {"疑点类别", "Family"},
+	"filter":         {"筛选", "Filter"},
+	"matching":       {"符合条件的案件：", "Matching cases:"},
 	"reports_note":   {"月度稽核报告、季度检查包和年度考核报告按计划自动生成；HTML 可直接打印，xlsx 可筛选。", "Monthly audit reports, quarterly inspection packs and annual scores are generated on schedule; print the HTML, filter the xlsx."},
 	"report_job":     {"报告", "Report"},
 	"report_for":     {"计划时间", "Scheduled for"},
@@ -82,10 +86,20 @@ var funcs = template.FuncMap{
 		return map[string]string{"hospital": "医院", "clinic": "诊所", "pharmacy": "药店",
 			"monthly_scan": "月度稽核报告", "quarterly_inspection": "季度检查包", "annual_scoring": "年度考核"}[fmt.Sprint(k)]
 	},
-	"kb":   func(n int64) string { return strconv.FormatInt((n+1023)/1024, 10) + " KB" },
-	"yuan": func(f contract.Fen) string { return f.String() },
-	"pct":  func(x float64) string { return strconv.FormatFloat(x*100, 'f', 0, 64) + "%" },
+	"familyName": func(f string) string { return familyNames[f] },
+	"kb":         func(n int64) string { return strconv.FormatInt((n+1023)/1024, 10) + " KB" },
+	"yuan":       func(f contract.Fen) string { return f.String() },
+	"pct":        func(x float64) string { return strconv.FormatFloat(x*100, 'f', 0, 64) + "%" },
 }
+
+// families lists the fraud families in display order, with their names.
+var (
+	families = []string{contract.FamilyGhostBed, contract.FamilyImpersonation, contract.FamilyDrugSubstitution,
+		contract.FamilyCardMisuse, contract.FamilySettlement, contract.FamilyOther}
+	familyNames = map[string]string{contract.FamilyGhostBed: "挂床住院", contract.FamilyImpersonation: "冒名住院",
+		contract.FamilyDrugSubstitution: "串换药品", contract.FamilyCardMisuse: "违规刷卡", contract.FamilySettlement: "结算差错",
+		contract.FamilyOther: "其他违规"}
+)
 
 // lang is the page language: ?lang= sets it in a cookie; Chinese by default.
 func lang(c *gin.Context) int {
@@ -331,7 +345,7 @@ func (s *Server) casesPage(c *gin.Context) {
 		s.failPage(c, err)
 		return
 	}
-	s.render(c, "cases.html", gin.H{"Cases": list, "Total": total, "StateNames": casebook.StateNames})
+	s.render(c, "cases.html", gin.H{"Cases": list, "Total": total, "StateNames": casebook.StateNames, "Filter": f, "Families": families})
 }
 
 // verdictInput is a reviewer's verdict.
