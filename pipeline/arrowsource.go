@@ -42,6 +42,7 @@ type arrowSource struct {
 	// its load type, so a record batch whose rows all pass the checks is
 	// loaded as is, without rebuilding its arrays.
 	passthrough bool
+	format      string // "Parquet" or "Arrow IPC", for messages
 }
 
 func newArrowSource(it recordIter, f BatchFile, schema *arrow.Schema, totalRows int64, cfg Config) (*arrowSource, error) {
@@ -58,7 +59,10 @@ func newArrowSource(it recordIter, f BatchFile, schema *arrow.Schema, totalRows 
 		it.close()
 		return nil, err
 	}
-	s := &arrowSource{it: it, cols: cols, progress: cfg.Progress, passthrough: true}
+	s := &arrowSource{it: it, cols: cols, progress: cfg.Progress, passthrough: true, format: "Parquet"}
+	if f.Format == FormatArrow {
+		s.format = "Arrow IPC"
+	}
 	for c, p := range cols.index {
 		if p >= 0 && !arrow.TypeEqual(schema.Field(p).Type, ArrowType(f.Table.Columns[c].Type)) {
 			s.passthrough = false
@@ -261,17 +265,39 @@ type parquetIter struct {
 	rr pqarrow.RecordReader
 }
 
-func openParquet(f BatchFile, cfg Config) (rowSource, error) {
+// errCorrupt reports a panic of arrow-go's Parquet or IPC decoder, which
+// panics instead of returning an error on some corrupt inputs (found by
+// FuzzDecodeParquet and FuzzDecodeArrow): a damaged upload must fail its
+// batch, not the process.
+func errCorrupt(format string, r any) error {
+	return fmt.Errorf("not a readable %s file (corrupt: the decoder failed with %v)", format, r)
+}
+
+// openParquet reads columns one after the other: pqarrow's Parallel option
+// decodes them in goroutines of its own, where a decoder panic on a corrupt
+// file cannot be recovered and would end the process.
+func openParquet(f BatchFile, cfg Config) (src rowSource, err error) {
 	fh, err := os.Open(f.Path)
 	if err != nil {
 		return nil, err
 	}
-	pf, err := file.NewParquetReader(fh)
+	var pf *file.Reader
+	defer func() {
+		if r := recover(); r != nil {
+			if pf != nil {
+				pf.Close()
+			} else {
+				fh.Close()
+			}
+			src, err = nil, errCorrupt("Parquet", r)
+		}
+	}()
+	pf, err = file.NewParquetReader(fh)
 	if err != nil {
 		fh.Close()
 		return nil, fmt.Errorf("not a readable Parquet file (truncated?): %w", err)
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(cfg.BatchRows), Parallel: true}, cfg.Allocator)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(cfg.BatchRows)}, cfg.Allocator)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("read Parquet schema: %w", err)
@@ -312,15 +338,32 @@ type ipcIter struct {
 	perRecord int64
 }
 
-func openArrowIPC(f BatchFile, cfg Config) (rowSource, error) {
+func openArrowIPC(f BatchFile, cfg Config) (src rowSource, err error) {
 	fh, err := os.Open(f.Path)
 	if err != nil {
 		return nil, err
 	}
 	it := &ipcIter{f: fh}
+	defer func() {
+		if r := recover(); r != nil {
+			it.close()
+			src, err = nil, errCorrupt("Arrow IPC", r)
+		}
+	}()
 	magic := make([]byte, 6)
+	isFile := false
 	if _, err := io.ReadFull(fh, magic); err == nil && bytes.Equal(magic, []byte("ARROW1")) {
-		it.file, err = ipc.NewFileReader(fh, ipc.WithAllocator(cfg.Allocator))
+		isFile = true
+	}
+	if err := checkIPC(fh, isFile, f.Size); err != nil {
+		fh.Close()
+		return nil, err
+	}
+	// No message of a file can be longer than the file: tight limits keep a
+	// corrupt length from allocating (and clearing) up to 256 MiB.
+	opts := []ipc.Option{ipc.WithAllocator(cfg.Allocator), ipc.WithMetadataSizeLimit(max(f.Size, 1)), ipc.WithBodySizeLimit(max(f.Size, 1))}
+	if isFile {
+		it.file, err = ipc.NewFileReader(fh, opts...)
 		if err != nil {
 			fh.Close()
 			return nil, fmt.Errorf("not a readable Arrow IPC file (truncated?): %w", err)
@@ -330,11 +373,7 @@ func openArrowIPC(f BatchFile, cfg Config) (rowSource, error) {
 		}
 		return newArrowSource(it, f, it.file.Schema(), 0, cfg)
 	}
-	if _, err := fh.Seek(0, io.SeekStart); err != nil {
-		fh.Close()
-		return nil, err
-	}
-	it.strm, err = ipc.NewReader(&countingReader{r: fh, progress: cfg.Progress}, ipc.WithAllocator(cfg.Allocator))
+	it.strm, err = ipc.NewReader(&countingReader{r: fh, progress: cfg.Progress}, opts...)
 	if err != nil {
 		fh.Close()
 		return nil, fmt.Errorf("not an Arrow IPC file or stream: %w", err)

@@ -12,6 +12,15 @@ import (
 	"unicode/utf8"
 )
 
+// Limits on hostile CSV input (Config.MaxRowBytes, Config.MaxGzipRatio).
+var (
+	ErrRowTooLong = errors.New("CSV record too long")
+	ErrGzipBomb   = errors.New("gzip data expands too far")
+)
+
+// gzipFreeBytes is how much a .csv.gz may expand before MaxGzipRatio applies.
+const gzipFreeBytes = 1 << 20
+
 type csvSource struct {
 	f     *os.File
 	gz    *gzip.Reader
@@ -20,6 +29,7 @@ type csvSource struct {
 	row   srcRow
 	rec   []string
 	width int
+	limit *rowLimiter
 }
 
 func openCSV(f BatchFile, cfg Config) (rowSource, error) {
@@ -30,18 +40,20 @@ func openCSV(f BatchFile, cfg Config) (rowSource, error) {
 	s := &csvSource{f: fh}
 	var in io.Reader = bufio.NewReaderSize(&countingReader{r: fh, progress: cfg.Progress}, 1<<20)
 	if f.Format == FormatCSVGz {
-		s.gz, err = gzip.NewReader(in)
+		compressed := in.(*bufio.Reader)
+		s.gz, err = gzip.NewReader(compressed)
 		if err != nil {
 			fh.Close()
 			return nil, fmt.Errorf("not a gzip file: %w", err)
 		}
-		in = bufio.NewReaderSize(s.gz, 1<<20)
+		in = bufio.NewReaderSize(&gzipGuard{gz: s.gz, f: fh, buffered: compressed, ratio: int64(cfg.MaxGzipRatio)}, 1<<20)
 	}
 	br := in.(*bufio.Reader)
 	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
 		br.Discard(3)
 	}
-	s.r = csv.NewReader(br)
+	s.limit = &rowLimiter{r: br, max: int64(cfg.MaxRowBytes)}
+	s.r = csv.NewReader(s.limit)
 	s.r.FieldsPerRecord = -1
 	s.r.ReuseRecord = true
 	header, err := s.r.Read()
@@ -58,6 +70,9 @@ func openCSV(f BatchFile, cfg Config) (rowSource, error) {
 			return nil, errors.New("header is not valid UTF-8 (the contract requires UTF-8; GBK or another encoding?)")
 		}
 	}
+	s.limit.start = s.r.InputOffset()
+	line, _ := s.r.FieldPos(0)
+	s.row.line = int64(line)
 	header = append([]string(nil), header...)
 	if s.cols, err = mapColumns(f.Table, header); err != nil {
 		s.close()
@@ -71,25 +86,33 @@ func openCSV(f BatchFile, cfg Config) (rowSource, error) {
 
 func (s *csvSource) next() (*srcRow, error) {
 	rec, err := s.r.Read()
+	s.limit.start = s.r.InputOffset()
 	var perr *csv.ParseError
+	malformed := errors.As(err, &perr) && !errors.Is(perr.Err, csv.ErrFieldCount)
 	switch {
 	case err == io.EOF:
 		return nil, io.EOF
-	case errors.As(err, &perr) && !errors.Is(perr.Err, csv.ErrFieldCount):
-		s.rec = rec
-		s.row.line = int64(perr.StartLine)
-		s.row.bad = "malformed CSV: " + perr.Err.Error()
-		return &s.row, nil
-	case err != nil && !errors.Is(err, csv.ErrFieldCount):
+	case errors.Is(err, ErrRowTooLong):
+		return nil, fmt.Errorf("the record after line %d: %w", s.row.line, err)
+	case err != nil && !malformed && !errors.Is(err, csv.ErrFieldCount):
 		return nil, err
 	}
 	s.rec = rec
-	line, _ := s.r.FieldPos(0)
-	s.row.line = int64(line)
+	if malformed {
+		s.row.line = int64(perr.StartLine)
+	} else {
+		line, _ := s.r.FieldPos(0)
+		s.row.line = int64(line)
+	}
+	// Also the fields of a malformed record: its raw text is quarantined.
 	for _, v := range rec {
 		if !utf8.ValidString(v) {
 			return nil, fmt.Errorf("line %d is not valid UTF-8 (the contract requires UTF-8; GBK or another encoding?)", s.row.line)
 		}
+	}
+	if malformed {
+		s.row.bad = "malformed CSV: " + perr.Err.Error()
+		return &s.row, nil
 	}
 	if len(rec) != s.width {
 		s.row.bad = fmt.Sprintf("row has %d fields, the header has %d", len(rec), s.width)
@@ -120,4 +143,51 @@ func (s *csvSource) close() error {
 		s.gz.Close()
 	}
 	return s.f.Close()
+}
+
+// rowLimiter feeds the CSV reader and refuses to hand it more than max bytes
+// past the end of the last complete record (start, kept up to date by the
+// source), so one record, however many lines its quoted fields span, never
+// holds more than max bytes (plus the reader's 4 KiB buffer) in memory.
+type rowLimiter struct {
+	r     io.Reader
+	read  int64 // bytes handed to the CSV reader
+	start int64 // input offset where the current record starts
+	max   int64
+}
+
+func (l *rowLimiter) Read(p []byte) (int, error) {
+	if l.read-l.start > l.max {
+		return 0, fmt.Errorf("%w: longer than %d bytes (MaxRowBytes; an unclosed quote?)", ErrRowTooLong, l.max)
+	}
+	n, err := l.r.Read(p)
+	l.read += int64(n)
+	return n, err
+}
+
+// gzipGuard stops a decompression bomb: past gzipFreeBytes, the bytes
+// decompressed may not exceed ratio times the compressed bytes consumed
+// (the file position less what the buffer over the file still holds).
+type gzipGuard struct {
+	gz       *gzip.Reader
+	f        *os.File
+	buffered *bufio.Reader
+	ratio    int64 // 0: no limit
+	out      int64 // bytes decompressed
+}
+
+func (g *gzipGuard) Read(p []byte) (int, error) {
+	n, err := g.gz.Read(p)
+	g.out += int64(n)
+	if g.ratio > 0 && g.out > gzipFreeBytes {
+		pos, serr := g.f.Seek(0, io.SeekCurrent)
+		if serr != nil {
+			return n, serr
+		}
+		if in := pos - int64(g.buffered.Buffered()); g.out > gzipFreeBytes+g.ratio*in {
+			return n, fmt.Errorf("%w: %d bytes of gzip data expanded to %d bytes, more than %d times (MaxGzipRatio; a decompression bomb?)",
+				ErrGzipBomb, in, g.out, g.ratio)
+		}
+	}
+	return n, err
 }

@@ -33,4 +33,12 @@
 // A file that cannot be read at all (invalid UTF-8, a missing required
 // column, a truncated Parquet or Arrow file) fails the batch, which runs in one
 // DuckDB transaction, so nothing of it is loaded.
+//
+// Hostile input is bounded the same way: a CSV record (header included)
+// longer than Config.MaxRowBytes (1 MiB) and a .csv.gz that expands more
+// than Config.MaxGzipRatio (100) times fail the file with ErrRowTooLong or
+// ErrGzipBomb, so a 10 MB field, a header of 10^7 columns or a gzip bomb
+// costs a few MiB of memory; a corrupt Parquet or Arrow file fails its batch
+// even where arrow-go would panic. Archives (.zip, .tar) are not batch files
+// and are ignored; unpacking uploads is the API's job.
 package pipeline

@@ -45,16 +45,31 @@ type Config struct {
 	StrictIDAgreement bool
 	// Progress, when set, is called with the number of input bytes consumed.
 	Progress func(n int64)
+	// MaxRowBytes bounds one CSV record, header included, with the quoted
+	// newlines it spans. A longer record fails the file with ErrRowTooLong
+	// instead of being held in memory: a 10 MB field, a header of millions of
+	// columns or an unclosed quote that swallows the rest of the file. A
+	// contract row is a few hundred bytes; the default is 1 MiB.
+	MaxRowBytes int
+	// MaxGzipRatio bounds how far a .csv.gz file may expand: beyond its first
+	// MiB, the decompressed bytes may not exceed MaxGzipRatio times the
+	// compressed bytes consumed so far, or the file fails with ErrGzipBomb.
+	// Contract CSV compresses 5 to 15 times; a decompression bomb expands
+	// about 1000 times and is stopped after about a MiB. The default is 100;
+	// 0 turns the check off (the file still streams in bounded memory).
+	MaxGzipRatio int
 }
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	return Config{
-		BatchRows: 122_880,
-		Allocator: memory.DefaultAllocator,
-		Now:       time.Now,
-		MinTime:   time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
-		MaxFuture: 24 * time.Hour,
+		BatchRows:    122_880,
+		Allocator:    memory.DefaultAllocator,
+		Now:          time.Now,
+		MinTime:      time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+		MaxFuture:    24 * time.Hour,
+		MaxRowBytes:  1 << 20,
+		MaxGzipRatio: 100,
 	}
 }
 
@@ -72,6 +87,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxFuture < 0 {
 		errs = append(errs, errors.New("max future is negative"))
+	}
+	if c.MaxRowBytes < 1<<10 || c.MaxRowBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("max row bytes %d is not between 1 KiB and 1 GiB", c.MaxRowBytes))
+	}
+	if c.MaxGzipRatio < 0 {
+		errs = append(errs, fmt.Errorf("max gzip ratio %d is negative", c.MaxGzipRatio))
 	}
 	return errors.Join(errs...)
 }
@@ -151,8 +172,10 @@ func Ingest(ctx context.Context, db *DB, dir string, cfg Config) (Summary, error
 
 	// Every file must open (readable, required columns present) before the
 	// transaction starts.
+	probe := cfg
+	probe.Progress = nil
 	for _, f := range files {
-		src, err := openSource(f, Config{Allocator: cfg.Allocator, BatchRows: cfg.BatchRows})
+		src, err := openSource(f, probe)
 		if err != nil {
 			return sum, recordFailure(ctx, conn, &sum, start, cfg.Now(), &BatchError{File: f.Name, Err: err})
 		}
@@ -368,11 +391,20 @@ func (in *ingester) loadSpill(ctx context.Context, sp *spill) error {
 
 // produce reads every row of src and checks it: well-formed rows go to ch as
 // record batches, malformed rows and data-quality notes to the spill.
-func produce(ctx context.Context, src rowSource, t *contract.Table, cfg Config, ch chan<- arrow.RecordBatch, sp *spill) error {
+func produce(ctx context.Context, src rowSource, t *contract.Table, cfg Config, ch chan<- arrow.RecordBatch, sp *spill) (err error) {
 	p := &producer{ctx: ctx, t: t, cfg: cfg, ch: ch, sp: sp, sb: newStageBuilder(cfg.Allocator, t), chk: newChecker(t, cfg)}
 	defer p.sb.release()
-	if as, ok := src.(*arrowSource); ok && as.passthrough {
-		return p.columnar(as)
+	if as, ok := src.(*arrowSource); ok {
+		// arrow-go's readers, and the arrays they return from a corrupt
+		// file, may panic where they should return an error.
+		defer func() {
+			if r := recover(); r != nil {
+				err = errCorrupt(as.format, r)
+			}
+		}()
+		if as.passthrough {
+			return p.columnar(as)
+		}
 	}
 	for {
 		row, err := src.next()
