@@ -5,7 +5,7 @@ GOFLAGS := $(strip $(shell go env GOFLAGS | sed 's/-tags=[^ ]*//') -tags=duckdb_
 export GOFLAGS
 export CGO_ENABLED := 1
 
-.PHONY: demo test build lint bench bench-ingest clean
+.PHONY: demo test build lint bench bench-ingest clean hardening
 
 ## demo: the main job on the embedded default: fixtures -> ingest -> serve on :8080
 demo: build
@@ -26,6 +26,10 @@ lint:
 bench: build
 	go test -run '^$$' -bench . -benchtime 5x ./...
 	./bin/medaudit bench ingest --persons 50000
+
+## hardening: kill loop, load run and fuzzers, then one table (HARDENING=short for CI's version)
+hardening:
+	./scripts/hardening.sh
 
 clean:
 	rm -rf bin
