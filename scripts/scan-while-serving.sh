@@ -6,7 +6,8 @@
 #
 #   DB=big.duckdb scripts/scan-while-serving.sh        # an ingested database
 #   PERSONS=20000 scripts/scan-while-serving.sh        # or fixtures made here
-# A first scan of the impersonation rules opens the cases the readers read.
+# A first scan of the impersonation rules opens the cases the readers read;
+# the measured scan opens no cases unless OPEN_CASES=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,7 +58,7 @@ mapfile -t orgs < <(ids "$aud" "/api/v1/institutions?limit=2" org_code)
 start=$(date +%s.%N)
 scan=""
 for _ in $(seq 600); do # 409 while the catch-up report holds the writer
-  scan=$(curl -s -X POST -H "Authorization: Bearer $aud" "$base/api/v1/scans" | grep -o '"scan_id":[0-9]*' | cut -d: -f2 || true)
+  scan=$(curl -s -X POST -H "Authorization: Bearer $aud" -H "Content-Type: application/json" -d "{\"open_cases\": ${OPEN_CASES:-false}}" "$base/api/v1/scans" | grep -o '"scan_id":[0-9]*' | cut -d: -f2 || true)
   [ -n "$scan" ] && break
   sleep 0.5
 done
