@@ -1,7 +1,8 @@
 // Command killloop is the crash-safety harness: it drives the real medaudit
 // binary, kills it with SIGKILL at random moments during ingest, scan,
-// reviewer verdicts (through the API of a running server) and report runs
-// (from the CLI and from the server's scheduler), and after every kill
+// reviewer verdicts (through the API of a running server, while it scans)
+// and report runs (from the CLI and from the server's scheduler), and after
+// every kill
 // checks that the database opens and keeps its promises: `medaudit check`
 // finds no half-written batch, scan, verdict, case or report and an intact
 // audit trail; a killed batch ingests again with every row accounted for;
@@ -125,7 +126,7 @@ type stats struct {
 
 	batches, batchesIntact     int   // ingest
 	rowsExpected, rowsAccounts int64 // ingest
-	interrupted, closed        int   // scans left running, closed by the restarted server
+	interrupted, closed        int   // scans left running, closed by the restarted server (scan, verdicts)
 	acked, lost, http5xx       int   // verdicts
 	redo, redone               int   // report runs interrupted, redone by the scheduler
 	failures                   []string
@@ -150,7 +151,8 @@ func report(w *os.File, scenarios []scenario, took time.Duration) error {
 		case "scan":
 			detail = fmt.Sprintf("scans left running %d, closed by the restarted server %d/%d", st.interrupted, st.closed, st.interrupted)
 		case "verdicts":
-			detail = fmt.Sprintf("verdicts acknowledged %d, lost %d, HTTP 5xx %d", st.acked, st.lost, st.http5xx)
+			detail = fmt.Sprintf("verdicts acknowledged %d, lost %d, HTTP 5xx %d; server scans left running %d, closed at restart %d/%d",
+				st.acked, st.lost, st.http5xx, st.interrupted, st.closed, st.interrupted)
 		case "reports":
 			detail = fmt.Sprintf("report runs interrupted %d, redone %d/%d", st.redo, st.redone, st.redo)
 		}

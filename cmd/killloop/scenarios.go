@@ -40,8 +40,10 @@ func (h *harness) prepare(ctx context.Context, persons int) error {
 			return err
 		}
 	}
-	if err := h.token(ctx, "admin_demo"); err != nil {
-		return err
+	for _, user := range []string{"admin_demo", "aud_demo"} {
+		if err := h.token(ctx, user); err != nil {
+			return err
+		}
 	}
 	for path, job := range map[string]string{h.sched: "quarterly", h.redo: "quarterly_redo"} {
 		if err := os.WriteFile(path, []byte(scheduleYAML(job)), 0o644); err != nil {
@@ -216,9 +218,10 @@ func (h *harness) killScan(ctx context.Context, st *stats) error {
 	return nil
 }
 
-// killVerdicts runs ten reviewers posting verdicts through the API and
-// kills the server: every acknowledged verdict must be stored with its
-// event, no verdict or case half-written, and the server must start again.
+// killVerdicts has an auditor start a scan in the server and ten reviewers
+// post verdicts through the API meanwhile, and kills the server: every
+// acknowledged verdict must be stored with its event, no verdict, case or
+// flag half-written, and the restarted server must close the scan.
 func (h *harness) killVerdicts(ctx context.Context, st *stats) error {
 	db, err := h.copyBase("verdicts")
 	if err != nil {
@@ -229,7 +232,13 @@ func (h *harness) killVerdicts(ctx context.Context, st *stats) error {
 	if err != nil {
 		return err
 	}
-	timer := time.AfterFunc(h.within(h.tVerdicts), srv.kill)
+	if code, answer, err := post(ctx, srv.addr, "/api/v1/scans", h.tokens["aud_demo"], ""); err != nil || code != http.StatusAccepted {
+		st.fail("POST /api/v1/scans: %v HTTP %d %.200s", err, code, answer)
+		if code >= 500 {
+			st.http5xx++
+		}
+	}
+	timer := time.AfterFunc(h.within(max(h.tVerdicts, h.tScan)), srv.kill)
 	acked := h.storm(ctx, srv.addr, st)
 	timer.Stop()
 	srv.kill() // a no-op when the timer already did
@@ -243,9 +252,12 @@ func (h *harness) killVerdicts(ctx context.Context, st *stats) error {
 		st.fail("verdict of %s on %s was acknowledged and is lost", v.expert, v.caseID)
 	}
 	st.lost += len(lost)
-	if _, err := h.check(ctx, db, "after killing the server during verdicts", st); err != nil {
+	c, err := h.check(ctx, db, "after killing the server during verdicts and a scan", st)
+	if err != nil {
 		return err
 	}
+	running := c.Running["scans"]
+	st.interrupted += int(running)
 	srv, err = h.serve(ctx, db, h.sched)
 	if err != nil {
 		st.fail("serve after the kill: %v", err)
@@ -253,6 +265,14 @@ func (h *harness) killVerdicts(ctx context.Context, st *stats) error {
 	}
 	if err := srv.stop(); err != nil {
 		st.fail("%v", err)
+	}
+	if c, err = h.check(ctx, db, "after the server restarted", st); err != nil {
+		return err
+	}
+	if n := c.Running["scans"]; n != 0 {
+		st.fail("the restarted server left %d scans running", n)
+	} else {
+		st.closed += int(running)
 	}
 	return nil
 }
