@@ -9,8 +9,8 @@ import (
 	"io/fs"
 	"sort"
 	"strconv"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 )
