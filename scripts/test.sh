@@ -57,3 +57,4 @@ trap 'rm -rf "$work"' EXIT
 grep -q '"totals":{[^}]*"quarantined":0,' "$work/summary.json"
 echo "demo ok: $(head -c 200 "$work/summary.json")…"
 ./scripts/notebooks.sh
+HARDENING=short ./scripts/hardening.sh

@@ -286,7 +286,7 @@ func (h *harness) killReports(ctx context.Context, st *stats) error {
 		return err
 	}
 	defer remove(db)
-	delay := h.within(h.tReport)
+	delay := h.within(h.tReport * 8 / 10)
 	if h.n%2 == 1 {
 		killed, err := h.killAfter(ctx, delay, "report", "run", "--db", db, "--schedules", h.redo, "--job", "quarterly_redo", "--at", h.redoAt.Format(atFormat))
 		if err != nil || !killed {
