@@ -3,57 +3,19 @@ package api_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/medaudit/medaudit/internal/browsertest"
 )
 
-// artifactDir is where browser screenshots are kept (out/artifacts at the
-// repository root, ignored by git; CI keeps it as an artifact).
-func artifactDir(t *testing.T) string {
-	dir := filepath.Join("..", "out", "artifacts")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+func artifactDir(t *testing.T) string { return browsertest.ArtifactDir(t) }
 
-// browser starts headless Chromium. Without Chromium the test is skipped,
-// except in CI (CI=true), where scripts/test.sh installs it and its absence
-// is a failure.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed (scripts/test.sh installs it)")
-		}
-		t.Skip("chromium not installed")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1600),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel3)
-	return ctx
-}
+func browser(t *testing.T) context.Context { return browsertest.Start(t, 60*time.Second) }
 
 // TestReviewerInBrowser: a reviewer logs in, opens the top case of the
 // queue, sees the timeline chart and the evidence in Chinese, and submits a

@@ -3,7 +3,6 @@ package reports_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/medaudit/medaudit/internal/browsertest"
 )
 
 // browser starts headless Chromium with the project's flags. Without
@@ -21,33 +22,9 @@ import (
 // injected alert) are collected in the returned problems.
 func browser(t *testing.T) (context.Context, *problems) {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed (scripts/test.sh installs it)")
-		}
-		t.Skip("chromium not installed")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1600),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel3)
+	ctx := browsertest.Start(t, 90*time.Second)
 	p := &problems{}
-	err = chromedp.Listen(ctx, func(ev any) {
+	err := chromedp.Listen(ctx, func(ev any) {
 		switch e := ev.(type) {
 		case *runtime.EventExceptionThrown:
 			p.add("exception: " + e.ExceptionDetails.Text)
@@ -85,16 +62,6 @@ func (p *problems) all() []string {
 	return append([]string(nil), p.list...)
 }
 
-// artifactDir is out/artifacts at the repository root (ignored by git; CI
-// keeps it).
-func artifactDir(t *testing.T) string {
-	dir := filepath.Join("..", "out", "artifacts")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // showReport opens a report file in the browser, waits until every canvas
 // has a drawn Chart.js chart, checks that no script failed and saves a
 // full-page screenshot as out/artifacts/shot. It returns the page's text.
@@ -125,7 +92,7 @@ func showReport(t *testing.T, html []byte, shot string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(artifactDir(t), shot), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(browsertest.ArtifactDir(t), shot), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if p := probs.all(); len(p) > 0 {
