@@ -193,7 +193,13 @@ func (h *harness) killScan(ctx context.Context, st *stats) error {
 		return err
 	}
 	st.kills++
-	c, err := h.check(ctx, db, "after a killed scan", st)
+	return h.restartClosesScans(ctx, db, "after a killed scan", st)
+}
+
+// restartClosesScans checks db after a kill, restarts the server on it and
+// checks that the server closed every scan the kill left running.
+func (h *harness) restartClosesScans(ctx context.Context, db, after string, st *stats) error {
+	c, err := h.check(ctx, db, after, st)
 	if err != nil {
 		return err
 	}
@@ -201,7 +207,7 @@ func (h *harness) killScan(ctx context.Context, st *stats) error {
 	st.interrupted += int(running)
 	srv, err := h.serve(ctx, db, h.sched)
 	if err != nil {
-		st.fail("serve after a killed scan: %v", err)
+		st.fail("serve %s: %v", after, err)
 		return nil
 	}
 	if err := srv.stop(); err != nil {
@@ -252,29 +258,7 @@ func (h *harness) killVerdicts(ctx context.Context, st *stats) error {
 		st.fail("verdict of %s on %s was acknowledged and is lost", v.expert, v.caseID)
 	}
 	st.lost += len(lost)
-	c, err := h.check(ctx, db, "after killing the server during verdicts and a scan", st)
-	if err != nil {
-		return err
-	}
-	running := c.Running["scans"]
-	st.interrupted += int(running)
-	srv, err = h.serve(ctx, db, h.sched)
-	if err != nil {
-		st.fail("serve after the kill: %v", err)
-		return nil
-	}
-	if err := srv.stop(); err != nil {
-		st.fail("%v", err)
-	}
-	if c, err = h.check(ctx, db, "after the server restarted", st); err != nil {
-		return err
-	}
-	if n := c.Running["scans"]; n != 0 {
-		st.fail("the restarted server left %d scans running", n)
-	} else {
-		st.closed += int(running)
-	}
-	return nil
+	return h.restartClosesScans(ctx, db, "after killing the server during verdicts and a scan", st)
 }
 
 // killReports kills a report run, from the CLI (odd attempts) or in the
