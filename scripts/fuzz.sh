@@ -13,9 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-export CGO_ENABLED=1
-GOFLAGS="$(go env GOFLAGS | sed 's/-tags=[^ ]*//') -tags=duckdb_arrow,nomsgpack"
-export GOFLAGS
+. ./env.sh # CGO_ENABLED and the build tags every go command here uses
 
 fuzztime="${1:-${FUZZTIME:-10m}}"
 parallel="${FUZZPARALLEL:-1}"

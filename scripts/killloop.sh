@@ -14,9 +14,7 @@ cd "$(dirname "$0")/.."
 KILLS=${KILLS:-8}
 PERSONS=${PERSONS:-2000}
 
-export CGO_ENABLED=1
-GOFLAGS="$(go env GOFLAGS | sed 's/-tags=[^ ]*//') -tags=duckdb_arrow,nomsgpack"
-export GOFLAGS
+. ./env.sh # CGO_ENABLED and the build tags every go command here uses
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

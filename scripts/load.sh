@@ -21,9 +21,7 @@ PERSONS=${PERSONS:-5000}
 RUNS=${RUNS:-casefile flags mixed}
 PORT=${PORT:-18480}
 
-export CGO_ENABLED=1
-GOFLAGS="$(go env GOFLAGS | sed 's/-tags=[^ ]*//') -tags=duckdb_arrow,nomsgpack"
-export GOFLAGS
+. ./env.sh # CGO_ENABLED and the build tags every go command here uses
 
 if ! command -v hey >/dev/null 2>&1; then
   apt-get update -qq

@@ -13,9 +13,7 @@ cd "$(dirname "$0")/.."
 
 RATE=${RATE:-200}
 PORT=${PORT:-18490}
-export CGO_ENABLED=1
-GOFLAGS="$(go env GOFLAGS | sed 's/-tags=[^ ]*//') -tags=duckdb_arrow,nomsgpack"
-export GOFLAGS
+. ./env.sh # CGO_ENABLED and the build tags every go command here uses
 command -v hey >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hey >/dev/null; }
 
 work=$(mktemp -d)

@@ -4,9 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export CGO_ENABLED=1
-GOFLAGS="$(go env GOFLAGS | sed 's/-tags=[^ ]*//') -tags=duckdb_arrow,nomsgpack"
-export GOFLAGS
+. ./env.sh # CGO_ENABLED and the build tags every go command here uses
 
 echo "== tools"
 # Headless Chromium (and CJK fonts for readable screenshots) for the browser
