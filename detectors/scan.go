@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/medaudit/medaudit/contract"
 )
 
 // ScanSummary is the result of one scan.
@@ -24,6 +26,16 @@ type ScanSummary struct {
 	New       int            `json:"new"`
 	Resolved  int            `json:"resolved"`
 	Seconds   float64        `json:"seconds"`
+	// AmountAtRisk is the money at risk of the open flags per family and
+	// in all, each subject counted once at its largest amount.
+	AmountAtRisk         contract.Fen            `json:"amount_at_risk"`
+	AmountAtRiskByFamily map[string]contract.Fen `json:"amount_at_risk_by_family"`
+	// Suppressed counts the flags held by calibration alarms (no case).
+	Suppressed int `json:"suppressed"`
+	// Rules is the flag share of every rule against its population.
+	Rules []RuleShare `json:"rules"`
+	// Alarms are the calibration alarms this scan raised.
+	Alarms []Alarm `json:"calibration_alarms"`
 }
 
 // FlagID is the stable id of the flag of a detector on a subject.
@@ -37,6 +49,19 @@ func FlagID(detector, subjectType, subjectID string) string {
 // evidence; a new one is added; an open flag of a detector that ran and no
 // longer raises it is marked resolved.
 func Scan(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time) (ScanSummary, error) {
+	return ScanWith(ctx, db, ds, now, ScanOptions{Guard: DefaultGuardConfig(), ThresholdsSource: "defaults"})
+}
+
+// ScanOptions are the settings of a scan beyond its detectors.
+type ScanOptions struct {
+	Guard GuardConfig // the population-rate guard
+	// ThresholdsSource names where the detectors' thresholds came from (a
+	// thresholds file, or "defaults"); it is stored with the values in force.
+	ThresholdsSource string
+}
+
+// ScanWith is Scan with options.
+func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time, opts ScanOptions) (ScanSummary, error) {
 	start := now()
 	sum := ScanSummary{Detectors: len(ds), Flags: map[string]int{}}
 	if len(ds) == 0 {
@@ -117,16 +142,26 @@ func Scan(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time) 
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return fail(err)
 	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE new_flags AS SELECT * FROM read_json(?, format = 'newline_delimited', columns = {
+			flag_id: 'VARCHAR', detector: 'VARCHAR', family: 'VARCHAR', subject_type: 'VARCHAR', subject_id: 'VARCHAR',
+			org_code: 'VARCHAR', score: 'DOUBLE', amount_at_risk: 'DECIMAL(18,2)', override_class: 'VARCHAR', evidence: 'VARCHAR'})`, tmp.Name()); err != nil {
+		return rollback(fmt.Errorf("store flags (read flags): %w", err))
+	}
+	guard, concentration, err := runGuard(ctx, conn, sum.ScanID, ds, opts.Guard, start)
+	if err != nil {
+		return rollback(fmt.Errorf("population guard: %w", err))
+	}
+	sum.Rules = guard.shares
+	for _, n := range concentration {
+		names = append(names, "'"+strings.ReplaceAll(n, "'", "''")+"'")
+	}
 	steps := []struct {
 		what string
 		q    string
 		n    *int
 	}{
-		{"read flags", `CREATE OR REPLACE TEMP TABLE new_flags AS SELECT * FROM read_json(?, format = 'newline_delimited', columns = {
-			flag_id: 'VARCHAR', detector: 'VARCHAR', family: 'VARCHAR', subject_type: 'VARCHAR', subject_id: 'VARCHAR',
-			org_code: 'VARCHAR', score: 'DOUBLE', amount_at_risk: 'DECIMAL(18,2)', override_class: 'VARCHAR', evidence: 'VARCHAR'})`, nil},
 		{"resolve", `UPDATE flags SET status = 'resolved', resolved_scan_id = $scan
-			WHERE status = 'open' AND detector IN (` + strings.Join(names, ", ") + `)
+			WHERE status IN ('open', 'suppressed') AND detector IN (` + strings.Join(names, ", ") + `)
 			AND flag_id NOT IN (SELECT flag_id FROM new_flags)`, &sum.Resolved},
 		{"refresh", `UPDATE flags SET scan_id = $scan, org_code = n.org_code, score = n.score, amount_at_risk = n.amount_at_risk,
 			evidence = n.evidence::JSON, status = 'open', resolved_scan_id = NULL
@@ -134,14 +169,17 @@ func Scan(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time) 
 		{"add", `INSERT INTO flags SELECT n.flag_id, $scan, $scan, n.detector, n.family, n.subject_type, n.subject_id, n.org_code,
 			n.score, n.amount_at_risk, n.override_class, n.evidence::JSON, 'open', NULL
 			FROM new_flags n WHERE n.flag_id NOT IN (SELECT flag_id FROM flags)`, &sum.New},
+		{"hold", `UPDATE flags SET status = 'suppressed' WHERE flag_id IN (SELECT af.flag_id FROM calibration_alarm_flags af
+			JOIN calibration_alarms a USING (alarm_id) WHERE a.scan_id = $scan AND a.status = 'open')`, &sum.Suppressed},
+		{"clear alarms", `UPDATE calibration_alarms SET status = 'cleared', resolved_by = 'system:scan', resolved_at = $at
+			WHERE status = 'open' AND scan_id < $scan AND detector IN (` + strings.Join(names, ", ") + `)`, nil},
 	}
-	for i, s := range steps {
-		var res sql.Result
-		if i == 0 {
-			res, err = conn.ExecContext(ctx, s.q, tmp.Name())
-		} else {
-			res, err = conn.ExecContext(ctx, s.q, sql.Named("scan", sum.ScanID))
+	for _, s := range steps {
+		args := []any{sql.Named("scan", sum.ScanID)}
+		if strings.Contains(s.q, "$at") {
+			args = append(args, sql.Named("at", start.UTC()))
 		}
+		res, err := conn.ExecContext(ctx, s.q, args...)
 		if err != nil {
 			return rollback(fmt.Errorf("store flags (%s): %w", s.what, err))
 		}
@@ -155,17 +193,12 @@ func Scan(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time) 
 			return rollback(err)
 		}
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT family, count(*) FROM flags WHERE scan_id = ? AND status = 'open' GROUP BY family ORDER BY family`, sum.ScanID)
-	if err != nil {
+	if err := storeThresholds(ctx, conn, sum.ScanID, ds, opts.ThresholdsSource); err != nil {
 		return rollback(err)
 	}
-	for rows.Next() {
-		var fam string
-		var n int
-		rows.Scan(&fam, &n)
-		sum.Flags[fam] = n
+	if err := summarize(ctx, conn, &sum); err != nil {
+		return rollback(err)
 	}
-	rows.Close()
 	end := now()
 	if _, err := conn.ExecContext(ctx, `UPDATE scans SET status = 'done', finished_at = ? WHERE scan_id = ?`, end, sum.ScanID); err != nil {
 		return rollback(err)
@@ -189,4 +222,84 @@ func LatestScan(ctx context.Context, q Querier) (int64, error) {
 		err = rows.Scan(&id)
 	}
 	return id, err
+}
+
+// summarize fills the per-family counts and money of the scan's open flags
+// (money once per subject, at its largest amount) and its alarms.
+func summarize(ctx context.Context, q Querier, sum *ScanSummary) error {
+	rows, err := q.QueryContext(ctx, `SELECT family, count(*) FROM flags WHERE scan_id = ? AND status = 'open' GROUP BY family ORDER BY family`, sum.ScanID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var fam string
+		var n int
+		if err := rows.Scan(&fam, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		sum.Flags[fam] = n
+	}
+	rows.Close()
+	sum.AmountAtRiskByFamily = map[string]contract.Fen{}
+	rows, err = q.QueryContext(ctx, `WITH per AS (SELECT family, subject_type, subject_id, max(amount_at_risk) AS amount
+			FROM flags WHERE scan_id = ? AND status = 'open' GROUP BY ALL)
+		SELECT coalesce(family, ''), sum(amount)::VARCHAR FROM (
+			SELECT family, subject_type, subject_id, amount FROM per
+			UNION ALL SELECT NULL, subject_type, subject_id, max(amount) FROM per GROUP BY subject_type, subject_id)
+		GROUP BY family ORDER BY family`, sum.ScanID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var fam, amount string
+		if err := rows.Scan(&fam, &amount); err != nil {
+			rows.Close()
+			return err
+		}
+		a, err := contract.ParseFen(amount)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		if fam == "" {
+			sum.AmountAtRisk = a
+		} else {
+			sum.AmountAtRiskByFamily[fam] = a
+		}
+	}
+	rows.Close()
+	if sum.Alarms, err = LoadAlarms(ctx, q, `scan_id = ? AND status = 'open'`, sum.ScanID); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// storeThresholds records the threshold values the scan's detectors ran with.
+func storeThresholds(ctx context.Context, q Querier, scanID int64, ds []Detector, source string) error {
+	th := map[string]map[string]float64{}
+	for _, d := range ds {
+		desc, ok := d.(Describer)
+		if !ok {
+			continue
+		}
+		p, hasParam := d.(interface{ Param(string) float64 })
+		vals := map[string]float64{}
+		for _, t := range desc.Describe().Thresholds {
+			vals[t.Name] = t.Default
+			if hasParam {
+				vals[t.Name] = p.Param(t.Name)
+			}
+		}
+		th[d.Name()] = vals
+	}
+	b, err := json.Marshal(th)
+	if err != nil {
+		return err
+	}
+	if source == "" {
+		source = "defaults"
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO scan_thresholds VALUES (?, ?, ?::JSON)`, scanID, source, string(b))
+	return err
 }
