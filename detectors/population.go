@@ -150,7 +150,6 @@ var rulePopulations = map[string]RulePopulation{
 	"settlement.cap_exceeded":               {popSettlements, ceilingSettlement, causePolicy},
 	"settlement.no_registration":            {popSettlements, ceilingSettlement, "备案数据不完整或备案口径不同（如异地安置、临时外出就医的备案未随批次报送）。请核对备案数据的报送范围。"},
 	"settlement.resident_account":           {popSettlements, ceilingSettlement, causePolicy},
-	"settlement.refunds":                    {popSettlements, ceilingSettlement, causeRule},
 	"other.split_admission":                 {popInpatient, ceilingOther, causeRule},
 	"other.outpatient_during_stay":          {popOutpatientPharmacy, ceilingOther, causeRule},
 	"other.lab_after_discharge":             {popInpatient, ceilingOther, causeBill},

@@ -1,0 +1,72 @@
+package detectors
+
+import (
+	"sort"
+	"testing"
+)
+
+// TestEveryRuleDeclaresItsPopulation keeps rulePopulations equal to the
+// registry: a new rule must say what it judges and how much of it it may flag.
+func TestEveryRuleDeclaresItsPopulation(t *testing.T) {
+	ds, err := Registry(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, d := range ds {
+		seen[d.Name()] = true
+		p, ok := rulePopulations[d.Name()]
+		if !ok {
+			t.Errorf("%s declares no population", d.Name())
+			continue
+		}
+		if p.Ceiling <= 0 || p.Ceiling >= 1 || p.Cause == "" || p.subjects == "" {
+			t.Errorf("%s: population %+v", d.Name(), p.Population.Name)
+		}
+	}
+	var extra []string
+	for n := range rulePopulations {
+		if !seen[n] {
+			extra = append(extra, n)
+		}
+	}
+	sort.Strings(extra)
+	if len(extra) > 0 {
+		t.Errorf("populations of rules that do not exist: %v", extra)
+	}
+}
+
+func orgs(kv ...any) map[string]int64 {
+	m := map[string]int64{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i].(string)] = int64(kv[i+1].(int))
+	}
+	return m
+}
+
+func TestGuardDecide(t *testing.T) {
+	g := DefaultGuardConfig()
+	spreadN := orgs("A", 100, "B", 100, "C", 100, "D", 100, "E", 100, "F", 100)
+	tests := []struct {
+		name       string
+		c          cellCounts
+		alarm, hot bool
+	}{
+		{"below the ceiling", cellCounts{N: 600, F: 6, OrgN: spreadN, OrgF: orgs("A", 3, "B", 3)}, false, false},
+		{"spread over six institutions", cellCounts{N: 600, F: 180, OrgN: spreadN,
+			OrgF: orgs("A", 30, "B", 30, "C", 30, "D", 30, "E", 30, "F", 30)}, true, false},
+		{"one institution", cellCounts{N: 600, F: 42, OrgN: spreadN, OrgF: orgs("A", 40, "B", 1, "C", 1)}, false, true},
+		{"three bad hospitals and quiet peers", cellCounts{N: 600, F: 75, OrgN: spreadN,
+			OrgF: orgs("A", 30, "B", 25, "C", 15, "D", 2, "E", 2, "F", 1)}, false, true},
+		{"too small to judge", cellCounts{N: 150, F: 100, OrgN: orgs("A", 25, "B", 25, "C", 25, "D", 25, "E", 25, "F", 25),
+			OrgF: orgs("A", 20, "B", 20, "C", 20, "D", 20, "E", 20)}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := g.decide(tt.c, 0.05, false)
+			if v.Alarm != tt.alarm || (len(v.Hot) > 0) != tt.hot {
+				t.Errorf("alarm %v hot %v, want %v %v (%+v)", v.Alarm, v.Hot, tt.alarm, tt.hot, v)
+			}
+		})
+	}
+}
