@@ -47,6 +47,8 @@ var routeAccess = map[string]access{
 	"GET /api/v1/scans":                         {roles: staff},
 	"POST /api/v1/scans":                        {roles: actors},
 	"GET /api/v1/scans/{id}":                    {roles: staff},
+	"GET /api/v1/calibration":                   {roles: staff},
+	"POST /api/v1/calibration/{id}/resolve":     {roles: actors},
 	"GET /api/v1/flags":                         {roles: staff},
 	"GET /api/v1/queue":                         {roles: []string{auth.Reviewer}},
 	"GET /api/v1/cases":                         {roles: staff},

@@ -28,6 +28,7 @@ import (
 
 	"github.com/medaudit/medaudit/auth"
 	"github.com/medaudit/medaudit/casebook"
+	"github.com/medaudit/medaudit/detectors"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/settlement"
 )
@@ -93,6 +94,9 @@ type Server struct {
 	flight       singleflight.Group
 	uploadDir    string
 	uploadLimits UploadLimits
+	// detectorCfg and thresholdsSource configure the scans (WithDetectors).
+	detectorCfg      detectors.Config
+	thresholdsSource string
 }
 
 // Option changes a server default.
@@ -150,6 +154,8 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	v1.GET("/scans", staff, s.listScans)
 	v1.POST("/scans", actors, s.requireCSRF, s.startScan)
 	v1.GET("/scans/:id", staff, s.scanStatus)
+	v1.GET("/calibration", staff, s.listCalibration)
+	v1.POST("/calibration/:id/resolve", actors, s.requireCSRF, s.resolveCalibration)
 	v1.GET("/flags", staff, s.listFlags)
 	v1.GET("/queue", s.requireRole(auth.Reviewer), s.queueJSON)
 	v1.GET("/cases", staff, s.listCases)
@@ -282,5 +288,10 @@ func (s *Server) homePage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, "home.html", gin.H{"Runs": runs})
+	alarms, err := s.visibleAlarms(c, "status = ?", detectors.AlarmOpen)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, "home.html", gin.H{"Runs": runs, "Alarms": alarms})
 }

@@ -53,7 +53,7 @@ func (s *Server) startScan(c *gin.Context) {
 			return
 		}
 	}
-	ds, err := detectors.Registry(detectors.Config{})
+	ds, err := detectors.Registry(s.detectorCfg)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -82,7 +82,7 @@ func (s *Server) startScan(c *gin.Context) {
 	s.jobs.start(s.writer, "scan", strconv.FormatInt(id, 10), s.now(), func(ctx context.Context) (any, error) {
 		var res scanResult
 		var err error
-		if res.Scan, err = detectors.Scan(ctx, s.db.DB, ds, s.now); err != nil {
+		if res.Scan, err = detectors.ScanWith(ctx, s.db.DB, ds, s.now, s.scanOptions()); err != nil {
 			return res, err
 		}
 		if open {
@@ -213,9 +213,14 @@ func (s *Server) scanStatus(c *gin.Context) {
 	out["detectors"] = runs
 	cond, args := inDistricts(currentUser(c), "i.region_code")
 	fams := []familySummary{}
-	rows, err = s.db.QueryContext(ctx, `SELECT f.family, count(*), count(DISTINCT f.org_code), sum(f.amount_at_risk)::VARCHAR
-		FROM flags f LEFT JOIN institutions i ON i.org_code = f.org_code
-		WHERE f.scan_id = ? AND f.status = 'open' AND `+cond+` GROUP BY f.family ORDER BY f.family`, append([]any{id}, args...)...)
+	// Money at risk counts each subject once, at its largest amount (as a
+	// case does): a stay hit by three rules is not three stays.
+	rows, err = s.db.QueryContext(ctx, `WITH vis AS (SELECT f.* FROM flags f LEFT JOIN institutions i ON i.org_code = f.org_code
+			WHERE f.scan_id = ? AND f.status = 'open' AND `+cond+`),
+		per AS (SELECT family, subject_type, subject_id, max(amount_at_risk) AS amount FROM vis GROUP BY ALL),
+		amt AS (SELECT family, sum(amount) AS amount FROM per GROUP BY family)
+		SELECT v.family, count(*), count(DISTINCT v.org_code), any_value(a.amount)::VARCHAR
+		FROM vis v JOIN amt a USING (family) GROUP BY v.family ORDER BY v.family`, append([]any{id}, args...)...)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -239,6 +244,10 @@ func (s *Server) scanStatus(c *gin.Context) {
 		return
 	}
 	out["families"] = fams
+	if err := s.scanGuard(c, id, cond, args, out); err != nil {
+		s.fail(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, out)
 }
 

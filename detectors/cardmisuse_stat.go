@@ -117,8 +117,14 @@ func (d *burstDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 		}
 		facts := map[string]any{"card_no": no, "holder_person_id": c.person, "burst": best, "bursts": c.events,
 			"card_swipes_in_bursts": c.swipeLog}
-		flags = append(flags, d.Flag(no, c.org, NoisyOR(c.best.score, 0.1*float64(c.events-1)), amount, summary, facts,
-			map[string]float64{"burst": c.best.score, "repeats": 0.1 * float64(c.events-1)}))
+		f := d.Flag(no, c.org, NoisyOR(c.best.score, 0.1*float64(c.events-1)), amount, summary, facts,
+			map[string]float64{"burst": c.best.score, "repeats": 0.1 * float64(c.events-1)})
+		if best["org"].(map[string]any)["kind"] == "pharmacy" {
+			// No medical record explains cards swiped together at a
+			// pharmacy counter: the auditors judge it, not the panel.
+			f.Override = Absolute
+		}
+		flags = append(flags, f)
 	}
 	return flags, ctx.Err()
 }

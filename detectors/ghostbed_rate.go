@@ -164,8 +164,14 @@ func (d *hospitalRate) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 		for _, p := range peers {
 			peerOrgs = append(peerOrgs, p.org)
 		}
-		summary := fmt.Sprintf("%s（%s，%d级）%s为%.3g，同类机构中位数%.3g，稳健z值%.1f（共%d次住院）",
-			h.name, h.org, h.level, names[worst], own[worst], worstMed, worstZ, h.stays)
+		summary := fmt.Sprintf("%s（%s，%d级）%s为%.3g，%s同类机构中位数%.3g，稳健z值%.1f（共%d次住院）",
+			h.name, h.org, h.level, names[worst], own[worst], direction(worstZ, d.Param("min_z")), worstMed, worstZ, h.stays)
+		for _, f := range features {
+			if b, ok := baseline[f].(map[string]any); ok && f != worst {
+				z := b["robust_z"].(float64)
+				summary += fmt.Sprintf("；%s%s同类机构（稳健z值%.1f）", names[f], direction(z, d.Param("min_z")), z)
+			}
+		}
 		facts := map[string]any{
 			"org":   map[string]any{"org_code": h.org, "name": h.name, "kind": h.kind, "level": h.level, "specialty": h.specialty, "beds": h.beds},
 			"stays": h.stays, "short_stays": h.short, "low_indication_stays": h.lowInd,
@@ -173,7 +179,26 @@ func (d *hospitalRate) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 			"fund_and_account_of_stays": h.atRisk, "excess_stays": excess,
 			"count": count, "expected_at_peer_median": expected, "poisson_p": p,
 		}
-		flags = append(flags, d.Flag(h.org, h.org, Logistic(worstZ-d.Param("min_z"), 3), amount, summary, facts, parts))
+		f := d.Flag(h.org, h.org, Logistic(worstZ-d.Param("min_z"), 3), amount, summary, facts, parts)
+		// The headline names the feature that is far above the peers, not
+		// all three: the others may well be below them.
+		f.Evidence.Title = "医院" + names[worst] + "远高于同类机构"
+		flags = append(flags, f)
 	}
 	return flags, ctx.Err()
+}
+
+// direction is how a robust z reads in words (zh-CN), by its sign and size.
+func direction(z, far float64) string {
+	switch {
+	case z >= far:
+		return "远高于"
+	case z > 0:
+		return "高于"
+	case z <= -far:
+		return "远低于"
+	case z < 0:
+		return "低于"
+	}
+	return "等于"
 }

@@ -49,14 +49,15 @@ func FlagID(detector, subjectType, subjectID string) string {
 // evidence; a new one is added; an open flag of a detector that ran and no
 // longer raises it is marked resolved.
 func Scan(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time) (ScanSummary, error) {
-	return ScanWith(ctx, db, ds, now, ScanOptions{Guard: DefaultGuardConfig(), ThresholdsSource: "defaults"})
+	return ScanWith(ctx, db, ds, now, ScanOptions{Guard: DefaultGuardConfig()})
 }
 
 // ScanOptions are the settings of a scan beyond its detectors.
 type ScanOptions struct {
 	Guard GuardConfig // the population-rate guard
 	// ThresholdsSource names where the detectors' thresholds came from (a
-	// thresholds file, or "defaults"); it is stored with the values in force.
+	// thresholds file); it is stored with the values in force. Empty: the
+	// detectors as the caller configured them.
 	ThresholdsSource string
 }
 
@@ -298,7 +299,7 @@ func storeThresholds(ctx context.Context, q Querier, scanID int64, ds []Detector
 		return err
 	}
 	if source == "" {
-		source = "defaults"
+		source = "registry"
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO scan_thresholds VALUES (?, ?, ?::JSON)`, scanID, source, string(b))
 	return err

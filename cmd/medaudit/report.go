@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/medaudit/medaudit/detectors"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/reports"
 )
@@ -22,9 +21,10 @@ func loadSchedules(path string) (reports.Config, error) {
 	return reports.LoadConfig(path)
 }
 
-// newReportRunner is the report runner of the serve and report commands.
-func newReportRunner(d *pipeline.DB, cfg reports.Config) (*reports.Runner, error) {
-	ds, err := detectors.Registry(detectors.Config{})
+// newReportRunner is the report runner of the serve and report commands;
+// its scans run with the detectors configured by the thresholds file.
+func newReportRunner(d *pipeline.DB, cfg reports.Config, th *thresholdsFlag) (*reports.Runner, error) {
+	ds, err := th.registry()
 	if err != nil {
 		return nil, err
 	}
@@ -39,6 +39,7 @@ func newReportCmd() *cobra.Command {
 
 	var (
 		rdb       dbFlags
+		rth       thresholdsFlag
 		job       string
 		at        string
 		schedules string
@@ -56,7 +57,7 @@ func newReportCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				r, err := newReportRunner(d, cfg)
+				r, err := newReportRunner(d, cfg, &rth)
 				if err != nil {
 					return err
 				}
@@ -79,6 +80,7 @@ func newReportCmd() *cobra.Command {
 		},
 	}
 	rdb.register(run)
+	rth.register(run)
 	run.Flags().StringVar(&job, "job", "", "job name in the schedule config (default config: monthly, quarterly, annual)")
 	run.Flags().StringVar(&at, "at", "", "the occurrence to run, YYYY-MM-DDTHH:MM in the schedule's time zone")
 	run.Flags().StringVar(&schedules, "schedules", "", "schedule config YAML (default: the embedded schedules.yaml)")

@@ -12,23 +12,25 @@ import (
 
 func newScanCmd() *cobra.Command {
 	var (
-		db   dbFlags
-		only []string
+		db         dbFlags
+		only       []string
+		thresholds thresholdsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "scan [--db FILE] [--detectors PREFIX,…]",
+		Use:   "scan [--db FILE] [--detectors PREFIX,…] [--thresholds FILE]",
 		Short: "Run every detector over all loaded data and store the flags",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ds, err := thresholds.registry()
+			if err != nil {
+				return err
+			}
 			return db.with(cmd, false, func(d *pipeline.DB) error {
-				ds, err := detectors.Registry(detectors.Config{})
-				if err != nil {
-					return err
-				}
 				if len(only) > 0 {
 					ds = detectors.Select(ds, only)
 				}
-				sum, err := detectors.Scan(cmd.Context(), d.DB, ds, time.Now)
+				sum, err := detectors.ScanWith(cmd.Context(), d.DB, ds, time.Now,
+					detectors.ScanOptions{Guard: detectors.DefaultGuardConfig(), ThresholdsSource: thresholds.source()})
 				if err != nil {
 					return err
 				}
@@ -37,6 +39,7 @@ func newScanCmd() *cobra.Command {
 		},
 	}
 	db.register(cmd)
+	thresholds.register(cmd)
 	cmd.Flags().StringSliceVar(&only, "detectors", nil, "run only the detectors whose names start with one of these prefixes (e.g. ghost_bed,card_misuse.burst)")
 	return cmd
 }

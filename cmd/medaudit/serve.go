@@ -17,27 +17,32 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var (
-		db        dbFlags
-		addr      string
-		schedules string
+		db         dbFlags
+		addr       string
+		schedules  string
+		thresholds thresholdsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE]",
+		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE] [--thresholds FILE]",
 		Short: "Serve the API and the web pages, and run the scheduled reports",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := thresholds.config(); err != nil {
+				return err
+			}
 			return db.with(cmd, false, func(d *pipeline.DB) error {
 				cfg, err := loadSchedules(schedules)
 				if err != nil {
 					return err
 				}
-				return serve(cmd.Context(), d, addr, cfg)
+				return serve(cmd.Context(), d, addr, cfg, &thresholds)
 			})
 		},
 	}
 	db.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", ":8080", "listen address")
 	cmd.Flags().StringVar(&schedules, "schedules", "", "report schedule config YAML (default: the embedded schedules.yaml)")
+	thresholds.register(cmd)
 	return cmd
 }
 
@@ -45,13 +50,17 @@ func newServeCmd() *cobra.Command {
 // cancelled, then drains the server and waits for the scheduler to stop (a
 // report run cut short is redone at the next start). The scheduler takes
 // the server's writer lock for each run.
-func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config) error {
-	s, err := api.New(d, time.Now)
+func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config, th *thresholdsFlag) error {
+	dcfg, err := th.config()
+	if err != nil {
+		return err
+	}
+	s, err := api.New(d, time.Now, api.WithDetectors(dcfg, th.source()))
 	if err != nil {
 		return err
 	}
 	defer s.Close() // after the server drained: stop background ingests and scans
-	runner, err := newReportRunner(d, schedules)
+	runner, err := newReportRunner(d, schedules, th)
 	if err != nil {
 		return err
 	}
