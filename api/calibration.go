@@ -161,21 +161,8 @@ func (s *Server) scanGuard(c *gin.Context, id int64, cond string, args []any, ou
 		return err
 	}
 	out["amount_at_risk"] = amount
-	rows, err := s.db.QueryContext(ctx, `SELECT detector, population, population_size, flagged, share, ceiling
-		FROM scan_rule_shares WHERE scan_id = ? ORDER BY share / ceiling DESC, detector`, id)
+	shares, err := detectors.RuleShares(ctx, s.db.DB, id)
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	shares := []detectors.RuleShare{}
-	for rows.Next() {
-		var r detectors.RuleShare
-		if err := rows.Scan(&r.Rule, &r.Population, &r.PopulationSize, &r.Flagged, &r.Share, &r.Ceiling); err != nil {
-			return err
-		}
-		shares = append(shares, r)
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	out["rules"] = shares

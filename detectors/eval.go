@@ -60,6 +60,10 @@ type EvalReport struct {
 	DecoysFlagged map[string]int `json:"decoys_flagged,omitempty"`
 	// Misses lists up to 20 unfound labels per family, for inspection.
 	Misses map[string][]string `json:"misses"`
+	// Rules is the flag share of every rule of the scan against its
+	// population, and Alarms the calibration alarms the scan raised.
+	Rules  []RuleShare `json:"rules"`
+	Alarms []Alarm     `json:"calibration_alarms"`
 }
 
 type subjectKey struct{ family, subjectType, subjectID string }
@@ -167,7 +171,13 @@ func Eval(ctx context.Context, db *sql.DB, labelsPath string, minScore float64) 
 	for _, m := range rep.Misses {
 		sort.Strings(m)
 	}
-	rep.DecoysFlagged, err = decoysFlagged(filepath.Join(filepath.Dir(labelsPath), "decoys.csv"), flagged, labels)
+	if rep.DecoysFlagged, err = decoysFlagged(filepath.Join(filepath.Dir(labelsPath), "decoys.csv"), flagged, labels); err != nil {
+		return rep, err
+	}
+	if rep.Rules, err = RuleShares(ctx, db, rep.ScanID); err != nil {
+		return rep, err
+	}
+	rep.Alarms, err = LoadAlarms(ctx, db, `scan_id = ?`, rep.ScanID)
 	return rep, err
 }
 

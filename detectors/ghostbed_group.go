@@ -46,6 +46,8 @@ func newGroupAdmission(params map[string]float64) (Detector, error) {
 			{Name: "window_hours", Default: 2, Unit: "hours", Doc: "admissions within this span form a group"},
 			{Name: "alpha", Default: 0.01, Unit: "probability", Doc: "Bonferroni-corrected Poisson tail below which a group is not chance"},
 			{Name: "min_events", Default: 2, Unit: "groups", Doc: "significant groups a hospital must have for its groups to be flagged (repeated)"},
+			{Name: "single_group_size", Default: 7, Unit: "persons", Doc: "a group this large is flagged without repetition when its corrected tail is below alpha × single_alpha_factor (the flying-inspection cases name groups of 8 and more)"},
+			{Name: "single_alpha_factor", Default: 0.01, Unit: "share", Doc: "how much stronger than alpha the corrected tail of a single large group must be"},
 			{Name: "max_outbreak_share", Default: 0.5, Unit: "share", Doc: "groups where more than this share of diagnoses are acute infections, poisonings or injuries are excused"},
 		},
 		Caveats: []string{"群体性食物中毒、流感等聚集性疫情", "交通事故等群体伤亡事件", "单位组织的集中体检或疗养项目", "养老机构集中送诊的老人"},
@@ -157,7 +159,8 @@ func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) 
 	}
 	var flags []Flag
 	for _, sc := range all {
-		if !sc.significant || float64(len(perOrg[sc.members[0].org])) < d.Param("min_events") {
+		single := float64(len(sc.members)) >= d.Param("single_group_size") && sc.pAdj < d.Param("alpha")*d.Param("single_alpha_factor")
+		if !sc.significant || (float64(len(perOrg[sc.members[0].org])) < d.Param("min_events") && !single) {
 			continue
 		}
 		events := perOrg[sc.members[0].org]

@@ -571,3 +571,23 @@ func ruleTitles() map[string]string {
 	}
 	return out
 }
+
+// RuleShares returns the flag share of every rule of a scan against its
+// population, the rules furthest above their ceiling first.
+func RuleShares(ctx context.Context, q Querier, scanID int64) ([]RuleShare, error) {
+	rows, err := q.QueryContext(ctx, `SELECT detector, population, population_size, flagged, share, ceiling
+		FROM scan_rule_shares WHERE scan_id = ? ORDER BY share / ceiling DESC, detector`, scanID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []RuleShare{}
+	for rows.Next() {
+		var r RuleShare
+		if err := rows.Scan(&r.Rule, &r.Population, &r.PopulationSize, &r.Flagged, &r.Share, &r.Ceiling); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
