@@ -60,6 +60,7 @@ var routeAccess = map[string]access{
 	"POST /api/v1/cases/{id}/recovery":          {roles: actors, scoped: true},
 	"POST /api/v1/cases/{id}/actions":           {roles: actors, scoped: true},
 	"GET /api/v1/institutions":                  {roles: staff},
+	"GET /api/v1/institutions/ranking":          {roles: staff},
 	"GET /api/v1/institutions/{org}":            {roles: staff, scoped: true},
 	"GET /api/v1/institutions/{org}/peers":      {roles: staff, scoped: true},
 	"GET /api/v1/institutions/{org}/score":      {roles: staff, scoped: true},

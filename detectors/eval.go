@@ -64,6 +64,8 @@ type EvalReport struct {
 	// population, and Alarms the calibration alarms the scan raised.
 	Rules  []RuleShare `json:"rules"`
 	Alarms []Alarm     `json:"calibration_alarms"`
+	// Ranking scores the inspection-targeting ranking of institutions.
+	Ranking RankingEval `json:"ranking"`
 }
 
 type subjectKey struct{ family, subjectType, subjectID string }
@@ -177,7 +179,10 @@ func Eval(ctx context.Context, db *sql.DB, labelsPath string, minScore float64) 
 	if rep.Rules, err = RuleShares(ctx, db, rep.ScanID); err != nil {
 		return rep, err
 	}
-	rep.Alarms, err = LoadAlarms(ctx, db, `scan_id = ?`, rep.ScanID)
+	if rep.Alarms, err = LoadAlarms(ctx, db, `scan_id = ?`, rep.ScanID); err != nil {
+		return rep, err
+	}
+	rep.Ranking, err = EvalRanking(ctx, db, labelsPath)
 	return rep, err
 }
 
