@@ -127,7 +127,8 @@ func (s *Server) institutionProfile(c *gin.Context) {
 	}{
 		{"settlements", `SELECT visit_type, count(*), sum(total_amount)::VARCHAR FROM settlements WHERE org_code = ? GROUP BY ALL ORDER BY 1`},
 		{"fund_paid", `SELECT visit_type, count(*), sum(fund_paid)::VARCHAR FROM settlements WHERE org_code = ? GROUP BY ALL ORDER BY 1`},
-		{"flags", `SELECT family, count(*), sum(amount_at_risk)::VARCHAR FROM flags WHERE org_code = ? AND status = 'open' GROUP BY ALL ORDER BY 1`},
+		{"flags", `SELECT family, sum(n)::BIGINT, sum(a)::VARCHAR FROM (SELECT family, count(*) AS n, max(amount_at_risk) AS a
+			FROM flags WHERE org_code = ? AND status = 'open' GROUP BY family, subject_type, subject_id) GROUP BY ALL ORDER BY 1`},
 		{"cases", `SELECT state, count(*), sum(amount_at_risk)::VARCHAR FROM cases WHERE org_code = ? GROUP BY ALL ORDER BY 1`},
 		{"recovered", `SELECT coalesce(fine_basis, 'none'), count(*), sum(recovered)::VARCHAR FROM cases WHERE org_code = ? AND recovered > 0 GROUP BY ALL ORDER BY 1`},
 	} {

@@ -36,6 +36,9 @@ type ScanSummary struct {
 	Rules []RuleShare `json:"rules"`
 	// Alarms are the calibration alarms this scan raised.
 	Alarms []Alarm `json:"calibration_alarms"`
+	// Thresholds names where the thresholds in force came from; their
+	// values are stored in scan_thresholds.
+	Thresholds string `json:"thresholds"`
 }
 
 // FlagID is the stable id of the flag of a detector on a subject.
@@ -194,7 +197,11 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 			return rollback(err)
 		}
 	}
-	if err := storeThresholds(ctx, conn, sum.ScanID, ds, opts.ThresholdsSource); err != nil {
+	sum.Thresholds = opts.ThresholdsSource
+	if sum.Thresholds == "" {
+		sum.Thresholds = "registry"
+	}
+	if err := storeThresholds(ctx, conn, sum.ScanID, ds, sum.Thresholds); err != nil {
 		return rollback(err)
 	}
 	if err := summarize(ctx, conn, &sum); err != nil {
@@ -297,9 +304,6 @@ func storeThresholds(ctx context.Context, q Querier, scanID int64, ds []Detector
 	b, err := json.Marshal(th)
 	if err != nil {
 		return err
-	}
-	if source == "" {
-		source = "registry"
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO scan_thresholds VALUES (?, ?, ?::JSON)`, scanID, source, string(b))
 	return err

@@ -101,6 +101,14 @@ func (b builder) monthly(ctx context.Context, p period, districts []string) ([]F
 	if err != nil {
 		return nil, err
 	}
+	alarms, err := calibrationAlarms(ctx, b.db, all)
+	if err != nil {
+		return nil, err
+	}
+	ranking, err := inspectionRanking(ctx, b.db, all, 20)
+	if err != nil {
+		return nil, err
+	}
 	doc := document{
 		Title: "医保基金稽核月报", TitleEN: "Monthly audit report",
 		Meta: b.header(p, districts),
@@ -111,6 +119,10 @@ func (b builder) monthly(ctx context.Context, p period, districts []string) ([]F
 				Note: "按被标记结算的结算月份（其他对象按首次扫描月份），近12个月。 By month of the flagged settlement (or of the first scan), last 12 months."},
 			{ID: "trend-amount", Title: "涉及金额趋势", TitleEN: "Amount at risk per month", Chart: byAmount,
 				Note: "数字见上表。 The numbers are in the table above."},
+			{ID: "calibration", Title: "校准告警", TitleEN: "Calibration alarms", Table: alarms,
+				Note: "同一规则在大量机构普遍触发、超过其总体上限：更像是政策表、计量单位或报送口径与数据不符，而不是欺诈；这些疑点暂不立案、不送专家评审，待稽核人员修正口径或确认后释放。 A rule above its population ceiling across many institutions points at our model of the data, not at fraud: its flags are held until an auditor fixes the table or releases them."},
+			{ID: "ranking", Title: "检查选点排名", TitleEN: "Inspection targeting", Table: ranking,
+				Note: "按未解除疑点的预期可追回金额（每个对象只按最大金额计一次，乘以疑点分数）排序，并按疑点密度相对同类机构的稳健z加权；无疑点机构按基金支付额排列。 Ranked by expected recovery from open flags (each subject once, at its largest amount, times its score), weighted by the flag density's robust z against peers of the same kind; institutions without flags follow by exposure."},
 			{ID: "institutions", Title: "重点机构", TitleEN: "Top institutions by amount at risk", Chart: orgChart, Table: orgs},
 			{ID: "precision", Title: "规则精度", TitleEN: "Rule precision from panel and auditor decisions", Chart: precChart, Table: prec,
 				Note: "精度 = 认定违规案件 ÷ 已决案件（含该规则疑点的案件）。 Precision = violations ÷ decided cases carrying the rule's flags."},
@@ -118,7 +130,7 @@ func (b builder) monthly(ctx context.Context, p period, districts []string) ([]F
 			{ID: "review-time", Title: "专家评审时长", TitleEN: "Panel review time (days from sent to panel to decision)", Chart: reviewChart, Table: review},
 		},
 	}
-	return b.files("monthly-"+p.Key, doc, []*table{summary, trend, flags, cases, orgs, prec, queue, review})
+	return b.files("monthly-"+p.Key, doc, []*table{summary, trend, flags, cases, alarms, ranking, orgs, prec, queue, review})
 }
 
 // metricNames are the peer-comparison metrics of peers.sql.

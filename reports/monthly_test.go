@@ -37,8 +37,10 @@ func TestMonthlyReport(t *testing.T) {
 	}
 	html := string(mustFile(t, db.DB, run, "monthly-2025-12.html"))
 
-	// Per family: open flags and their amount at risk, by independent SQL.
-	rows, err := db.Query(`SELECT family, count(*), sum(amount_at_risk)::VARCHAR FROM flags WHERE status = 'open' GROUP BY family`)
+	// Per family: open flags and their amount at risk, each subject counted
+	// once at its largest amount, by independent SQL.
+	rows, err := db.Query(`WITH per AS (SELECT family, subject_type, subject_id, count(*) AS n, max(amount_at_risk) AS a
+		FROM flags WHERE status = 'open' GROUP BY ALL) SELECT family, sum(n)::BIGINT::VARCHAR, sum(a)::VARCHAR FROM per GROUP BY family`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func TestMonthlyReport(t *testing.T) {
 			t.Errorf("HTML has no summary row %s", row)
 		}
 	}
-	for _, s := range []string{"医保基金稽核月报", "2025年12月", "疑点数量趋势", "重点机构", "规则精度", "案件队列", "专家评审时长", "Chart.js v4"} {
+	for _, s := range []string{"医保基金稽核月报", "2025年12月", "疑点数量趋势", "校准告警", "检查选点排名", "重点机构", "规则精度", "案件队列", "专家评审时长", "Chart.js v4"} {
 		if !strings.Contains(html, s) {
 			t.Errorf("HTML lacks %q", s)
 		}
@@ -71,7 +73,7 @@ func TestMonthlyReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	if got := strings.Join(x.GetSheetList(), ","); got != "概览,趋势,疑点,案件,机构,规则精度,队列,审核时长" {
+	if got := strings.Join(x.GetSheetList(), ","); got != "概览,趋势,疑点,案件,校准告警,检查选点,机构,规则精度,队列,审核时长" {
 		t.Errorf("sheets %s", got)
 	}
 	var openFlags, cases int

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/medaudit/medaudit/casebook"
-	"github.com/medaudit/medaudit/contract"
 )
 
 // The tables shared by the report kinds. Each returns the table (a workbook
@@ -20,8 +19,7 @@ func familySummary(ctx context.Context, db *sql.DB, sc scope, org string) (*tabl
 		{Head: "涉及机构 Institutions", Kind: intCol}, {Head: "本期疑点 In period", Kind: intCol},
 	}}
 	got := map[string][]string{}
-	var total contract.Fen
-	var flags, inPeriod int64
+	totalRow := []string{"合计 Total", "0", money(0), "0", "0"}
 	err := queryRows(ctx, db, "family_summary", sc.args(sql.Named("org", org)), func(r *sql.Rows) error {
 		var fam string
 		var n, orgs, in int64
@@ -33,9 +31,10 @@ func familySummary(ctx context.Context, db *sql.DB, sc scope, org string) (*tabl
 		if err != nil {
 			return err
 		}
-		total += a
-		flags += n
-		inPeriod += in
+		if fam == "" { // the total: each subject counted once over all families
+			totalRow = []string{"合计 Total", itoa(n), money(a), itoa(orgs), itoa(in)}
+			return nil
+		}
 		got[fam] = []string{familyName(fam), itoa(n), money(a), itoa(orgs), itoa(in)}
 		return nil
 	})
@@ -56,7 +55,7 @@ func familySummary(ctx context.Context, db *sql.DB, sc scope, org string) (*tabl
 	for _, k := range rest {
 		t.add(got[k]...)
 	}
-	t.add("合计 Total", itoa(flags), money(total), "", itoa(inPeriod))
+	t.add(totalRow...)
 	return t, nil
 }
 

@@ -12,10 +12,12 @@ WITH st AS (
     WHERE s.settled_at >= $from::DATE AND s.settled_at < $to::DATE
     GROUP BY s.org_code
 ), fl AS (
-    SELECT org_code, count(DISTINCT subject_id) FILTER (WHERE subject_type = 'settlement') AS flagged,
-           sum(amount_at_risk) AS at_risk
-    FROM report_flags('')
-    WHERE flagged_on >= $from::DATE AND flagged_on < $to::DATE
+    -- each flagged subject once, at its largest amount
+    SELECT org_code, count(*) FILTER (WHERE subject_type = 'settlement') AS flagged, sum(amount) AS at_risk
+    FROM (SELECT org_code, subject_type, subject_id, max(amount_at_risk) AS amount
+          FROM report_flags('')
+          WHERE flagged_on >= $from::DATE AND flagged_on < $to::DATE
+          GROUP BY ALL)
     GROUP BY org_code
 ), rates AS (
     SELECT i.org_code,
