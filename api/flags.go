@@ -49,8 +49,8 @@ func (s *Server) listFlags(c *gin.Context) {
 		}
 	}
 	status := c.DefaultQuery("status", "open")
-	if status != "open" && status != "resolved" {
-		s.fail(c, &Error{Code: CodeInvalid, Field: "status", Message: "status must be open or resolved"})
+	if status != "open" && status != "resolved" && status != "suppressed" {
+		s.fail(c, &Error{Code: CodeInvalid, Field: "status", Message: "status must be open, resolved or suppressed (held by a calibration alarm)"})
 		return
 	}
 	conds = append(conds, "f.status = ?")
