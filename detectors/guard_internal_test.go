@@ -70,3 +70,23 @@ func TestGuardDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestRocAUC(t *testing.T) {
+	tests := []struct {
+		name   string
+		scores []float64
+		labels []bool
+		want   float64
+	}{
+		{"perfect", []float64{4, 3, 2, 1}, []bool{true, true, false, false}, 1},
+		{"inverted", []float64{4, 3, 2, 1}, []bool{false, false, true, true}, 0},
+		{"one swap", []float64{4, 3, 2, 1}, []bool{true, false, true, false}, 0.75},
+		{"ties count half", []float64{1, 1}, []bool{true, false}, 0.5},
+		{"one class", []float64{1, 2}, []bool{true, true}, 0},
+	}
+	for _, tt := range tests {
+		if got := rocAUC(tt.scores, tt.labels); got != tt.want {
+			t.Errorf("%s: %g, want %g", tt.name, got, tt.want)
+		}
+	}
+}

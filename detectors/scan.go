@@ -151,10 +151,12 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 			org_code: 'VARCHAR', score: 'DOUBLE', amount_at_risk: 'DECIMAL(18,2)', override_class: 'VARCHAR', evidence: 'VARCHAR'})`, tmp.Name()); err != nil {
 		return rollback(fmt.Errorf("store flags (read flags): %w", err))
 	}
+	g0 := time.Now()
 	guard, concentration, err := runGuard(ctx, conn, sum.ScanID, ds, opts.Guard, start)
 	if err != nil {
 		return rollback(fmt.Errorf("population guard: %w", err))
 	}
+	slog.Info("population guard done", "alarms", len(guard.alarms), "seconds", time.Since(g0).Seconds())
 	sum.Rules = guard.shares
 	for _, n := range concentration {
 		names = append(names, "'"+strings.ReplaceAll(n, "'", "''")+"'")
