@@ -20,7 +20,7 @@ func TestCalibrationOverAPI(t *testing.T) {
 			1000, 480, 0.48, 0.01, 12, 0.47, 57600.00,
 			'[{"flag_id":"F9","subject_id":"S002","org_code":"P33010600002","summary":"身份证号性别位与登记性别不符"},
 			  {"flag_id":"F8","subject_id":"S777","org_code":"H33010200009","summary":"上城区的例子"}]',
-			'性别编码口径不同', 1, 1, 'open', NULL, NULL, NULL)`,
+			'[]', '性别编码口径不同', 1, 1, 'open', NULL, NULL, NULL)`,
 		`INSERT INTO calibration_alarm_flags VALUES ('A1', 'F9')`,
 	} {
 		if _, err := e.db.Exec(q); err != nil {

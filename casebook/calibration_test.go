@@ -83,7 +83,7 @@ func TestConventionChangeRaisesOneAlarm(t *testing.T) {
 		t.Fatalf("want one alarm, got %d: %+v", len(sum.Alarms), sum.Alarms)
 	}
 	a := sum.Alarms[0]
-	if a.Rule != rule || a.Cell.Region != "*" || a.Institutions < 5 || a.Status != detectors.AlarmOpen || a.Cause == "" || a.Message == "" {
+	if a.Rule != rule || a.Cell.Region != "*" || a.Institutions < 5 || a.Status != detectors.AlarmOpen || a.Cause == "" || a.Message == "" || len(a.Breakdown) == 0 {
 		t.Errorf("alarm %+v", a)
 	}
 	held := count(t, db, `SELECT count(*) FROM flags WHERE detector = ? AND status = 'suppressed'`, rule)

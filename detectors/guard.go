@@ -119,6 +119,7 @@ type Alarm struct {
 	RestShare      float64         `json:"share_without_top3"`
 	AmountAtRisk   contract.Fen    `json:"amount_at_risk"`
 	Examples       json.RawMessage `json:"examples"`
+	Breakdown      []CellShare     `json:"breakdown"` // a whole-batch alarm's most flagged cells
 	Cause          string          `json:"cause"`
 	Message        string          `json:"message"` // zh-CN: the alarm in one paragraph
 	FirstScanID    int64           `json:"first_scan_id"`
@@ -135,8 +136,16 @@ func (a Alarm) message() string {
 	if title == "" {
 		title = a.Rule
 	}
-	return fmt.Sprintf("规则「%s」在%s命中 %d/%d（%.1f%%），超过该规则的上限 %.1f%%，且分布在 %d 家机构（去掉命中最多的3家后仍为 %.1f%%）。这更像是数据口径或参数问题，而不是集中性的欺诈，这些疑点暂不立案、不送专家评审。可能原因：%s",
-		title, a.Cell.Title(), a.Flagged, a.PopulationSize, 100*a.Share, 100*a.Ceiling, a.Institutions, 100*a.RestShare, a.Cause)
+	msg := fmt.Sprintf("规则「%s」在%s命中 %d/%d（%.1f%%），超过该规则的上限 %.1f%%，且分布在 %d 家机构（去掉命中最多的3家后仍为 %.1f%%）。这更像是数据口径或参数问题，而不是集中性的欺诈，这些疑点暂不立案、不送专家评审。",
+		title, a.Cell.Title(), a.Flagged, a.PopulationSize, 100*a.Share, 100*a.Ceiling, a.Institutions, 100*a.RestShare)
+	if len(a.Breakdown) > 0 {
+		var parts []string
+		for _, c := range a.Breakdown[:min(len(a.Breakdown), 3)] {
+			parts = append(parts, fmt.Sprintf("%s %.1f%%（%d/%d）", c.Title, 100*c.Share, c.Flagged, c.PopulationSize))
+		}
+		msg += "命中最多的范围：" + strings.Join(parts, "；") + "。"
+	}
+	return msg + "可能原因：" + a.Cause
 }
 
 // guardResult is what the guard found in one scan.
@@ -251,10 +260,42 @@ func countFlags(ctx context.Context, conn *sql.Conn, p Population, rules []strin
 
 // alarmCell is a cell the guard turns into an alarm.
 type alarmCell struct {
-	rule guardRule
-	cell Cell
-	n, f int64
-	v    verdict
+	rule      guardRule
+	cell      Cell
+	n, f      int64
+	v         verdict
+	breakdown []CellShare
+}
+
+// CellShare is a rule's share in one cell, for a whole-batch alarm's
+// breakdown.
+type CellShare struct {
+	Cell
+	Title          string  `json:"title"`
+	PopulationSize int64   `json:"population_size"`
+	Flagged        int64   `json:"flagged"`
+	Share          float64 `json:"share"`
+}
+
+// maxBreakdown is how many cells a whole-batch alarm lists.
+const maxBreakdown = 8
+
+// breakdown lists the cells of a rule with flags, most flagged first.
+func breakdown(pop, flags map[Cell]*cellCounts) []CellShare {
+	out := []CellShare{}
+	for c, f := range flags {
+		if f.F == 0 || pop[c] == nil || pop[c].N == 0 {
+			continue
+		}
+		out = append(out, CellShare{Cell: c, Title: c.Title(), PopulationSize: pop[c].N, Flagged: f.F, Share: float64(f.F) / float64(pop[c].N)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Flagged != out[j].Flagged {
+			return out[i].Flagged > out[j].Flagged
+		}
+		return cellLess(out[i].Cell, out[j].Cell)
+	})
+	return out[:min(len(out), maxBreakdown)]
 }
 
 // hotRule is a rule concentrated at one institution.
@@ -328,7 +369,7 @@ func runGuard(ctx context.Context, conn *sql.Conn, scanID int64, ds []Detector, 
 				Flagged: f.batch.F, Share: share, Ceiling: r.pop.Ceiling})
 			bv := g.decide(cellCounts{N: pc.batch.N, F: f.batch.F, OrgN: pc.batch.OrgN, OrgF: f.batch.OrgF}, r.pop.Ceiling, p.institutionLevel())
 			if bv.Alarm {
-				alarms = append(alarms, alarmCell{r, batchCell, pc.batch.N, f.batch.F, bv})
+				alarms = append(alarms, alarmCell{r, batchCell, pc.batch.N, f.batch.F, bv, breakdown(pc.cells, f.cells)})
 				continue
 			}
 			for _, h := range bv.Hot {
@@ -349,7 +390,7 @@ func runGuard(ctx context.Context, conn *sql.Conn, scanID int64, ds []Detector, 
 				}
 				v := g.decide(cellCounts{N: pcc.N, F: fcc.F, OrgN: pcc.OrgN, OrgF: fcc.OrgF}, r.pop.Ceiling, false)
 				if v.Alarm {
-					alarms = append(alarms, alarmCell{r, c, pcc.N, fcc.F, v})
+					alarms = append(alarms, alarmCell{r, c, pcc.N, fcc.F, v, []CellShare{}})
 				}
 				for _, h := range v.Hot {
 					hot = append(hot, hotRule{r, c, h})
@@ -432,15 +473,20 @@ func storeAlarm(ctx context.Context, conn *sql.Conn, scanID int64, id string, a 
 		FROM new_flags f WHERE f.flag_id IN (SELECT flag_id FROM calibration_alarm_flags WHERE alarm_id = $1)`, id).Scan(&amount, &examples); err != nil {
 		return fmt.Errorf("alarm %s examples: %w", id, err)
 	}
+	bd, err := json.Marshal(a.breakdown)
+	if err != nil {
+		return err
+	}
 	if prev == "" {
-		_, err = conn.ExecContext(ctx, `INSERT INTO calibration_alarms VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?::JSON, ?, ?, ?, 'open', NULL, NULL, NULL)`,
+		_, err = conn.ExecContext(ctx, `INSERT INTO calibration_alarms VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?::JSON, ?::JSON, ?, ?, ?, 'open', NULL, NULL, NULL)`,
 			id, a.rule.info.Name, a.rule.info.Family, p.Name, a.cell.Region, a.cell.Insurance, a.cell.VisitType, a.n, a.f, a.v.Share,
-			a.rule.pop.Ceiling, a.v.Institutions, a.v.RestShare, amount, examples, a.rule.pop.Cause, scanID, scanID)
+			a.rule.pop.Ceiling, a.v.Institutions, a.v.RestShare, amount, examples, string(bd), a.rule.pop.Cause, scanID, scanID)
 	} else {
 		// A fixed or cleared alarm found again opens again; an open one is refreshed.
 		_, err = conn.ExecContext(ctx, `UPDATE calibration_alarms SET population_size = ?, flagged = ?, share = ?, ceiling = ?, institutions = ?,
-			rest_share = ?, amount_at_risk = ?::DECIMAL(18,2), examples = ?::JSON, cause = ?, scan_id = ?, status = 'open'
-			WHERE alarm_id = ?`, a.n, a.f, a.v.Share, a.rule.pop.Ceiling, a.v.Institutions, a.v.RestShare, amount, examples, a.rule.pop.Cause, scanID, id)
+			rest_share = ?, amount_at_risk = ?::DECIMAL(18,2), examples = ?::JSON, breakdown = ?::JSON, cause = ?, scan_id = ?, status = 'open'
+			WHERE alarm_id = ?`, a.n, a.f, a.v.Share, a.rule.pop.Ceiling, a.v.Institutions, a.v.RestShare, amount, examples, string(bd),
+			a.rule.pop.Cause, scanID, id)
 	}
 	if err != nil {
 		return fmt.Errorf("store alarm %s: %w", id, err)
@@ -524,7 +570,7 @@ func addConcentrationFlags(ctx context.Context, conn *sql.Conn, hot []hotRule, f
 // (with its arguments), most flagged first; titles are the registry's.
 func LoadAlarms(ctx context.Context, q Querier, where string, args ...any) ([]Alarm, error) {
 	rows, err := q.QueryContext(ctx, `SELECT alarm_id, detector, family, population, cell_region, cell_insurance, cell_visit_type,
-		population_size, flagged, share, ceiling, institutions, rest_share, amount_at_risk::VARCHAR, examples::VARCHAR, cause,
+		population_size, flagged, share, ceiling, institutions, rest_share, amount_at_risk::VARCHAR, examples::VARCHAR, breakdown::VARCHAR, cause,
 		first_scan_id, scan_id, status, coalesce(resolved_by, ''), resolved_at, coalesce(resolution_note, '')
 		FROM calibration_alarms WHERE `+where+` ORDER BY status = 'open' DESC, flagged DESC, alarm_id`, args...)
 	if err != nil {
@@ -535,10 +581,10 @@ func LoadAlarms(ctx context.Context, q Querier, where string, args ...any) ([]Al
 	out := []Alarm{}
 	for rows.Next() {
 		var a Alarm
-		var amount, examples string
+		var amount, examples, bd string
 		var at sql.NullTime
 		if err := rows.Scan(&a.ID, &a.Rule, &a.Family, &a.Population, &a.Cell.Region, &a.Cell.Insurance, &a.Cell.VisitType,
-			&a.PopulationSize, &a.Flagged, &a.Share, &a.Ceiling, &a.Institutions, &a.RestShare, &amount, &examples, &a.Cause,
+			&a.PopulationSize, &a.Flagged, &a.Share, &a.Ceiling, &a.Institutions, &a.RestShare, &amount, &examples, &bd, &a.Cause,
 			&a.FirstScanID, &a.ScanID, &a.Status, &a.ResolvedBy, &at, &a.Note); err != nil {
 			return nil, err
 		}
@@ -546,6 +592,9 @@ func LoadAlarms(ctx context.Context, q Querier, where string, args ...any) ([]Al
 			return nil, err
 		}
 		a.Examples = json.RawMessage(examples)
+		if err := json.Unmarshal([]byte(bd), &a.Breakdown); err != nil {
+			return nil, err
+		}
 		if at.Valid {
 			a.ResolvedAt = &at.Time
 		}

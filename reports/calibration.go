@@ -73,7 +73,15 @@ func calibrationAlarms(ctx context.Context, db *sql.DB, sc scope) (*table, error
 		if a.RuleTitle != "" {
 			rule = a.RuleTitle + " " + a.Rule
 		}
-		t.add(rule, a.CellTitle, itoa(a.Flagged), itoa(a.PopulationSize), pct1(a.Share), pct1(a.Ceiling), itoa(a.Institutions),
+		cell := a.CellTitle
+		if len(a.Breakdown) > 0 {
+			var parts []string
+			for _, c := range a.Breakdown[:min(len(a.Breakdown), 3)] {
+				parts = append(parts, fmt.Sprintf("%s %s", c.Title, pct1(c.Share)))
+			}
+			cell += "（最多：" + strings.Join(parts, "；") + "）"
+		}
+		t.add(rule, cell, itoa(a.Flagged), itoa(a.PopulationSize), pct1(a.Share), pct1(a.Ceiling), itoa(a.Institutions),
 			money(a.AmountAtRisk), alarmStatusNames[a.Status], a.Cause, strings.Join(shown, "；"))
 	}
 	return t, nil

@@ -32,6 +32,7 @@ CREATE TABLE calibration_alarms (
     rest_share      DOUBLE NOT NULL,     -- share without the 3 institutions with most flags
     amount_at_risk  DECIMAL(18,2) NOT NULL, -- of the held flags, once per subject (the largest)
     examples        JSON NOT NULL,       -- a few held flags: flag_id, subject, institution, summary
+    breakdown       JSON NOT NULL,       -- a whole-batch alarm's cells, most flagged first: where the excess sits
     cause           VARCHAR NOT NULL,    -- the likely cause, zh-CN
     first_scan_id   BIGINT NOT NULL,
     scan_id         BIGINT NOT NULL,     -- the last scan that raised it
