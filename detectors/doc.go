@@ -33,4 +33,16 @@
 // Scan runs the registry over a database, stores the flags with stable ids
 // (the same detector and subject give the same flag id in every scan),
 // resolves flags that no longer hold and records per-detector timings.
+//
+// Every rule declares its population and a ceiling on the share of it it
+// may flag (population.go, from the base rates of DOMAIN.md §12). After the
+// detectors ran, the population-rate guard (guard.go) counts each rule
+// against its population over the batch and per insured region × insurance
+// type × visit type: a rule above its ceiling with its flags spread over
+// many institutions becomes one calibration alarm whose flags are stored
+// 'suppressed' (no case, no review panel) until an auditor resolves it; a
+// rule above its ceiling because of a few institutions keeps its flags and
+// gives each of them an institution flag <family>.rule_concentration.
+// Thresholds can be overridden from a YAML file (thresholds.go), and
+// RankInstitutions (ranking.go) orders institutions for inspection.
 package detectors
