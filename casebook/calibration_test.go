@@ -3,6 +3,7 @@ package casebook_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -195,5 +196,67 @@ func TestConcentratedRuleStaysFlagged(t *testing.T) {
 	}
 	if n := count(t, db, `SELECT count(*) FROM cases WHERE subject_type = 'institution' AND subject_id = ?`, org); n != 1 {
 		t.Errorf("institution case of %s: %d", org, n)
+	}
+}
+
+// regionRule is a test rule that flags every pharmacy settlement of the
+// employees insured in one region: what a wrong policy table for that
+// region does to the recompute.
+type regionRule struct {
+	detectors.Rule
+	region string
+}
+
+func (r regionRule) Detect(ctx context.Context, q detectors.Querier) ([]detectors.Flag, error) {
+	rows, err := q.QueryContext(ctx, `SELECT s.settlement_id, s.org_code FROM settlements s JOIN persons p USING (person_id)
+		WHERE s.insured_region = ? AND p.insurance_type = 'employee' AND s.visit_type = 'pharmacy' ORDER BY 1`, r.region)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []detectors.Flag
+	for rows.Next() {
+		var id, org string
+		if err := rows.Scan(&id, &org); err != nil {
+			return nil, err
+		}
+		out = append(out, r.Flag(id, org, 0.9, 100, "重算与结算不符", map[string]any{"settlement_id": id}, nil))
+	}
+	return out, rows.Err()
+}
+
+// TestRegionCellAlarm: a rule flagging every employee pharmacy settlement
+// insured in one region — below its ceiling over the whole batch, all of
+// that cell at many institutions — raises one alarm for that cell alone.
+func TestRegionCellAlarm(t *testing.T) {
+	db := loadSample(t)
+	var region string
+	var n int
+	// The largest employee pharmacy cell whose settlements are under 5 % of the batch.
+	if err := db.QueryRow(`SELECT s.insured_region, count(*) FROM settlements s JOIN persons p USING (person_id)
+		WHERE p.insurance_type = 'employee' AND s.visit_type = 'pharmacy' GROUP BY 1
+		HAVING count(*) >= 200 AND count(*) < 0.045 * (SELECT count(*) FROM settlements) ORDER BY 2 DESC, 1 LIMIT 1`).Scan(&region, &n); err != nil {
+		t.Fatal(err)
+	}
+	r, err := detectors.NewRule(detectors.Info{Name: "settlement.test_region", Family: "settlement", SubjectType: "settlement",
+		Override: detectors.Absolute, Title: "测试规则"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
+	sum, err := detectors.Scan(context.Background(), db.DB, []detectors.Detector{regionRule{r, region}}, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Alarms) != 1 {
+		t.Fatalf("want one alarm, got %+v", sum.Alarms)
+	}
+	a := sum.Alarms[0]
+	want := detectors.Cell{Region: region, Insurance: "employee", VisitType: "pharmacy"}
+	if a.Cell != want || a.Flagged != int64(n) || a.Share != 1 || sum.Suppressed != n || sum.Rules[0].Share >= sum.Rules[0].Ceiling {
+		t.Errorf("alarm %+v (summary %+v)", a, sum.Rules)
+	}
+	if !strings.Contains(a.Message, "参保地 "+region+" · 险种 职工医保 · 药店购药") {
+		t.Errorf("message %q", a.Message)
 	}
 }
