@@ -816,7 +816,7 @@ func (m *merger) run(ctx context.Context, fs *FileSummary, inserted int64) error
 			return fmt.Errorf("replace corrected rows: %w", err)
 		}
 	}
-	fs.Loaded = fs.Read - fs.Quarantined - fs.Unchanged - fs.Corrected
+	fs.Loaded = fs.Read - fs.Quarantined - fs.Unchanged - fs.Corrected - fs.Void
 	kept, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) FROM %s s WHERE %s`, table, m.newRows("s")))
 	if err != nil {
 		return err

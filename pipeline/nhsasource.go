@@ -198,7 +198,6 @@ func (s *nationalSource) mapSettlement() {
 	s.setText("dept_code", v.dept)
 	s.setText("doctor_id", v.doctor)
 	s.setText("diagnosis_code", v.diag)
-	s.setText("dscg_way", v.dscgWay)
 	// A settlement's own period is begndate..enddate (a mid-stay
 	// settlement covers part of the stay); the visit gives the times of
 	// day when the period starts at admission or ends at discharge.
@@ -212,7 +211,9 @@ func (s *nationalSource) mapSettlement() {
 	if mt.mapped == "inpatient" {
 		switch {
 		case haveVisit && !isEmpty(v.end) && (isEmpty(end) || sameDay(end, v.end)):
+			// The settlement that closes the stay carries how it ended.
 			s.set("discharged_at", v.end)
+			s.setText("dscg_way", v.dscgWay)
 		default:
 			s.set("discharged_at", dayEnd(end))
 		}
