@@ -113,15 +113,28 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 		admitted, settled                                                     time.Time
 		retiree, emergency                                                    bool
 		balance0, total, fund, account, cash, ceiling, qty, price, amount     int64
+		stay, curStay, lastSID                                                string
 	)
 	consume := func(rows *sql.Rows) error {
 		for rows.Next() {
 			if err := rows.Scan(&sid, &person, &org, &orgName, &level, &visitType, &admitted, &settled, &insured, &treatment,
 				&insurance, &retiree, &balance0, &emergency, &regKind, &regUsed, &regID, &total, &fund, &account, &cash,
-				&itemID, &itemCode, &itemName, &lineClass, &class, &selfpay, &ceiling, &qty, &price, &amount); err != nil {
+				&itemID, &itemCode, &itemName, &lineClass, &class, &selfpay, &ceiling, &qty, &price, &amount, &stay); err != nil {
 				return fmt.Errorf("recompute scan: %w", err)
 			}
-			if !have || sid != cur.ID {
+			if have && stay == curStay && sid != lastSID {
+				// The next settlement of a stay settled in parts (中途结算):
+				// one claim whose money is the sum of the stay's settlements;
+				// the settlement that closes the stay is the subject.
+				lastSID = sid
+				cur.ID, cur.Settled = sid, settled
+				cur.Total += contract.Fen(total)
+				cur.Fund += contract.Fen(fund)
+				cur.Account += contract.Fen(account)
+				cur.Cash += contract.Fen(cash)
+			}
+			if !have || stay != curStay {
+				curStay, lastSID = stay, sid
 				if err := flush(); err != nil {
 					return err
 				}

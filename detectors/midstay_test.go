@@ -1,0 +1,55 @@
+package detectors_test
+
+import (
+	"testing"
+
+	"github.com/medaudit/medaudit/contract"
+	"github.com/medaudit/medaudit/pipeline/pipelinetest"
+)
+
+// seSplit settles S001 honestly as one stay, then splits it in two
+// settlements (中途结算): S001 covers 2025-03-02 with the bed and the lab
+// line, S00B the rest of the stay with the drug line (36.00 in cash); the
+// two together carry exactly the stay's money. visit is the mdtrt_id of
+// both ("" for none).
+func seSplit(t *testing.T, b pipelinetest.Batch, visit string) {
+	r := seHonest(t, b)
+	const part2 = contract.Fen(3600)
+	acct, cash := r.Account, r.Cash-part2
+	if cash < 0 {
+		acct, cash = r.Account+cash, 0
+	}
+	seAmounts(b, 0, r.Total-part2, r.Fund, acct, cash)
+	b.Set("settlements", 0, "discharged_at", "2025-03-02 23:59:59")
+	b.Set("settlements", 0, "settled_at", "2025-03-02 23:59:59")
+	b.Set("settlements", 0, "dscg_way", "")
+	impAdd(b, "settlements", 0, map[string]string{"settlement_id": "S00B", "admitted_at": "2025-03-03 00:00:00",
+		"discharged_at": "2025-03-04 10:00:00", "settled_at": "2025-03-04 10:30:00", "dscg_way": "1"})
+	seAmounts(b, len(b["settlements"])-1, part2, 0, r.Account-acct, part2-(r.Account-acct))
+	if visit != "" {
+		b.Set("settlements", 0, "mdtrt_id", visit).Set("settlements", 0, "mid_setl_flag", "true")
+		b.Set("settlements", len(b["settlements"])-1, "mdtrt_id", visit)
+	}
+	b.Set("fee_items", 1, "settlement_id", "S00B")
+}
+
+// TestMidStaySettlement: a stay settled in parts is recomputed as one claim
+// (its money the sum of its settlements) and is not a split admission;
+// the same two settlements without a visit id are two stays, each wrong.
+func TestMidStaySettlement(t *testing.T) {
+	impRun(t, "settlement.recompute_diff", []impCase{
+		{name: "mid-stay settlement recomputes with its stay", change: func(b pipelinetest.Batch) { seSplit(t, b, "V001") }, not: []string{"S001", "S00B"}},
+		{name: "without a visit id each part is recomputed alone", change: func(b pipelinetest.Batch) { seSplit(t, b, "") }, want: []string{"S001"}},
+		{name: "a refunded settlement of the stay is left out", change: func(b pipelinetest.Batch) {
+			seSplit(t, b, "V001")
+			impAdd(b, "settlements", 0, map[string]string{"settlement_id": "S00X", "mdtrt_id": "V001", "settled_at": "2025-03-02 20:00:00",
+				"total_amount": "500.00", "fund_paid": "500.00", "account_paid": "0.00", "cash_paid": "0.00"})
+			b["settlement_refunds"] = append(b["settlement_refunds"], pipelinetest.Row{"R00X", "S00X", "P001", "H33010600001", "V001",
+				"-500.00", "-500.00", "0.00", "0.00", "-500.00", "2025-03-02 20:10:00"})
+		}, not: []string{"S001", "S00B", "S00X"}},
+	})
+	impRun(t, "other.split_admission", []impCase{
+		{name: "the second part of one stay is not a readmission", change: func(b pipelinetest.Batch) { seSplit(t, b, "V001") }, not: []string{"S00B"}},
+		{name: "without a visit id it is", change: func(b pipelinetest.Batch) { seSplit(t, b, "") }, want: []string{"S00B"}},
+	})
+}
