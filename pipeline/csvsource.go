@@ -31,6 +31,10 @@ type csvSource struct {
 	width int
 	limit *rowLimiter
 	swap  bool // single-quoted file read through quoteSwapper
+	// decoded is set for a file decoded from GB18030: a U+FFFD in a field
+	// is an invalid sequence of the file.
+	decoded  bool
+	encoding string
 }
 
 func openCSV(f BatchFile, cfg Config) (rowSource, error) {
@@ -57,6 +61,7 @@ func openCSV(f BatchFile, cfg Config) (rowSource, error) {
 			return nil, err
 		}
 		br = bufio.NewReaderSize(text, 1<<20)
+		s.decoded, s.encoding = true, f.Dialect.Encoding
 	}
 	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
 		br.Discard(3)
@@ -131,6 +136,9 @@ func (s *csvSource) next() (*srcRow, error) {
 	for _, v := range rec {
 		if !utf8.ValidString(v) {
 			return nil, fmt.Errorf("line %d is not valid UTF-8 (GBK or another encoding? give --encoding gb18030)", s.row.line)
+		}
+		if s.decoded && strings.ContainsRune(v, utf8.RuneError) {
+			return nil, fmt.Errorf("line %d is not valid %s: %w", s.row.line, s.encoding, errNotText)
 		}
 	}
 	if malformed {

@@ -87,9 +87,11 @@ const sniffBytes = 64 << 10
 
 // detectDialect settles the dialect of a CSV or CSV.gz file: the encoding
 // given in cfg, else UTF-8 when the whole file is valid UTF-8, else GB18030
-// when it decodes as GB18030 without an invalid sequence, else the file
-// cannot be read; the delimiter and quote given in cfg, else sniffed from
-// the header line and the lines after it.
+// when its first 64 KiB decode as GB18030 without an invalid sequence (the
+// rest is checked row by row as it loads: an invalid sequence further on
+// fails the batch, which loads nothing), else the file cannot be read; the
+// delimiter and quote given in cfg, else sniffed from the header line and
+// the lines after it.
 func detectDialect(f BatchFile, cfg Config) (Dialect, error) {
 	d := Dialect{Encoding: cfg.Encoding, Delimiter: cfg.Delimiter, Quote: cfg.Quote}
 	open := func() (io.Reader, func(), error) { return openPlain(f, cfg) }
@@ -114,7 +116,7 @@ func detectDialect(f BatchFile, cfg Config) (Dialect, error) {
 			if err != nil {
 				return d, err
 			}
-			if err := validGB18030(r); err != nil {
+			if err := validGB18030(io.LimitReader(r, sniffBytes)); err != nil {
 				done()
 				return d, err
 			}
@@ -210,23 +212,18 @@ func validUTF8(r io.Reader) (bool, error) {
 // errNotText is a file that is neither UTF-8 nor GB18030.
 var errNotText = errors.New("the file is neither valid UTF-8 nor valid GB18030/GBK text (give --encoding, or re-export it)")
 
-// validGB18030 decodes r to the end and fails on an invalid sequence, which
-// golang.org/x/text's decoder turns into U+FFFD.
+// validGB18030 decodes r (a bounded prefix of a file) and fails on an
+// invalid sequence, which golang.org/x/text's decoder turns into U+FFFD; a
+// character cut at the end of the prefix is not one.
 func validGB18030(r io.Reader) error {
-	text := bufio.NewReaderSize(transform.NewReader(r, simplifiedchinese.GB18030.NewDecoder()), 1<<20)
-	buf := make([]byte, 1<<20)
-	for {
-		n, err := text.Read(buf)
-		if bytes.Contains(buf[:n], []byte("\uFFFD")) {
-			return errNotText
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", errNotText, err)
-		}
+	text, err := io.ReadAll(transform.NewReader(r, simplifiedchinese.GB18030.NewDecoder()))
+	if err != nil {
+		return fmt.Errorf("%w: %v", errNotText, err)
 	}
+	if bytes.Contains(bytes.TrimSuffix(text, []byte("\uFFFD")), []byte("\uFFFD")) {
+		return errNotText
+	}
+	return nil
 }
 
 // sniffDelimiter picks the most frequent of comma, pipe, tab and semicolon

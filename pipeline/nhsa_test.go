@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -408,5 +409,32 @@ func TestNationalIngestIsRepeatable(t *testing.T) {
 	}
 	if sum.Totals.Loaded != 0 || sum.Totals.Void != 1 || sum.Totals.Unchanged != sum.Totals.Read-1 {
 		t.Errorf("second delivery: %+v", sum.Totals)
+	}
+}
+
+// TestGB18030InvalidLaterFailsBatch: a GB18030 file whose invalid sequence
+// lies past the part the encoding is detected from fails its batch, naming
+// the line, and loads nothing.
+func TestGB18030InvalidLaterFailsBatch(t *testing.T) {
+	cfg := testConfig(t)
+	db := openDB(t)
+	dir := t.TempDir()
+	b := pipelinetest.Valid()
+	b.Set("institutions", 0, "name", strings.Repeat("杭州西湖第一医院", 8000)) // 192 KB of text before row 2
+	b.WriteCSV(t, dir)
+	editFile(t, dir, "institutions.csv", func(data []byte) []byte {
+		out, err := simplifiedchinese.GB18030.NewEncoder().Bytes(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Replace(out, []byte("P33010600002,"), []byte("P33010600002,\xff\xff"), 1)
+	})
+	_, err := pipeline.Ingest(context.Background(), db, dir, cfg)
+	var be *pipeline.BatchError
+	if !errors.As(err, &be) || be.File != "institutions.csv" || !strings.Contains(err.Error(), "line 3 is not valid gb18030") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := queryString(t, db, `SELECT count(*)::VARCHAR FROM institutions`); n != "0" {
+		t.Errorf("%s institutions loaded", n)
 	}
 }
