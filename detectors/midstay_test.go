@@ -53,3 +53,17 @@ func TestMidStaySettlement(t *testing.T) {
 		{name: "without a visit id it is", change: func(b pipelinetest.Batch) { seSplit(t, b, "") }, want: []string{"S00B"}},
 	})
 }
+
+// TestOtherCredentialNotAnIDNumber: an 18-character number of a credential
+// other than the resident ID (cert_type ≠ 01) has no GB 11643 birth and
+// sex digits to contradict the record.
+func TestOtherCredentialNotAnIDNumber(t *testing.T) {
+	impRun(t, "impersonation.id_inconsistent", []impCase{
+		{name: "a resident ID whose birth digits differ", change: func(b pipelinetest.Batch) {
+			b.Set("persons", 1, "id_number", pipelinetest.IDNumber("620102", "19890705", "244")).Set("persons", 1, "cert_type", "01")
+		}, want: []string{"S002"}},
+		{name: "the same number as another credential", change: func(b pipelinetest.Batch) {
+			b.Set("persons", 1, "id_number", pipelinetest.IDNumber("620102", "19890705", "244")).Set("persons", 1, "cert_type", "06")
+		}, not: []string{"S002"}},
+	})
+}
