@@ -67,3 +67,29 @@ func TestOtherCredentialNotAnIDNumber(t *testing.T) {
 		}, not: []string{"S002"}},
 	})
 }
+
+// TestRecomputeComparesHifpPay: when a settlement gives its fund parts, the
+// recompute compares 统筹 (hifp_pay) and reports the other funds apart.
+func TestRecomputeComparesHifpPay(t *testing.T) {
+	withMajor := func(b pipelinetest.Batch, parts bool) {
+		r := seHonest(t, b)
+		const major = contract.Fen(20000) // 大病保险 paid 200.00 of the patient's share
+		acct, cash := r.Account, r.Cash-major
+		if cash < 0 {
+			acct, cash = r.Account+cash, 0
+		}
+		seAmounts(b, 0, r.Total, r.Fund+major, acct, cash)
+		if parts {
+			b.Set("settlements", 0, "hifp_pay", r.Fund.String()).Set("settlements", 0, "hifmi_pay", major.String())
+		}
+	}
+	impRun(t, "settlement.recompute_diff", []impCase{
+		{name: "统筹 as recomputed, 大病保险 reported apart", change: func(b pipelinetest.Batch) { withMajor(b, true) }, not: []string{"S001"}},
+		{name: "without the fund parts the whole fund is compared", change: func(b pipelinetest.Batch) { withMajor(b, false) }, want: []string{"S001"}},
+		{name: "统筹 itself wrong", change: func(b pipelinetest.Batch) {
+			withMajor(b, true)
+			r := seSettle(t, seClaim("relocated_retiree"))
+			b.Set("settlements", 0, "hifp_pay", (r.Fund+5000).String()).Set("settlements", 0, "hifmi_pay", "150.00")
+		}, want: []string{"S001"}, evidence: []string{`"other_funds":"150.00"`, `"fund_compared":"hifp_pay 统筹基金支出"`}},
+	})
+}

@@ -14,7 +14,9 @@
 -- mdtrt_id) is one claim: its settlements are adjacent (stay_id, ordered by
 -- the stay's last settlement) and the recompute sums their money. A
 -- settlement its refunds reverse in full (settlement_refunds) is left out,
--- lines and money. Runs as is in the DuckDB CLI.
+-- lines and money. hifp (统筹基金支出) is NULL unless the settlement gives
+-- its fund parts; then 统筹 is what the recompute compares. Runs as is in the
+-- DuckDB CLI.
 WITH vis AS (
     SELECT s.*, i.region_code AS org_region, i.level AS org_level, i.name AS org_name,
            p.insurance_type, coalesce(p.retiree, false) AS retiree, p.account_balance,
@@ -58,7 +60,7 @@ SELECT v.settlement_id, v.person_id, v.org_code, v.org_name, v.org_level, v.visi
        coalesce((k.selfpay_ratio * 10000)::INTEGER, 0) AS selfpay,
        coalesce((k.price_ceiling * 10000)::BIGINT, 0) AS ceiling,
        coalesce((f.quantity * 10000)::BIGINT, 0) AS quantity, coalesce((f.unit_price * 10000)::BIGINT, 0) AS unit_price,
-       coalesce((f.amount * 100)::BIGINT, 0) AS amount, v.stay_id
+       coalesce((f.amount * 100)::BIGINT, 0) AS amount, v.stay_id, (v.hifp_pay * 100)::BIGINT AS hifp
 FROM stays v
 LEFT JOIN cov c USING (settlement_id)
 LEFT JOIN fee_items f ON f.settlement_id = v.settlement_id
