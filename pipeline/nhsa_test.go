@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -436,5 +437,48 @@ func TestGB18030InvalidLaterFailsBatch(t *testing.T) {
 	}
 	if n := queryString(t, db, `SELECT count(*)::VARCHAR FROM institutions`); n != "0" {
 		t.Errorf("%s institutions loaded", n)
+	}
+}
+
+// TestNationalFormats: the national tables as CSV.gz and as Parquet (codes
+// as strings, amounts as decimals) load the same tables as CSV.
+func TestNationalFormats(t *testing.T) {
+	cfg := testConfig(t)
+	ref := openDB(t)
+	csvDir := t.TempDir()
+	validNational().write(t, csvDir)
+	ingest(t, ref, csvDir, cfg)
+	tables := []string{"institutions", "persons", "settlements", "settlement_refunds", "fee_items"}
+	want := map[string]string{}
+	for _, tb := range tables {
+		want[tb] = contentDigest(t, ref, tb)
+	}
+	conv := map[string]string{
+		"csv.gz":  `COPY (SELECT * FROM read_csv('%[1]s.csv', all_varchar = true)) TO '%[2]s.csv.gz' (HEADER, COMPRESSION gzip)`,
+		"parquet": `COPY (SELECT * REPLACE (CAST(MEDFEE_SUMAMT AS DECIMAL(18,2)) AS MEDFEE_SUMAMT) FROM read_csv('%[1]s.csv', all_varchar = true)) TO '%[2]s.parquet' (FORMAT parquet)`,
+	}
+	for format, q := range conv {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, name := range []string{"setl_d", "mdtrt_d", "fee_list_d"} {
+				stmt := q
+				if name != "setl_d" {
+					stmt = strings.Replace(q, "* REPLACE (CAST(MEDFEE_SUMAMT AS DECIMAL(18,2)) AS MEDFEE_SUMAMT)", "*", 1)
+				}
+				if _, err := ref.Exec(fmt.Sprintf(stmt, filepath.Join(csvDir, name), filepath.Join(dir, name))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db := openDB(t)
+			sum := ingest(t, db, dir, cfg)
+			if sum.Totals.Void != 1 || sum.Totals.Quarantined != 0 {
+				t.Fatalf("%+v", sum.Totals)
+			}
+			for _, tb := range tables {
+				if got := contentDigest(t, db, tb); got != want[tb] {
+					t.Errorf("%s: %s, from CSV %s", tb, got, want[tb])
+				}
+			}
+		})
 	}
 }
