@@ -65,9 +65,10 @@ type Config struct {
 	// Delimiter and Quote of delimited files: "" sniffs them from the header
 	// line (comma, |, tab or ;, and " or ').
 	Delimiter, Quote string
-	// Layout is "" to recognise each file by its name and header, or
-	// LayoutNHSA to read every file that is not a contract file as a table
-	// of the national platform's extract.
+	// Layout is "" to recognise each file by its name (a contract file or a
+	// national extract table) or, for other names, by its header;
+	// LayoutContract ignores national tables; LayoutNHSA requires at least
+	// one.
 	Layout Layout
 }
 

@@ -263,9 +263,6 @@ func findBatchFiles(dir string, cfg Config) (files []BatchFile, ignored []string
 		}
 		nt, ok := recogniseNational(base, f, cfg)
 		if !ok {
-			if cfg.Layout == LayoutNHSA {
-				return nil, nil, fmt.Errorf("%s is neither a contract file nor a national table (setl_d, mdtrt_d, fee_list_d) by its name or header", name)
-			}
 			ignored = append(ignored, name)
 			continue
 		}
@@ -274,6 +271,9 @@ func findBatchFiles(dir string, cfg Config) (files []BatchFile, ignored []string
 			return nil, nil, fmt.Errorf("%s is delivered twice: %s and %s", nt.Name, prev.Name, name)
 		}
 		nat[nt.Name] = f
+	}
+	if cfg.Layout == LayoutNHSA && len(nat) == 0 {
+		return nil, ignored, fmt.Errorf("%s: --layout nhsa but no national table (setl_d, mdtrt_d, fee_list_d by name or header)", dir)
 	}
 	if err := addNationalRoles(nat, byTable, add); err != nil {
 		return nil, nil, err
