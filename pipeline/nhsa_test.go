@@ -482,3 +482,41 @@ func TestNationalFormats(t *testing.T) {
 		})
 	}
 }
+
+// TestLayoutOption: --layout contract ignores the national tables of a
+// mixed folder; --layout nhsa refuses a folder without one; a national
+// table with another name is recognised by its header.
+func TestLayoutOption(t *testing.T) {
+	mixed := t.TempDir()
+	validNational().write(t, mixed)
+	pipelinetest.Valid().WriteCSV(t, mixed)
+	os.Remove(filepath.Join(mixed, "settlements.csv"))
+	os.Remove(filepath.Join(mixed, "fee_items.csv"))
+	os.Remove(filepath.Join(mixed, "settlement_refunds.csv"))
+	os.Rename(filepath.Join(mixed, "fee_list_d.csv"), filepath.Join(mixed, "FY2025_detail.csv"))
+
+	cfg := testConfig(t)
+	sum := ingest(t, openDB(t), mixed, cfg)
+	tables := map[string]string{}
+	for _, f := range sum.Files {
+		tables[f.Table] = f.File
+	}
+	if tables["fee_items"] != "FY2025_detail.csv" || tables["persons"] != "persons.csv" || tables["settlements"] != "setl_d.csv" {
+		t.Errorf("mixed folder read as %v", tables)
+	}
+
+	cfg.Layout = pipeline.LayoutContract
+	sum = ingest(t, openDB(t), mixed, cfg)
+	for _, f := range sum.Files {
+		if f.Layout != pipeline.LayoutContract {
+			t.Errorf("--layout contract read %s as %s", f.File, f.Layout)
+		}
+	}
+
+	contractOnly := t.TempDir()
+	pipelinetest.Valid().WriteCSV(t, contractOnly)
+	cfg.Layout = pipeline.LayoutNHSA
+	if _, err := pipeline.Ingest(context.Background(), openDB(t), contractOnly, cfg); err == nil || !strings.Contains(err.Error(), "no national table") {
+		t.Errorf("--layout nhsa on contract files: %v", err)
+	}
+}
