@@ -25,6 +25,12 @@ func (s *codeSet) lookup(code string) (nationalCode, bool) {
 	return c, ok
 }
 
+// known reports whether v is a code of the set or empty.
+func (s *codeSet) known(v string) bool {
+	_, ok := s.codes[v]
+	return ok || v == ""
+}
+
 // medTypes is med_type 医疗类别 → contract visit_type; the raw code is kept
 // in settlements.med_type.
 var medTypes = codeSet{field: "med_type", label: "医疗类别", codes: map[string]nationalCode{
@@ -128,7 +134,7 @@ var hospLevels = codeSet{field: "hosp_lv", label: "医院等级", codes: map[str
 	"11": {"无等级", "0", "DOMAIN.md §6.3 [T:S14]"},
 }}
 
-// flags01 is a 0/1 flag of the platform (refd_setl_flag, vali_flag,
+// flagSet is a 0/1 flag of the platform (refd_setl_flag, vali_flag,
 // mid_setl_flag, dscg_tkdrug_flag; DOMAIN.md §6.3 refd_setl_flag).
 func flagSet(field, label string) *codeSet {
 	return &codeSet{field: field, label: label, codes: map[string]nationalCode{

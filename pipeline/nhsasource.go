@@ -160,11 +160,6 @@ func (s *nationalSource) mapRow() bool {
 	return false
 }
 
-func (cs *codeSet) known(v string) bool {
-	_, ok := cs.codes[v]
-	return ok || v == ""
-}
-
 func (s *nationalSource) mapVisit() {
 	for _, c := range visitsTable.Columns {
 		s.set(c.Name, s.cell(c.Name))
