@@ -57,13 +57,16 @@ type Parent struct {
 	Table  string
 }
 
-// Table describes one of the eight contract files.
+// Table describes one of the eight contract files, or an extension file.
 type Table struct {
 	Name    string
 	Key     []string // the columns that identify a record across batches
 	Columns []Column
 	Parents []Parent
 	Label   string // Chinese name
+	// Extension marks a file that is not in contract v1 but that the
+	// service accepts (settlement_refunds).
+	Extension bool
 }
 
 // Column returns the column with the given name and whether it exists.
@@ -193,7 +196,7 @@ var Tables = []Table{
 	{
 		// Not a contract v1 file: refunds of the national layout
 		// (refd_setl_flag = 1), accepted as settlement_refunds in either layout.
-		Name: "settlement_refunds", Label: "退费结算", Key: []string{"settlement_id"},
+		Name: "settlement_refunds", Label: "退费结算", Key: []string{"settlement_id"}, Extension: true,
 		Parents: []Parent{{Column: "init_setl_id", Table: "settlements"}},
 		Columns: []Column{
 			{Name: "settlement_id", Type: String, Required: true, Label: "结算ID"},
