@@ -477,6 +477,9 @@ func (in *ingester) loadSpill(ctx context.Context, sp *spill) error {
 // record batches, malformed rows and data-quality notes to the spill.
 func produce(ctx context.Context, src rowSource, t *contract.Table, cfg Config, ch chan<- arrow.RecordBatch, sp *spill) (err error) {
 	p := &producer{ctx: ctx, t: t, cfg: cfg, ch: ch, sp: sp, sb: newStageBuilder(cfg.Allocator, t), chk: newChecker(t, cfg)}
+	if ns, ok := src.(*nationalSource); ok {
+		p.chk.rename = ns.fieldOf
+	}
 	defer p.sb.release()
 	if as, ok := src.(*arrowSource); ok {
 		// arrow-go's readers, and the arrays they return from a corrupt

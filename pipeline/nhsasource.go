@@ -321,6 +321,31 @@ func (s *nationalSource) mapFeeItem() {
 	s.setText("dscg_tkdrug_flag", th.mapped)
 }
 
+// nationalFields names, per role, the national field a contract column is
+// read from, for quarantine reasons (visits keep the national names).
+var nationalFields = map[string]map[string]string{
+	roleSettlements: {"settlement_id": "setl_id", "person_id": "psn_no", "card_no": "mdtrt_cert_no", "org_code": "fixmedins_code",
+		"visit_type": "med_type", "admitted_at": "begndate", "discharged_at": "enddate", "total_amount": "medfee_sumamt",
+		"fund_paid": "fund_pay_sumamt", "account_paid": "acct_pay", "cash_paid": "psn_cash_pay", "insured_region": "insu_admdvs",
+		"treatment_region": "mdtrtarea_admvs", "settled_at": "setl_time", "cert_type": "mdtrt_cert_type", "inscp_amt": "inscp_amt"},
+	roleRefunds: {"settlement_id": "setl_id", "person_id": "psn_no", "org_code": "fixmedins_code", "total_amount": "medfee_sumamt",
+		"fund_paid": "fund_pay_sumamt", "account_paid": "acct_pay", "cash_paid": "psn_cash_pay", "settled_at": "setl_time"},
+	rolePersons: {"person_id": "psn_no", "id_number": "certno", "name": "psn_name", "sex": "gend", "birth_date": "brdy",
+		"insured_region": "insu_admdvs", "insurance_type": "insutype", "cert_type": "psn_cert_type"},
+	roleInstitutions: {"org_code": "fixmedins_code", "name": "fixmedins_name", "level": "hosp_lv", "region_code": "fixmedins_code"},
+	roleFeeItems: {"item_id": "bkkp_sn", "settlement_id": "setl_id", "item_code": "med_list_codg", "item_name": "hilist_name",
+		"category": "med_chrgitm_type", "catalog_class": "chrgitm_lv", "quantity": "cnt", "unit_price": "pric",
+		"amount": "det_item_fee_sumamt", "charged_at": "fee_ocur_time", "trace_code": "drug_trac_codg"},
+}
+
+// fieldOf is the national field a column of the role's table comes from.
+func (s *nationalSource) fieldOf(col string) string {
+	if f, ok := nationalFields[s.nat.role][col]; ok {
+		return f
+	}
+	return col
+}
+
 // identity is one amount identity of DOMAIN.md §5.4: lhs = Σ terms.
 type identity struct {
 	name  string

@@ -31,6 +31,9 @@ type checker struct {
 	// normalized is set when check rewrote a value (a lowercase x in an ID
 	// number), so the row must be rebuilt rather than passed through.
 	normalized bool
+	// rename, when set, names a column as the file does (a national
+	// field) in quarantine reasons.
+	rename func(col string) string
 }
 
 const (
@@ -146,15 +149,21 @@ func (c *checker) warn(col, format string, args ...any) {
 // reason joins every problem of the row into one readable sentence and
 // returns the first offending column.
 func (c *checker) reason() (col, msg string) {
+	name := func(col string) string {
+		if c.rename == nil || col == "" {
+			return col
+		}
+		return c.rename(col)
+	}
 	parts := make([]string, len(c.probs))
 	for i, p := range c.probs {
 		if p.col == "" {
 			parts[i] = p.msg
 		} else {
-			parts[i] = p.col + ": " + p.msg
+			parts[i] = name(p.col) + ": " + p.msg
 		}
 	}
-	return c.probs[0].col, strings.Join(parts, "; ")
+	return name(c.probs[0].col), strings.Join(parts, "; ")
 }
 
 func (c *checker) warning() string {
