@@ -93,3 +93,21 @@ func TestRecomputeComparesHifpPay(t *testing.T) {
 		}, want: []string{"S001"}, evidence: []string{`"other_funds":"150.00"`, `"fund_compared":"hifp_pay 统筹基金支出"`}},
 	})
 }
+
+// TestStaySettledInPartsIsOneStay: the ghost-bed detectors that count or
+// time stays see a stay settled in parts as one stay.
+func TestStaySettledInPartsIsOneStay(t *testing.T) {
+	parts := func(b pipelinetest.Batch, visit string) {
+		for i, p := range [][2]string{{"2025-05-10 09:00:00", "2025-05-13 23:59:59"}, {"2025-05-14 00:00:00", "2025-05-17 23:59:59"}, {"2025-05-18 00:00:00", "2025-05-20 10:00:00"}} {
+			id := "S5" + string(rune('0'+i))
+			impStay(b, id, "P001", "A12345678", "H33010600001", p[0], p[1], "J18.900")
+			if visit != "" {
+				b.Set("settlements", len(b["settlements"])-1, "mdtrt_id", visit)
+			}
+		}
+	}
+	impRun(t, "ghost_bed.frequent_short_stays", []impCase{
+		{name: "three parts of one stay", change: func(b pipelinetest.Batch) { parts(b, "V500") }, not: []string{"S50", "S51", "S52"}},
+		{name: "three stays", change: func(b pipelinetest.Batch) { parts(b, "") }, want: []string{"S50", "S51", "S52"}},
+	})
+}

@@ -28,9 +28,7 @@ WITH vis AS (
     -- by default one bucket holds everyone.
     WHERE hash(s.person_id) % CAST(coalesce(getvariable('recompute_buckets'), 1) AS UBIGINT)
           = CAST(coalesce(getvariable('recompute_bucket'), 0) AS UBIGINT)
-      AND s.settlement_id NOT IN (
-          SELECT r.init_setl_id FROM settlement_refunds r JOIN settlements o ON o.settlement_id = r.init_setl_id
-          GROUP BY r.init_setl_id, o.total_amount HAVING sum(r.total_amount) = -o.total_amount)
+      AND s.settlement_id NOT IN (SELECT settlement_id FROM reversed_settlements)
 ),
 stays AS (
     SELECT *, max(settled_at) OVER (PARTITION BY person_id, stay_id) AS stay_end FROM vis

@@ -141,3 +141,31 @@ CREATE TABLE visits (
     extra              VARCHAR
 );
 CREATE TABLE visits_history AS SELECT *, NULL::TIMESTAMP AS superseded_at, NULL::VARCHAR AS superseded_by FROM visits LIMIT 0;
+
+-- A stay settled in parts (中途结算: inpatient settlements sharing one
+-- mdtrt_id) is one stay. inpatient_stay_parts maps every inpatient
+-- settlement to the settlement that closes its stay (the last settled);
+-- inpatient_stays has one row per stay: the closing settlement with the
+-- stay's admission time and money (the sums over its parts).
+CREATE VIEW inpatient_stay_parts AS
+SELECT settlement_id,
+       last_value(settlement_id) OVER (PARTITION BY person_id, coalesce(mdtrt_id, settlement_id) ORDER BY settled_at, settlement_id
+                                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS stay_id
+FROM settlements WHERE visit_type = 'inpatient';
+
+CREATE VIEW inpatient_stays AS
+SELECT * EXCLUDE (stay_id, stay_admitted, stay_total, stay_fund, stay_account, stay_cash)
+         REPLACE (stay_admitted AS admitted_at, stay_total AS total_amount, stay_fund AS fund_paid,
+                  stay_account AS account_paid, stay_cash AS cash_paid)
+FROM settlements s
+JOIN (SELECT p.stay_id, min(x.admitted_at) AS stay_admitted, sum(x.total_amount) AS stay_total, sum(x.fund_paid) AS stay_fund,
+             sum(x.account_paid) AS stay_account, sum(x.cash_paid) AS stay_cash
+      FROM inpatient_stay_parts p JOIN settlements x USING (settlement_id) GROUP BY p.stay_id) a ON a.stay_id = s.settlement_id;
+
+-- Settlements their refunds reverse in full: the visit was settled again
+-- (or not at all), so they are neither money nor another visit.
+CREATE VIEW reversed_settlements AS
+SELECT r.init_setl_id AS settlement_id
+FROM settlement_refunds r JOIN settlements o ON o.settlement_id = r.init_setl_id
+GROUP BY r.init_setl_id, o.total_amount
+HAVING sum(r.total_amount) = -o.total_amount;
