@@ -57,13 +57,16 @@ type Parent struct {
 	Table  string
 }
 
-// Table describes one of the eight contract files.
+// Table describes one of the eight contract files, or an extension file.
 type Table struct {
 	Name    string
 	Key     []string // the columns that identify a record across batches
 	Columns []Column
 	Parents []Parent
 	Label   string // Chinese name
+	// Extension marks a file that is not in contract v1 but that the
+	// service accepts (settlement_refunds).
+	Extension bool
 }
 
 // Column returns the column with the given name and whether it exists.
@@ -116,6 +119,7 @@ var Tables = []Table{
 			{Name: "death_date", Type: Date, Label: "死亡日期"},
 			{Name: "retiree", Type: Bool, Extension: true, Label: "退休人员"},
 			{Name: "account_balance", Type: Amount, Extension: true, Label: "个人账户余额"},
+			{Name: "cert_type", Type: String, Extension: true, Label: "人员证件类型"},
 		},
 	},
 	{
@@ -172,6 +176,40 @@ var Tables = []Table{
 			{Name: "med_type", Type: String, Extension: true, Label: "医疗类别"},
 			{Name: "dscg_way", Type: String, Extension: true, Label: "离院方式"},
 			{Name: "days_rinp_flag_31", Type: Bool, Extension: true, Label: "31天内计划再住院"},
+			{Name: "mdtrt_id", Type: String, Extension: true, Label: "就诊ID"},
+			{Name: "mid_setl_flag", Type: Bool, Extension: true, Label: "中途结算标志"},
+			{Name: "fulamt_ownpay_amt", Type: Amount, Extension: true, Label: "全自费金额"},
+			{Name: "overlmt_selfpay", Type: Amount, Extension: true, Label: "超限价自费费用"},
+			{Name: "preselfpay_amt", Type: Amount, Extension: true, Label: "先行自付金额"},
+			{Name: "inscp_amt", Type: Amount, Extension: true, Label: "符合政策范围金额"},
+			{Name: "act_pay_dedc", Type: Amount, Extension: true, Label: "实际支付起付线"},
+			{Name: "hifp_pay", Type: Amount, Extension: true, Label: "统筹基金支出"},
+			{Name: "cvlserv_pay", Type: Amount, Extension: true, Label: "公务员医疗补助资金支出"},
+			{Name: "hifes_pay", Type: Amount, Extension: true, Label: "企业补充医疗保险基金支出"},
+			{Name: "hifmi_pay", Type: Amount, Extension: true, Label: "居民大病保险资金支出"},
+			{Name: "hifob_pay", Type: Amount, Extension: true, Label: "职工大额医疗费用补助基金支出"},
+			{Name: "maf_pay", Type: Amount, Extension: true, Label: "医疗救助基金支出"},
+			{Name: "oth_pay", Type: Amount, Extension: true, Label: "其他基金支出"},
+			{Name: "cert_type", Type: String, Extension: true, Label: "就诊凭证类型"},
+		},
+	},
+	{
+		// Not a contract v1 file: refunds of the national layout
+		// (refd_setl_flag = 1), accepted as settlement_refunds in either layout.
+		Name: "settlement_refunds", Label: "退费结算", Key: []string{"settlement_id"}, Extension: true,
+		Parents: []Parent{{Column: "init_setl_id", Table: "settlements"}},
+		Columns: []Column{
+			{Name: "settlement_id", Type: String, Required: true, Label: "结算ID"},
+			{Name: "init_setl_id", Type: String, Required: true, Label: "原结算ID"},
+			{Name: "person_id", Type: String, Required: true, Label: "个人编号"},
+			{Name: "org_code", Type: String, Required: true, Label: "定点医药机构代码"},
+			{Name: "mdtrt_id", Type: String, Label: "就诊ID"},
+			{Name: "total_amount", Type: Amount, Required: true, Label: "医疗费总额"},
+			{Name: "fund_paid", Type: Amount, Required: true, Label: "基金支付总额"},
+			{Name: "account_paid", Type: Amount, Required: true, Label: "个人账户支付"},
+			{Name: "cash_paid", Type: Amount, Required: true, Label: "现金支付"},
+			{Name: "hifp_pay", Type: Amount, Label: "统筹基金支出"},
+			{Name: "settled_at", Type: Timestamp, Required: true, Label: "结算时间"},
 		},
 	},
 	{

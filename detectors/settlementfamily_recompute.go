@@ -24,15 +24,20 @@ type recomputed struct {
 	Insurance                string
 	RegKind, RegUsed, RegID  string // kind and id of the covering registration; the id the settlement names
 	Emergency                bool
-	Total, Fund, Account     contract.Fen // as settled
-	Cash                     contract.Fen
-	Claim                    settlement.Claim
-	Res                      settlement.Result // recomputed (SettleQuick)
-	Tol                      contract.Fen      // 0.01 × rounding steps
-	Steps                    int               // rounding steps the tolerance allows for
-	LineClass                []settlement.Line // the lines with the class written on them, when any differs from the catalogue
-	Mismatched               []lineRef         // lines whose written class differs from the catalogue's
-	ClassC                   []lineRef         // class C lines (catalogue)
+	Total, Fund, Account     contract.Fen // as settled; Fund is 统筹 (hifp_pay) when the settlement gives its fund parts
+	// OtherFunds is what the other funds paid (大病保险, 大额补助, 公务员补助,
+	// 医疗救助 …: fund_paid − hifp_pay) when the fund parts are given; they
+	// are reported, not recomputed.
+	OtherFunds contract.Fen
+	FundParts  bool // hifp_pay was given
+	Cash       contract.Fen
+	Claim      settlement.Claim
+	Res        settlement.Result // recomputed (SettleQuick)
+	Tol        contract.Fen      // 0.01 × rounding steps
+	Steps      int               // rounding steps the tolerance allows for
+	LineClass  []settlement.Line // the lines with the class written on them, when any differs from the catalogue
+	Mismatched []lineRef         // lines whose written class differs from the catalogue's
+	ClassC     []lineRef         // class C lines (catalogue)
 }
 
 // lineRef names a fee line in evidence.
@@ -113,15 +118,40 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 		admitted, settled                                                     time.Time
 		retiree, emergency                                                    bool
 		balance0, total, fund, account, cash, ceiling, qty, price, amount     int64
+		stay, curStay, lastSID                                                string
+		hifp                                                                  sql.NullInt64
 	)
+	// basic splits a settlement's fund into 统筹 (hifp_pay) and the other
+	// funds when it gives its fund parts.
+	basic := func(fund int64) (contract.Fen, contract.Fen, bool) {
+		if hifp.Valid {
+			return contract.Fen(hifp.Int64), contract.Fen(fund - hifp.Int64), true
+		}
+		return contract.Fen(fund), 0, false
+	}
 	consume := func(rows *sql.Rows) error {
 		for rows.Next() {
 			if err := rows.Scan(&sid, &person, &org, &orgName, &level, &visitType, &admitted, &settled, &insured, &treatment,
 				&insurance, &retiree, &balance0, &emergency, &regKind, &regUsed, &regID, &total, &fund, &account, &cash,
-				&itemID, &itemCode, &itemName, &lineClass, &class, &selfpay, &ceiling, &qty, &price, &amount); err != nil {
+				&itemID, &itemCode, &itemName, &lineClass, &class, &selfpay, &ceiling, &qty, &price, &amount, &stay, &hifp); err != nil {
 				return fmt.Errorf("recompute scan: %w", err)
 			}
-			if !have || sid != cur.ID {
+			if have && stay == curStay && sid != lastSID {
+				// The next settlement of a stay settled in parts (中途结算):
+				// one claim whose money is the sum of the stay's settlements;
+				// the settlement that closes the stay is the subject.
+				lastSID = sid
+				cur.ID, cur.Settled = sid, settled
+				cur.Total += contract.Fen(total)
+				b, o, parts := basic(fund)
+				cur.Fund += b
+				cur.OtherFunds += o
+				cur.FundParts = cur.FundParts || parts
+				cur.Account += contract.Fen(account)
+				cur.Cash += contract.Fen(cash)
+			}
+			if !have || stay != curStay {
+				curStay, lastSID = stay, sid
 				if err := flush(); err != nil {
 					return err
 				}
@@ -139,7 +169,7 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 				cur = recomputed{
 					ID: sid, Person: person, Org: org, OrgName: orgName, OrgLevel: level, VisitType: visitType,
 					Admitted: admitted, Settled: settled, Insurance: insurance, RegKind: regKind, RegUsed: regUsed, RegID: regID,
-					Emergency: emergency, Total: contract.Fen(total), Fund: contract.Fen(fund), Account: contract.Fen(account),
+					Emergency: emergency, Total: contract.Fen(total), Account: contract.Fen(account),
 					Cash: contract.Fen(cash),
 					Claim: settlement.Claim{
 						InsuredRegion: contract.RegionCode(insured), TreatmentRegion: contract.RegionCode(treatment),
@@ -148,6 +178,7 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 					},
 					LineClass: cur.LineClass[:0], Mismatched: cur.Mismatched[:0], ClassC: cur.ClassC[:0],
 				}
+				cur.Fund, cur.OtherFunds, cur.FundParts = basic(fund)
 				have = true
 			}
 			if itemID == "" {
@@ -438,8 +469,14 @@ func stepsEvidence(ps *settlement.PolicySet, r *recomputed) map[string]any {
 	if kind == "" {
 		kind = "（无有效备案）"
 	}
+	settled := map[string]string{"total": r.Total.String(), "fund": r.Fund.String(), "account": r.Account.String(), "cash": r.Cash.String()}
+	if r.FundParts {
+		// 统筹 is compared; the other funds are reported as settled.
+		settled["fund_compared"] = "hifp_pay 统筹基金支出"
+		settled["other_funds"] = r.OtherFunds.String()
+	}
 	return map[string]any{
-		"settled":     map[string]string{"total": r.Total.String(), "fund": r.Fund.String(), "account": r.Account.String(), "cash": r.Cash.String()},
+		"settled":     settled,
 		"recomputed":  map[string]string{"total": r.Res.Total.String(), "fund": r.Res.Fund.String(), "account": r.Res.Account.String(), "cash": r.Res.Cash.String(), "in_scope": r.Res.InScope.String(), "deductible": r.Res.Deductible.String(), "full_own_pay": r.Res.FullOwnPay.String(), "pre_self_pay": r.Res.PreSelfPay.String(), "over_ceiling": r.Res.OverCeiling.String(), "ratio": fmt.Sprintf("%.2f%%", float64(r.Res.Ratio)/100)},
 		"differences": map[string]string{"fund": (r.Fund - r.Res.Fund).String(), "account": (r.Account - r.Res.Account).String(), "cash": (r.Cash - r.Res.Cash).String()},
 		"steps":       steps,

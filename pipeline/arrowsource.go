@@ -54,6 +54,9 @@ func newArrowSource(it recordIter, f BatchFile, schema *arrow.Schema, totalRows 
 			return nil, fmt.Errorf("column %q has Arrow type %s, which no contract column can hold", fl.Name, fl.Type)
 		}
 	}
+	if f.Layout == LayoutNHSA {
+		names = nationalHeader(names)
+	}
 	cols, err := mapColumns(f.Table, names)
 	if err != nil {
 		it.close()

@@ -1,5 +1,7 @@
 package pipeline
 
+import "github.com/medaudit/medaudit/contract"
+
 // BatchID returns the id a batch folder will be loaded under: the
 // fingerprint of its contract files' names, sizes and bytes, so the same
 // files always get the same id whatever folder they arrive in.
@@ -11,9 +13,17 @@ func BatchID(dir string) (string, error) {
 	return fingerprint(files)
 }
 
-// IsBatchFile reports whether name is the file name of a contract table in
-// a supported format (settlements.csv, fee_items.parquet, …).
+// IsBatchFile reports whether name is the file name of a contract table or
+// of a national extract table in a supported format (settlements.csv,
+// fee_items.parquet, setl_d.csv.gz, …).
 func IsBatchFile(name string) bool {
-	_, _, ok := splitFileName(name)
+	base, _, ok := splitFormat(name)
+	if !ok {
+		return false
+	}
+	if _, ok := contract.TableByName(base); ok {
+		return true
+	}
+	_, ok = nationalByName(base)
 	return ok
 }

@@ -30,8 +30,16 @@ func Convert(ctx context.Context, src, dst string, to Format, cfg Config) error 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	files, _, err := FindBatchFiles(src)
+	files, _, err := findBatchFiles(src, cfg)
 	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if f.national != nil {
+			return fmt.Errorf("%s is a table of the national extract layout: convert rewrites contract files (ingest reads the national tables directly)", f.Name)
+		}
+	}
+	if err := settleDialects(files, cfg); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {

@@ -30,6 +30,11 @@ type csvSource struct {
 	rec   []string
 	width int
 	limit *rowLimiter
+	swap  bool // single-quoted file read through quoteSwapper
+	// decoded is set for a file decoded from GB18030: a U+FFFD in a field
+	// is an invalid sequence of the file.
+	decoded  bool
+	encoding string
 }
 
 func openCSV(f BatchFile, cfg Config) (rowSource, error) {
@@ -49,11 +54,26 @@ func openCSV(f BatchFile, cfg Config) (rowSource, error) {
 		in = bufio.NewReaderSize(&gzipGuard{gz: s.gz, f: fh, buffered: compressed, ratio: int64(cfg.MaxGzipRatio)}, 1<<20)
 	}
 	br := in.(*bufio.Reader)
+	if f.Dialect.Encoding != "" && f.Dialect.Encoding != EncodingUTF8 {
+		text, err := decodedReader(br, f.Dialect.Encoding)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		br = bufio.NewReaderSize(text, 1<<20)
+		s.decoded, s.encoding = true, f.Dialect.Encoding
+	}
 	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
 		br.Discard(3)
 	}
-	s.limit = &rowLimiter{r: br, max: int64(cfg.MaxRowBytes)}
+	var text io.Reader = br
+	if f.Dialect.singleQuoted() {
+		text = quoteSwapper{r: br}
+		s.swap = true
+	}
+	s.limit = &rowLimiter{r: text, max: int64(cfg.MaxRowBytes)}
 	s.r = csv.NewReader(s.limit)
+	s.r.Comma = f.Dialect.comma()
 	s.r.FieldsPerRecord = -1
 	s.r.ReuseRecord = true
 	header, err := s.r.Read()
@@ -67,13 +87,21 @@ func openCSV(f BatchFile, cfg Config) (rowSource, error) {
 	for _, h := range header {
 		if !utf8.ValidString(h) {
 			s.close()
-			return nil, errors.New("header is not valid UTF-8 (the contract requires UTF-8; GBK or another encoding?)")
+			return nil, errors.New("header is not valid UTF-8 (GBK or another encoding? give --encoding gb18030)")
 		}
 	}
 	s.limit.start = s.r.InputOffset()
 	line, _ := s.r.FieldPos(0)
 	s.row.line = int64(line)
 	header = append([]string(nil), header...)
+	if s.swap {
+		for i, h := range header {
+			header[i] = swapQuotes(h)
+		}
+	}
+	if f.Layout == LayoutNHSA {
+		header = nationalHeader(header)
+	}
 	if s.cols, err = mapColumns(f.Table, header); err != nil {
 		s.close()
 		return nil, err
@@ -107,12 +135,20 @@ func (s *csvSource) next() (*srcRow, error) {
 	// Also the fields of a malformed record: its raw text is quarantined.
 	for _, v := range rec {
 		if !utf8.ValidString(v) {
-			return nil, fmt.Errorf("line %d is not valid UTF-8 (the contract requires UTF-8; GBK or another encoding?)", s.row.line)
+			return nil, fmt.Errorf("line %d is not valid UTF-8 (GBK or another encoding? give --encoding gb18030)", s.row.line)
+		}
+		if s.decoded && strings.ContainsRune(v, utf8.RuneError) {
+			return nil, fmt.Errorf("line %d is not valid %s: %w", s.row.line, s.encoding, errNotText)
 		}
 	}
 	if malformed {
 		s.row.bad = "malformed CSV: " + perr.Err.Error()
 		return &s.row, nil
+	}
+	if s.swap {
+		for i, v := range rec {
+			rec[i] = swapQuotes(v)
+		}
 	}
 	if len(rec) != s.width {
 		s.row.bad = fmt.Sprintf("row has %d fields, the header has %d", len(rec), s.width)

@@ -30,9 +30,19 @@
 // Card swipes are not checked against settlements: a swipe without a
 // settlement is a card-misuse signal, not a malformed row.
 //
-// A file that cannot be read at all (invalid UTF-8, a missing required
-// column, a truncated Parquet or Arrow file) fails the batch, which runs in one
-// DuckDB transaction, so nothing of it is loaded.
+// A file that cannot be read at all (neither UTF-8 nor GB18030, a missing
+// required column, a truncated Parquet or Arrow file) fails the batch, which
+// runs in one DuckDB transaction, so nothing of it is loaded. Delimited files
+// may be UTF-8 (with or without a BOM) or GB18030/GBK, comma, pipe, tab or
+// semicolon separated, quoted with " or ' (encoding.go).
+//
+// The national platform's extract tables (setl_d, mdtrt_d, fee_list_d;
+// nhsa.go) load into the same tables: mdtrt_d into visits, setl_d into
+// settlements, settlement_refunds and, when their contract files are absent,
+// persons and institutions; fee_list_d into fee_items. Their rows marked
+// invalid (vali_flag = 0) are counted as void:
+//
+//	read = loaded + quarantined + unchanged + corrected + void
 //
 // Hostile input is bounded the same way: a CSV record (header included)
 // longer than Config.MaxRowBytes (1 MiB) and a .csv.gz that expands more

@@ -58,6 +58,18 @@ type Config struct {
 	// about 1000 times and is stopped after about a MiB. The default is 100;
 	// 0 turns the check off (the file still streams in bounded memory).
 	MaxGzipRatio int
+	// Encoding of delimited files: "" detects UTF-8 (with or without a BOM)
+	// or, when a file is not valid UTF-8, GB18030/GBK; EncodingUTF8 or
+	// EncodingGB18030 forces one.
+	Encoding string
+	// Delimiter and Quote of delimited files: "" sniffs them from the header
+	// line (comma, |, tab or ;, and " or ').
+	Delimiter, Quote string
+	// Layout is "" to recognise each file by its name (a contract file or a
+	// national extract table) or, for other names, by its header;
+	// LayoutContract ignores national tables; LayoutNHSA requires at least
+	// one.
+	Layout Layout
 }
 
 // DefaultConfig returns the production defaults.
@@ -91,6 +103,18 @@ func (c Config) Validate() error {
 	if c.MaxRowBytes < 1<<10 || c.MaxRowBytes > 1<<30 {
 		errs = append(errs, fmt.Errorf("max row bytes %d is not between 1 KiB and 1 GiB", c.MaxRowBytes))
 	}
+	if _, err := ParseEncoding(c.Encoding); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := ParseDelimiter(c.Delimiter); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := ParseQuote(c.Quote); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Layout != "" && c.Layout != LayoutContract && c.Layout != LayoutNHSA {
+		errs = append(errs, fmt.Errorf("layout %q is not contract or nhsa", c.Layout))
+	}
 	if c.MaxGzipRatio < 0 {
 		errs = append(errs, fmt.Errorf("max gzip ratio %d is negative", c.MaxGzipRatio))
 	}
@@ -98,7 +122,7 @@ func (c Config) Validate() error {
 }
 
 // FileSummary is the ledger of one file: Read = Loaded + Quarantined +
-// Unchanged + Corrected.
+// Unchanged + Corrected + Void.
 type FileSummary struct {
 	File        string `json:"file"`
 	Table       string `json:"table"`
@@ -108,12 +132,17 @@ type FileSummary struct {
 	Quarantined int64  `json:"quarantined"`
 	Unchanged   int64  `json:"unchanged"`
 	Corrected   int64  `json:"corrected"`
-	Warnings    int64  `json:"warnings"` // loaded rows with a data-quality note
+	Warnings    int64  `json:"warnings"`       // loaded rows with a data-quality note
+	Void        int64  `json:"void,omitempty"` // national rows marked invalid (vali_flag = 0): not loaded, not lost
+	// Layout is the file's layout (contract or nhsa) and Dialect how a
+	// delimited file was read.
+	Layout  Layout   `json:"layout,omitempty"`
+	Dialect *Dialect `json:"dialect,omitempty"`
 }
 
 // Balanced reports whether every row read is accounted for.
 func (f FileSummary) Balanced() bool {
-	return f.Read == f.Loaded+f.Quarantined+f.Unchanged+f.Corrected
+	return f.Read == f.Loaded+f.Quarantined+f.Unchanged+f.Corrected+f.Void
 }
 
 // Summary is the result of one ingest run.
@@ -153,7 +182,7 @@ func Ingest(ctx context.Context, db *DB, dir string, cfg Config) (Summary, error
 	}
 	start := cfg.Now()
 	sum := Summary{Dir: filepath.Base(filepath.Clean(dir))}
-	files, ignored, err := FindBatchFiles(dir)
+	files, ignored, err := findBatchFiles(dir, cfg)
 	if err != nil {
 		return sum, &BatchError{Err: err}
 	}
@@ -172,6 +201,9 @@ func Ingest(ctx context.Context, db *DB, dir string, cfg Config) (Summary, error
 
 	// Every file must open (readable, required columns present) before the
 	// transaction starts.
+	if err := settleDialects(files, cfg); err != nil {
+		return sum, recordFailure(ctx, conn, &sum, start, cfg.Now(), err)
+	}
 	probe := cfg
 	probe.Progress = nil
 	for _, f := range files {
@@ -203,6 +235,7 @@ func Ingest(ctx context.Context, db *DB, dir string, cfg Config) (Summary, error
 		sum.Totals.Unchanged += fs.Unchanged
 		sum.Totals.Corrected += fs.Corrected
 		sum.Totals.Warnings += fs.Warnings
+		sum.Totals.Void += fs.Void
 	}
 	end := cfg.Now()
 	if _, err := conn.ExecContext(ctx, `INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, 'committed', NULL)`,
@@ -221,6 +254,36 @@ func Ingest(ctx context.Context, db *DB, dir string, cfg Config) (Summary, error
 	return sum, nil
 }
 
+// settleDialects detects the encoding and dialect of every delimited file
+// once per file.
+func settleDialects(files []BatchFile, cfg Config) error {
+	byPath := map[string]Dialect{}
+	for i := range files {
+		f := &files[i]
+		if f.Format != FormatCSV && f.Format != FormatCSVGz {
+			continue
+		}
+		d, ok := byPath[f.Path]
+		if !ok {
+			var err error
+			if d, err = detectDialect(*f, cfg); err != nil {
+				return &BatchError{File: f.Name, Err: err}
+			}
+			byPath[f.Path] = d
+		}
+		f.Dialect = d
+	}
+	return nil
+}
+
+// nullIfEmpty binds "" as NULL.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 func recordFailure(ctx context.Context, conn *sql.Conn, sum *Summary, start, end time.Time, cause error) error {
 	_, err := conn.ExecContext(context.WithoutCancel(ctx), `INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, 'failed', ?)`,
 		sum.RunID, sum.BatchID, sum.Dir, start, end, cause.Error())
@@ -231,7 +294,12 @@ func recordFailure(ctx context.Context, conn *sql.Conn, sum *Summary, start, end
 // contents, so re-delivering the same files is recognised as the same batch.
 func fingerprint(files []BatchFile) (string, error) {
 	h := xxh3.New128()
+	seen := map[string]bool{}
 	for _, f := range files {
+		if seen[f.Path] {
+			continue // another table fed by the same national file
+		}
+		seen[f.Path] = true
 		fmt.Fprintf(h, "%s\x00%d\x00", f.Name, f.Size)
 		fh, err := os.Open(f.Path)
 		if err != nil {
@@ -260,12 +328,25 @@ type ingester struct {
 // (one write, overlapping decoding), the malformed ones into a spill file,
 // and then settles the new rows against the batch and the stored data.
 func (in *ingester) loadFile(ctx context.Context, f BatchFile) (FileSummary, error) {
-	fs := FileSummary{File: f.Name, Table: f.Table.Name, Format: f.Format}
+	fs := FileSummary{File: f.Name, Table: f.Table.Name, Format: f.Format, Layout: f.layout()}
+	if f.Dialect != (Dialect{}) {
+		d := f.Dialect
+		fs.Dialect = &d
+	}
 	sp, err := newSpill(in.cfg.Allocator, in.cfg.BatchRows)
 	if err != nil {
 		return fs, err
 	}
 	defer sp.close()
+	if f.national != nil {
+		aux, err := loadAux(ctx, in.conn, f.national.role)
+		if err != nil {
+			return fs, err
+		}
+		n := *f.national
+		n.aux = aux
+		f.national = &n
+	}
 	valid, err := in.stream(ctx, f, sp)
 	if err != nil {
 		return fs, err
@@ -273,8 +354,9 @@ func (in *ingester) loadFile(ctx context.Context, f BatchFile) (FileSummary, err
 	if err := sp.finish(); err != nil {
 		return fs, fmt.Errorf("spill %s: %w", f.Name, err)
 	}
-	fs.Read = valid + sp.quarantined
+	fs.Read = valid + sp.quarantined + sp.void
 	fs.Quarantined = sp.quarantined
+	fs.Void = sp.void
 	m := merger{in: in, t: f.Table, file: f.Name}
 	if sp.quarantined+sp.notes > 0 {
 		if err := in.loadSpill(ctx, sp); err != nil {
@@ -296,8 +378,10 @@ func (in *ingester) loadFile(ctx context.Context, f BatchFile) (FileSummary, err
 	if !fs.Balanced() {
 		return fs, fmt.Errorf("ledger of %s does not add up: %+v", f.Name, fs)
 	}
-	_, err = in.conn.ExecContext(ctx, `INSERT INTO batch_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		in.runID, in.batchID, f.Name, f.Table.Name, string(f.Format), fs.Read, fs.Loaded, fs.Quarantined, fs.Unchanged, fs.Corrected, fs.Warnings)
+	_, err = in.conn.ExecContext(ctx, `INSERT INTO batch_ledger (run_id, batch_id, file, table_name, format, read, loaded, quarantined,
+		unchanged, corrected, warnings, void, layout, encoding, delimiter, quote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.runID, in.batchID, f.Name, f.Table.Name, string(f.Format), fs.Read, fs.Loaded, fs.Quarantined, fs.Unchanged, fs.Corrected, fs.Warnings,
+		fs.Void, string(fs.Layout), nullIfEmpty(f.Dialect.Encoding), nullIfEmpty(f.Dialect.Delimiter), nullIfEmpty(f.Dialect.Quote))
 	return fs, err
 }
 
@@ -393,6 +477,9 @@ func (in *ingester) loadSpill(ctx context.Context, sp *spill) error {
 // record batches, malformed rows and data-quality notes to the spill.
 func produce(ctx context.Context, src rowSource, t *contract.Table, cfg Config, ch chan<- arrow.RecordBatch, sp *spill) (err error) {
 	p := &producer{ctx: ctx, t: t, cfg: cfg, ch: ch, sp: sp, sb: newStageBuilder(cfg.Allocator, t), chk: newChecker(t, cfg)}
+	if ns, ok := src.(*nationalSource); ok {
+		p.chk.rename = ns.fieldOf
+	}
 	defer p.sb.release()
 	if as, ok := src.(*arrowSource); ok {
 		// arrow-go's readers, and the arrays they return from a corrupt
@@ -452,9 +539,13 @@ func (p *producer) flush() error {
 // It reports whether the row is well formed in p.chk.
 func (p *producer) row(row *srcRow, build bool) error {
 	var err error
+	if row.void {
+		p.sp.void++
+		return nil
+	}
 	if row.bad != "" {
 		p.chk.probs = append(p.chk.probs[:0], problem{msg: row.bad})
-		err = p.sp.add(spillQuarantine, row.line, "", row.bad, row.raw(), "")
+		err = p.sp.add(spillQuarantine, row.line, row.badCol, row.bad, row.raw(), "")
 	} else if p.chk.check(row.cells); len(p.chk.probs) > 0 {
 		col, msg := p.chk.reason()
 		err = p.sp.add(spillQuarantine, row.line, col, msg, row.raw(), "")
@@ -685,7 +776,7 @@ func (m *merger) run(ctx context.Context, fs *FileSummary, inserted int64) error
 	// 2. Orphans: a parent neither stored nor earlier in this batch.
 	for _, p := range m.t.Parents {
 		pt, _ := contract.TableByName(p.Table)
-		cond := fmt.Sprintf(`NOT EXISTS (SELECT 1 FROM %s p WHERE p.%s = s.%s)`, quoteIdent(pt.Name), quoteIdent(pt.Key[0]), quoteIdent(p.Column))
+		cond := fmt.Sprintf(`s.%[3]s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %[1]s p WHERE p.%[2]s = s.%[3]s)`, quoteIdent(pt.Name), quoteIdent(pt.Key[0]), quoteIdent(p.Column))
 		orphans, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) FROM %s s WHERE %s AND %s`, table, m.newRows("s"), cond))
 		if err != nil {
 			return fmt.Errorf("find orphans of %s: %w", p.Table, err)
@@ -721,7 +812,7 @@ func (m *merger) run(ctx context.Context, fs *FileSummary, inserted int64) error
 	if fs.Corrected > 0 {
 		changed := fmt.Sprintf(`o.run_id < %[1]d AND EXISTS (SELECT 1 FROM %[2]s n WHERE %[3]s AND %[4]s AND n.row_hash <> o.row_hash)`,
 			m.in.runID, table, m.newRows("n"), m.keyEq("n", "o"))
-		if _, err := m.exec(ctx, fmt.Sprintf(`INSERT INTO %s_history SELECT o.*, now(), ? FROM %s o WHERE %s`,
+		if _, err := m.exec(ctx, fmt.Sprintf(`INSERT INTO %s_history BY NAME SELECT o.*, now() AS superseded_at, ?::VARCHAR AS superseded_by FROM %s o WHERE %s`,
 			m.t.Name, table, changed), m.in.batchID); err != nil {
 			return fmt.Errorf("keep history: %w", err)
 		}
@@ -729,7 +820,7 @@ func (m *merger) run(ctx context.Context, fs *FileSummary, inserted int64) error
 			return fmt.Errorf("replace corrected rows: %w", err)
 		}
 	}
-	fs.Loaded = fs.Read - fs.Quarantined - fs.Unchanged - fs.Corrected
+	fs.Loaded = fs.Read - fs.Quarantined - fs.Unchanged - fs.Corrected - fs.Void
 	kept, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) FROM %s s WHERE %s`, table, m.newRows("s")))
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"github.com/medaudit/medaudit/contract"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,8 +73,8 @@ func TestIngestValidBatch(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "labels.csv"), []byte("family\n"), 0o644)
 
 	sum := ingest(t, db, dir, cfg)
-	if len(sum.Files) != 8 {
-		t.Fatalf("files = %d, want 8", len(sum.Files))
+	if len(sum.Files) != len(contract.Tables) {
+		t.Fatalf("files = %d, want %d", len(sum.Files), len(contract.Tables))
 	}
 	for _, f := range sum.Files {
 		want := int64(len(b[f.Table]))

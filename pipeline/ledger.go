@@ -52,7 +52,8 @@ func listRuns(ctx context.Context, db *DB, batchID string, limit int) ([]Run, er
 	if len(runs) == 0 {
 		return runs, nil
 	}
-	lrows, err := db.QueryContext(ctx, `SELECT run_id, file, table_name, format, read, loaded, quarantined, unchanged, corrected, warnings
+	lrows, err := db.QueryContext(ctx, `SELECT run_id, file, table_name, format, read, loaded, quarantined, unchanged, corrected, warnings,
+			void, coalesce(layout, ''), coalesce(encoding, ''), coalesce(delimiter, ''), coalesce(quote, '')
 		FROM batch_ledger WHERE run_id BETWEEN ? AND ? ORDER BY run_id, rowid`, runs[len(runs)-1].RunID, runs[0].RunID)
 	if err != nil {
 		return nil, fmt.Errorf("read ledger: %w", err)
@@ -61,8 +62,13 @@ func listRuns(ctx context.Context, db *DB, batchID string, limit int) ([]Run, er
 	for lrows.Next() {
 		var id int64
 		var f FileSummary
-		if err := lrows.Scan(&id, &f.File, &f.Table, &f.Format, &f.Read, &f.Loaded, &f.Quarantined, &f.Unchanged, &f.Corrected, &f.Warnings); err != nil {
+		var d Dialect
+		if err := lrows.Scan(&id, &f.File, &f.Table, &f.Format, &f.Read, &f.Loaded, &f.Quarantined, &f.Unchanged, &f.Corrected, &f.Warnings,
+			&f.Void, &f.Layout, &d.Encoding, &d.Delimiter, &d.Quote); err != nil {
 			return nil, err
+		}
+		if d != (Dialect{}) {
+			f.Dialect = &d
 		}
 		if i, ok := index[id]; ok {
 			runs[i].Files = append(runs[i].Files, f)

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/medaudit/medaudit/contract"
@@ -30,62 +27,31 @@ var Formats = []Format{FormatCSVGz, FormatCSV, FormatParquet, FormatArrow}
 // BatchFile is one contract file found in a batch folder.
 type BatchFile struct {
 	Table  *contract.Table
-	Name   string // base name, e.g. settlements.csv.gz
+	Name   string // base name, e.g. settlements.csv.gz; setl_d.csv#persons for a table derived from a national file
 	Path   string
 	Format Format
 	Size   int64
+	Layout Layout
+	// Dialect is how a delimited file is read, settled before the batch
+	// loads (the zero value: UTF-8, comma, double quote).
+	Dialect  Dialect
+	national *national // the role of a national extract file, nil for a contract file
+}
+
+func (f BatchFile) layout() Layout {
+	if f.Layout == "" {
+		return LayoutContract
+	}
+	return f.Layout
 }
 
 // ErrNoFiles is returned for a folder holding none of the contract files.
 var ErrNoFiles = errors.New("no contract files (institutions, persons, … as .csv, .csv.gz, .parquet or .arrow)")
 
-// FindBatchFiles lists the contract files of a batch folder in load order
-// (parents first) and the names of the other files, which are ignored.
+// FindBatchFiles lists the files of a batch folder in load order (parents
+// first) and the names of the other files, which are ignored.
 func FindBatchFiles(dir string) (files []BatchFile, ignored []string, err error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read batch folder: %w", err)
-	}
-	byTable := map[string]BatchFile{}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		name := e.Name()
-		table, format, ok := splitFileName(name)
-		if !ok {
-			ignored = append(ignored, name)
-			continue
-		}
-		if prev, dup := byTable[table.Name]; dup {
-			return nil, nil, fmt.Errorf("%s is delivered twice: %s and %s", table.Name, prev.Name, name)
-		}
-		info, err := e.Info()
-		if err != nil {
-			return nil, nil, err
-		}
-		byTable[table.Name] = BatchFile{Table: table, Name: name, Path: filepath.Join(dir, name), Format: format, Size: info.Size()}
-	}
-	for i := range contract.Tables {
-		if f, ok := byTable[contract.Tables[i].Name]; ok {
-			files = append(files, f)
-		}
-	}
-	if len(files) == 0 {
-		return nil, ignored, fmt.Errorf("%s: %w", dir, ErrNoFiles)
-	}
-	sort.Strings(ignored)
-	return files, ignored, nil
-}
-
-func splitFileName(name string) (*contract.Table, Format, bool) {
-	for _, f := range Formats {
-		if base, ok := strings.CutSuffix(name, "."+string(f)); ok {
-			t, ok := contract.TableByName(base)
-			return t, f, ok
-		}
-	}
-	return nil, "", false
+	return findBatchFiles(dir, DefaultConfig())
 }
 
 // srcRow is one decoded input row, its cells aligned with the table's columns.
@@ -95,6 +61,10 @@ type srcRow struct {
 	extra string        // JSON object of the columns the contract does not name
 	bad   string        // a row-level syntax problem (wrong field count, broken quoting)
 	raw   func() string // the row as read, CSV-encoded; called only for quarantined rows
+	void  bool          // marked invalid at the source: counted, not loaded
+	// badCol names the field of a row-level problem found before the checks
+	// (a national code not in its dictionary, a failed amount identity).
+	badCol string
 }
 
 // rowSource decodes one file. next returns io.EOF at the end; any other error
@@ -188,6 +158,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func openSource(f BatchFile, cfg Config) (rowSource, error) {
+	if f.national != nil {
+		return openNational(f, cfg)
+	}
 	switch f.Format {
 	case FormatCSV, FormatCSVGz:
 		return openCSV(f, cfg)

@@ -40,6 +40,7 @@ type spill struct {
 	// counts
 	quarantined int64
 	notes       int64
+	void        int64 // rows marked invalid at the source (vali_flag = 0)
 }
 
 func newSpill(mem memory.Allocator, batchRows int) (*spill, error) {

@@ -31,6 +31,9 @@ type checker struct {
 	// normalized is set when check rewrote a value (a lowercase x in an ID
 	// number), so the row must be rebuilt rather than passed through.
 	normalized bool
+	// rename, when set, names a column as the file does (a national
+	// field) in quarantine reasons.
+	rename func(col string) string
 }
 
 const (
@@ -93,6 +96,9 @@ func (c *checker) check(cells []cell) {
 				c.probs = append(c.probs, problem{col.Name, fmt.Sprintf("%q is not a 6-digit GB/T 2260 region code", v.s)})
 			}
 		case contract.FormatIDNumber:
+			if c.otherCredential(cells) {
+				break
+			}
 			if n := contract.NormalizeIDNumber(v.s); n != v.s {
 				v.s, c.normalized = n, true
 				c.vals[i] = v
@@ -106,6 +112,28 @@ func (c *checker) check(cells []cell) {
 		c.rule(c)
 	}
 }
+
+// otherCredential reports a person whose credential is not the resident ID
+// (cert_type set and not 01, DOMAIN.md §13.1): a passport or 港澳通行证
+// number has no GB 11643 check digit.
+func (c *checker) otherCredential(cells []cell) bool {
+	i, ok := c.idx["cert_type"]
+	if !ok {
+		return false
+	}
+	t := cells[i]
+	if t.kind == cellNull {
+		return false
+	}
+	s := t.text
+	if t.kind != cellText {
+		s = cellText2(t)
+	}
+	return s != "" && s != residentIDCert
+}
+
+// residentIDCert is psn_cert_type 01, 居民身份证 (DOMAIN.md §13.1).
+const residentIDCert = "01"
 
 // get returns the value of the named column of the current row.
 func (c *checker) get(name string) value { return c.vals[c.idx[name]] }
@@ -121,15 +149,21 @@ func (c *checker) warn(col, format string, args ...any) {
 // reason joins every problem of the row into one readable sentence and
 // returns the first offending column.
 func (c *checker) reason() (col, msg string) {
+	name := func(col string) string {
+		if c.rename == nil || col == "" {
+			return col
+		}
+		return c.rename(col)
+	}
 	parts := make([]string, len(c.probs))
 	for i, p := range c.probs {
 		if p.col == "" {
 			parts[i] = p.msg
 		} else {
-			parts[i] = p.col + ": " + p.msg
+			parts[i] = name(p.col) + ": " + p.msg
 		}
 	}
-	return c.probs[0].col, strings.Join(parts, "; ")
+	return name(c.probs[0].col), strings.Join(parts, "; ")
 }
 
 func (c *checker) warning() string {
@@ -172,6 +206,9 @@ var tableRules = map[string]func(c *checker){
 		if d := c.get("death_date"); !d.null && (d.i < birth || d.i > c.today) {
 			c.fail("death_date", "death date %s is before birth or in the future", formatDate(d.i))
 		}
+		if ct := c.get("cert_type"); !ct.null && ct.s != residentIDCert {
+			return
+		}
 		id, _ := contract.ParseIDNumber(c.get("id_number").s)
 		idBirth := id.BirthDate.Unix() / 86400
 		var notes []string
@@ -207,6 +244,16 @@ var tableRules = map[string]func(c *checker){
 		}
 		if dis := c.get("discharged_at"); !dis.null && dis.i < c.get("admitted_at").i {
 			c.fail("discharged_at", "discharged_at %s is before admitted_at %s", formatTimestamp(dis.i), formatTimestamp(c.get("admitted_at").i))
+		}
+	},
+	"settlement_refunds": func(c *checker) {
+		total, fund, acct, cash := c.get("total_amount").i, c.get("fund_paid").i, c.get("account_paid").i, c.get("cash_paid").i
+		if total > 0 || fund > 0 || acct > 0 || cash > 0 {
+			c.fail("total_amount", "a refund's amounts are zero or negative (refd_setl_flag = 1)")
+		}
+		if d := total - fund - acct - cash; d > 1 || d < -1 {
+			c.fail("total_amount", "total_amount %s ≠ fund_paid %s + account_paid %s + cash_paid %s (off by %s)",
+				contract.Fen(total), contract.Fen(fund), contract.Fen(acct), contract.Fen(cash), contract.Fen(d))
 		}
 	},
 	"fee_items": func(c *checker) {

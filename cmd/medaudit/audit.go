@@ -92,7 +92,7 @@ type invariant struct {
 
 var invariants = []invariant{
 	{"ledger_unbalanced", []string{"batch_ledger"},
-		`SELECT count(*) FROM batch_ledger WHERE read <> loaded + quarantined + unchanged + corrected`},
+		`SELECT count(*) FROM batch_ledger WHERE read <> loaded + quarantined + unchanged + corrected + void`},
 	{"committed_runs_without_ledger", []string{"ingest_runs", "batch_ledger"},
 		`SELECT count(*) FROM ingest_runs r WHERE status = 'committed' AND NOT EXISTS (SELECT 1 FROM batch_ledger l WHERE l.run_id = r.run_id)`},
 	{"flags_of_unfinished_scans", []string{"flags", "scans"},

@@ -14,6 +14,7 @@ import (
 func newFixturesCmd() *cobra.Command {
 	cfg := fixtures.DefaultConfig()
 	var format string
+	var nat nationalFlags
 	cmd := &cobra.Command{
 		Use:   "fixtures --out DIR [--persons N] [--seed S] [--format csv|csv.gz|parquet|arrow]",
 		Short: "Write a synthetic batch with labelled injected fraud (labels.csv) and decoys (decoys.csv)",
@@ -28,6 +29,9 @@ func newFixturesCmd() *cobra.Command {
 				return fmt.Errorf("--format %q: want one of csv, csv.gz, parquet, arrow", format)
 			}
 			cfg.Gzip = f == pipeline.FormatCSVGz
+			if nat.active() {
+				return nat.generate(cmd, cfg, out, f)
+			}
 			sum, err := generate(cmd, cfg, out, f)
 			if err != nil {
 				return err
@@ -41,6 +45,7 @@ func newFixturesCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed; the same seed gives the same files")
 	cmd.Flags().IntVar(&cfg.Year, "year", cfg.Year, "calendar year of the activity")
 	cmd.Flags().StringVar(&format, "format", "csv", "file format: csv, csv.gz, parquet or arrow")
+	nat.register(cmd)
 	return cmd
 }
 

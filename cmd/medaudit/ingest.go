@@ -16,6 +16,10 @@ func newIngestCmd() *cobra.Command {
 		db       dbFlags
 		strictID bool
 		quiet    bool
+		layout   string
+		encoding string
+		delim    string
+		quote    string
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest [--db FILE] DIR",
@@ -33,6 +37,16 @@ applied as a correction; the summary gives the four counts per file.`,
 			defer d.Close()
 			cfg := pipeline.DefaultConfig()
 			cfg.StrictIDAgreement = strictID
+			cfg.Layout = pipeline.Layout(layout)
+			if cfg.Encoding, err = pipeline.ParseEncoding(encoding); err != nil {
+				return err
+			}
+			if cfg.Delimiter, err = pipeline.ParseDelimiter(delim); err != nil {
+				return err
+			}
+			if cfg.Quote, err = pipeline.ParseQuote(quote); err != nil {
+				return err
+			}
 			sum, err := ingestWithProgress(ctx, d, args[0], cfg, !quiet)
 			if err != nil {
 				return err
@@ -43,6 +57,10 @@ applied as a correction; the summary gives the four counts per file.`,
 	db.register(cmd)
 	cmd.Flags().BoolVar(&strictID, "strict-id", false, "quarantine persons whose ID number disagrees with sex or birth_date (default: load with a data-quality note)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	cmd.Flags().StringVar(&layout, "layout", "", "contract or nhsa (default: recognise each file by its name and header; a folder may mix both)")
+	cmd.Flags().StringVar(&encoding, "encoding", "", "utf-8 or gb18030 (default: UTF-8, or GB18030 when a file is not valid UTF-8)")
+	cmd.Flags().StringVar(&delim, "delimiter", "", `field delimiter "," "|" ";" or "tab" (default: sniffed from the header line)`)
+	cmd.Flags().StringVar(&quote, "quote", "", `quote character " or ' (default: sniffed)`)
 	return cmd
 }
 

@@ -10,7 +10,7 @@ WITH stays AS (
     SELECT s.settlement_id, s.person_id, s.org_code, s.admitted_at, s.discharged_at, s.diagnosis_code, s.med_type,
            s.dept_code, s.fund_paid + s.account_paid AS at_risk,
            date_diff('day', s.admitted_at::DATE, s.discharged_at::DATE) + 1 AS los
-    FROM settlements s
+    FROM inpatient_stays s -- a stay settled in parts counts once
     WHERE s.visit_type = 'inpatient' AND s.discharged_at IS NOT NULL
       AND coalesce(s.med_type, '') <> '28'
       AND NOT coalesce(s.days_rinp_flag_31, false)

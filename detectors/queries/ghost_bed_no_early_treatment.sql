@@ -10,13 +10,13 @@ WITH stays AS (
     SELECT s.settlement_id, s.person_id, s.org_code, s.admitted_at, s.discharged_at, s.diagnosis_code, s.med_type,
            s.fund_paid + s.account_paid AS at_risk,
            date_diff('day', s.admitted_at::DATE, s.discharged_at::DATE) + 1 AS los
-    FROM settlements s
+    FROM inpatient_stays s -- a stay settled in parts is one stay, with the lines of all its parts
     WHERE s.visit_type = 'inpatient' AND s.discharged_at IS NOT NULL
       AND coalesce(s.med_type, '') <> '28'
       AND s.discharged_at > s.admitted_at + to_hours(CAST(coalesce(getvariable('window_hours'), 48) + 24 AS INTEGER))
 ),
 clinical AS (
-    SELECT f.settlement_id,
+    SELECT st.settlement_id,
            min(f.charged_at) FILTER (WHERE f.category IN ('drug', 'exam', 'lab', 'treatment', 'surgery')
                                      AND f.charged_at >= st.admitted_at) AS first_clinical,
            count(*) FILTER (WHERE f.category IN ('drug', 'exam', 'lab', 'treatment', 'surgery')
@@ -24,8 +24,8 @@ clinical AS (
                             AND f.charged_at < st.admitted_at + to_hours(CAST(coalesce(getvariable('window_hours'), 48) AS INTEGER))
                             AND NOT coalesce(f.dscg_tkdrug_flag, false)) AS early_lines,
            count(*) FILTER (WHERE f.category = 'surgery') AS surgery_lines
-    FROM fee_items f JOIN stays st USING (settlement_id)
-    GROUP BY f.settlement_id
+    FROM fee_items f JOIN inpatient_stay_parts p USING (settlement_id) JOIN stays st ON st.settlement_id = p.stay_id
+    GROUP BY st.settlement_id
 ),
 per_stay AS (
     SELECT st.*, c.first_clinical, coalesce(c.early_lines, 0) AS early_lines, coalesce(c.surgery_lines, 0) AS surgery_lines,

@@ -14,13 +14,14 @@ WITH stays AS (
            s.fund_paid + s.account_paid AS at_risk,
            date_diff('day', s.admitted_at::DATE, s.discharged_at::DATE) + 1 AS los,
            i.region_code AS stay_region
-    FROM settlements s LEFT JOIN institutions i USING (org_code)
+    FROM inpatient_stays s LEFT JOIN institutions i USING (org_code) -- a stay settled in parts is one stay
     WHERE s.visit_type = 'inpatient' AND s.discharged_at IS NOT NULL
 ),
 events AS (
     SELECT o.person_id, o.org_code, o.admitted_at AS ev_at, o.visit_type AS kind, o.settlement_id AS ref, o.med_type,
            o.emergency, o.diagnosis_code, o.total_amount AS amount
     FROM settlements o WHERE o.visit_type IN ('outpatient', 'pharmacy')
+      AND o.settlement_id NOT IN (SELECT settlement_id FROM reversed_settlements) -- refunded and settled again: one visit
     UNION ALL
     SELECT w.person_id, w.org_code, w.swiped_at, 'swipe_' || w.kind, w.swipe_id, NULL, NULL, NULL, w.amount
     FROM card_swipes w

@@ -11,7 +11,9 @@ WITH ids AS (
            CASE WHEN TRY_CAST(substr(id_number, 17, 1) AS INTEGER) % 2 = 1 THEN 1 ELSE 2 END AS id_sex,
            try_strptime(substr(id_number, 7, 8), '%Y%m%d')::DATE AS id_birth
     FROM persons
-    WHERE length(id_number) = 18
+    -- Only the resident ID (cert_type 01 or not given) carries GB 11643
+    -- birth and sex digits; a passport or another credential does not.
+    WHERE length(id_number) = 18 AND coalesce(cert_type, '01') = '01'
 ),
 bad AS (
     SELECT *, id_sex <> sex AS sex_off, coalesce(id_birth <> birth_date, true) AS birth_off,

@@ -3,18 +3,20 @@
 -- and the same department (分解住院, GZ10000204001000; the draft implementing
 -- rules' same diagnosis + same department match). Emergency readmissions,
 -- declared planned readmissions (days_rinp_flag_31), chemotherapy and
--- dialysis cycles, day surgery and transfers out (dscg_way 2) are excused.
+-- dialysis cycles, day surgery and transfers out (dscg_way 2) are excused,
+-- and so is the next part of one stay settled in parts (中途结算: the same
+-- visit id mdtrt_id).
 -- The subject is the readmission. Runs as is in the DuckDB CLI.
 WITH stays AS (
     SELECT s.settlement_id, s.person_id, s.org_code, s.dept_code, s.admitted_at, s.discharged_at, s.diagnosis_code,
-           s.med_type, s.emergency, s.days_rinp_flag_31, s.dscg_way, s.fund_paid + s.account_paid AS at_risk,
+           s.med_type, s.emergency, s.days_rinp_flag_31, s.dscg_way, s.mdtrt_id, s.fund_paid + s.account_paid AS at_risk,
            date_diff('day', s.admitted_at::DATE, s.discharged_at::DATE) + 1 AS los
     FROM settlements s
     WHERE s.visit_type = 'inpatient' AND s.discharged_at IS NOT NULL AND coalesce(s.med_type, '') <> '28'
 ),
 pairs AS (
     SELECT cur.*, prev.settlement_id AS prev_id, prev.admitted_at AS prev_admitted_at, prev.discharged_at AS prev_discharged_at,
-           prev.diagnosis_code AS prev_dx, prev.dscg_way AS prev_dscg_way, prev.dept_code AS prev_dept,
+           prev.diagnosis_code AS prev_dx, prev.dscg_way AS prev_dscg_way, prev.dept_code AS prev_dept, prev.mdtrt_id AS prev_mdtrt_id,
            date_diff('hour', prev.discharged_at, cur.admitted_at) / 24.0 AS gap_days
     FROM (SELECT *, lag(settlement_id) OVER w AS prev_sid FROM stays
           WINDOW w AS (PARTITION BY person_id, org_code ORDER BY admitted_at, settlement_id)) cur
@@ -48,4 +50,5 @@ WHERE p.gap_days >= 0 AND p.gap_days <= coalesce(getvariable('max_gap_days'), 15
   AND NOT coalesce(p.emergency, false)
   AND NOT coalesce(p.days_rinp_flag_31, false)
   AND coalesce(p.prev_dscg_way, '') <> '2'
+  AND (p.mdtrt_id IS NULL OR p.mdtrt_id IS DISTINCT FROM p.prev_mdtrt_id)
   AND NOT (p.diagnosis_code LIKE 'Z51%' OR p.diagnosis_code LIKE 'Z49%' OR p.diagnosis_code LIKE 'N18.5%' OR p.diagnosis_code LIKE 'N18.6%')

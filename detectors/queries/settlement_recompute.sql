@@ -10,10 +10,17 @@
 -- settlement at discharge, not expired before admission). The class of a
 -- line is the treatment region's catalogue row for (item_code, date) when
 -- there is one. Money in fen, quantities and prices in 1/10,000, shares in
--- 1/10,000. Runs as is in the DuckDB CLI.
+-- 1/10,000. An inpatient stay settled in parts (中途结算, the same visit id
+-- mdtrt_id) is one claim: its settlements are adjacent (stay_id, ordered by
+-- the stay's last settlement) and the recompute sums their money. A
+-- settlement its refunds reverse in full (settlement_refunds) is left out,
+-- lines and money. hifp (统筹基金支出) is NULL unless the settlement gives
+-- its fund parts; then 统筹 is what the recompute compares. Runs as is in the
+-- DuckDB CLI.
 WITH vis AS (
     SELECT s.*, i.region_code AS org_region, i.level AS org_level, i.name AS org_name,
-           p.insurance_type, coalesce(p.retiree, false) AS retiree, p.account_balance
+           p.insurance_type, coalesce(p.retiree, false) AS retiree, p.account_balance,
+           CASE WHEN s.visit_type = 'inpatient' THEN coalesce(s.mdtrt_id, s.settlement_id) ELSE s.settlement_id END AS stay_id
     FROM settlements s
     JOIN persons p USING (person_id)
     JOIN institutions i USING (org_code)
@@ -21,6 +28,10 @@ WITH vis AS (
     -- by default one bucket holds everyone.
     WHERE hash(s.person_id) % CAST(coalesce(getvariable('recompute_buckets'), 1) AS UBIGINT)
           = CAST(coalesce(getvariable('recompute_bucket'), 0) AS UBIGINT)
+      AND s.settlement_id NOT IN (SELECT settlement_id FROM reversed_settlements)
+),
+stays AS (
+    SELECT *, max(settled_at) OVER (PARTITION BY person_id, stay_id) AS stay_end FROM vis
 ),
 cov AS (
     SELECT v.settlement_id,
@@ -47,10 +58,10 @@ SELECT v.settlement_id, v.person_id, v.org_code, v.org_name, v.org_level, v.visi
        coalesce((k.selfpay_ratio * 10000)::INTEGER, 0) AS selfpay,
        coalesce((k.price_ceiling * 10000)::BIGINT, 0) AS ceiling,
        coalesce((f.quantity * 10000)::BIGINT, 0) AS quantity, coalesce((f.unit_price * 10000)::BIGINT, 0) AS unit_price,
-       coalesce((f.amount * 100)::BIGINT, 0) AS amount
-FROM vis v
+       coalesce((f.amount * 100)::BIGINT, 0) AS amount, v.stay_id, (v.hifp_pay * 100)::BIGINT AS hifp
+FROM stays v
 LEFT JOIN cov c USING (settlement_id)
 LEFT JOIN fee_items f ON f.settlement_id = v.settlement_id
 LEFT JOIN catalog k ON k.item_code = f.item_code AND k.valid_from <= f.charged_at::DATE
                    AND (k.valid_to IS NULL OR k.valid_to >= f.charged_at::DATE)
-ORDER BY v.person_id, v.settled_at, v.settlement_id, f.item_id
+ORDER BY v.person_id, v.stay_end, v.stay_id, v.settled_at, v.settlement_id, f.item_id
