@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // Filter selects cases to list. Empty fields match everything; Districts
@@ -114,6 +116,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, int64, erro
 		if err := rows.Scan(&e.Seq, &e.CaseID, &e.Actor, &e.Kind, &e.At, &e.Payload, &e.PrevHash, &e.Hash); err != nil {
 			return nil, 0, err
 		}
+		e.At = glossary.CST(e.At)
 		out = append(out, e)
 	}
 	return out, total, rows.Err()

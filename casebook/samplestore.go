@@ -79,7 +79,7 @@ func (s *Store) RecordSampleFindings(ctx context.Context, caseID, actor string, 
 		if err != nil {
 			return err
 		}
-		if est, err = Extrapolate(sample, found, 0.9); err != nil {
+		if est, err = Extrapolate(sample, found, SampleConfidence); err != nil {
 			return err
 		}
 		fj, _ := json.Marshal(found)
