@@ -16,6 +16,7 @@ import (
 	"github.com/medaudit/medaudit/auth"
 	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/contract"
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // messages are the page strings, Chinese first.
@@ -122,6 +123,7 @@ func (s *Server) render(c *gin.Context, page string, data gin.H) {
 		t[k] = v[l]
 	}
 	data["T"], data["Lang"], data["User"] = t, [2]string{"zh-CN", "en"}[l], currentUser(c)
+	data["L"], data["ZoneNote"] = [2]string{"zh", "en"}[l], glossary.ZoneNote.In(glossary.Lang(l))
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
 	if err := s.pages.ExecuteTemplate(c.Writer, page, data); err != nil {
@@ -232,65 +234,6 @@ func (s *Server) caseJSON(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"case_file": f, "blind": blind})
 }
 
-// flagView is a flag as the case page shows it.
-type flagView struct {
-	Title, Summary, Detector, Override, Basis string
-	Score                                     float64
-	Amount                                    contract.Fen
-	Facts                                     []kv
-	Thresholds                                []kv
-	Caveats                                   []string
-}
-
-type kv struct{ K, V string }
-
-func flatten(prefix string, v any, out *[]kv) {
-	switch x := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			p := k
-			if prefix != "" {
-				p = prefix + "." + k
-			}
-			flatten(p, x[k], out)
-		}
-	case nil:
-		*out = append(*out, kv{prefix, "—"})
-	case string:
-		*out = append(*out, kv{prefix, x})
-	default:
-		b, _ := json.Marshal(x)
-		*out = append(*out, kv{prefix, string(b)})
-	}
-}
-
-func flagViews(f casebook.CaseFile) []flagView {
-	var out []flagView
-	for _, fl := range f.Flags {
-		var ev struct {
-			Title, Summary string
-			Basis          string             `json:"rule_basis"`
-			Facts          map[string]any     `json:"facts"`
-			Thresholds     map[string]float64 `json:"thresholds"`
-			Caveats        []string           `json:"caveats"`
-		}
-		json.Unmarshal(fl.Evidence, &ev)
-		v := flagView{Title: ev.Title, Summary: ev.Summary, Detector: fl.Detector, Basis: ev.Basis, Score: fl.Score,
-			Amount: fl.Amount, Caveats: ev.Caveats, Override: map[string]string{"absolute": "绝对性规则（无需病历）", "clinical": "临床性规则（病历可推翻）"}[fl.Override]}
-		flatten("", ev.Facts, &v.Facts)
-		for _, k := range sortedKeys(ev.Thresholds) {
-			v.Thresholds = append(v.Thresholds, kv{k, strconv.FormatFloat(ev.Thresholds[k], 'g', -1, 64)})
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -298,40 +241,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func (s *Server) casePage(c *gin.Context) {
-	f, blind, err := s.caseFor(c)
-	if err != nil {
-		s.failPage(c, err)
-		return
-	}
-	u := currentUser(c)
-	canVote := false
-	for _, r := range f.Reviews {
-		if r.ExpertID == u.ExpertID && !r.Submitted() && f.Case.State == casebook.PanelReview {
-			canVote = true
-		}
-	}
-	data := gin.H{"F": f, "Blind": blind, "CanVote": canVote, "Flags": flagViews(f),
-		"State": casebook.StateNames[f.Case.State], "Specialty": casebook.SpecialtyNames[f.Case.Specialty], "Message": c.Query("msg")}
-	if f.Stay != nil {
-		data["Timeline"] = timelineSVG(f, lang(c))
-		data["Sex"] = map[int]string{1: "男", 2: "女"}[f.Stay.Sex]
-	}
-	s.render(c, "case.html", data)
-}
-
-// failPage shows errors of page routes as a page rather than JSON.
-func (s *Server) failPage(c *gin.Context, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		slog.Error("page failed", "path", c.FullPath(), "err", err)
-		e = &Error{Code: CodeInternal, Message: "internal error"}
-	}
-	c.Status(statusOf[e.Code])
-	s.render(c, "error.html", gin.H{"Error": e})
-	c.Abort()
 }
 
 func (s *Server) casesPage(c *gin.Context) {

@@ -141,6 +141,13 @@ var codeTables = map[string]map[string]Entry{
 	"side":    {"after_discharge": {"出院后", "after discharge"}, "before_admission": {"入院前", "before admission"}},
 	"pattern": {"query_then_drain": {"先查余额后清空", "balance query, then drain"}},
 	"sex":     {"1": {"男", "male"}, "2": {"女", "female"}},
+	"subject": { // CONTRACT.md flags.subject_type
+		"settlement": {"结算单", "settlement"}, "person": {"参保人", "person"}, "card": {"社保卡", "card"}, "institution": {"机构", "institution"},
+	},
+	"family": { // CONTRACT.md flags.family
+		"ghost_bed": {"挂床住院", "ghost beds"}, "impersonation": {"冒名住院", "impersonation"}, "drug_substitution": {"串换药品", "drug substitution"},
+		"card_misuse": {"违规刷卡", "card misuse"}, "settlement": {"结算差错", "settlement errors"}, "other": {"其他违规", "other violations"},
+	},
 }
 
 // codeTableOf maps evidence keys to their code table.
@@ -150,7 +157,7 @@ var codeTableOf = map[string]string{
 	"kind": "kind", "visit_type": "kind", "category": "category",
 	"catalogue_class": "class", "class_in_catalogue": "class", "class_on_line": "class", "line_class": "class",
 	"insurance_type": "insurance_type", "registration_kind": "registration_kind", "problem": "problem",
-	"side": "side", "pattern": "pattern", "sex": "sex",
+	"side": "side", "pattern": "pattern", "sex": "sex", "subject_type": "subject", "family": "family",
 }
 
 // Code names one code value of a coded key (visit kinds, grades, medical
@@ -520,4 +527,17 @@ func Actor(a string, l Lang) string {
 		return fmt.Sprintf(Entry{"系统（%s）", "system (%s)"}.In(l), rest)
 	}
 	return strings.TrimPrefix(a, "user:")
+}
+
+// SampleMethod says how a recovery sample is drawn and extrapolated
+// (casebook.StratifiedSample and casebook.Extrapolate).
+var SampleMethod = Entry{
+	"分层随机抽样：按就诊类型×统筹+个账金额段（<1000、1000–9999、≥10000元）分层，按各层规模比例分配样本，每层至少2例，以记录的随机种子（PCG）无放回抽取；外推采用分层扩张估计 Σ N_h·ȳ_h，方差 Σ N_h²(1−n_h/N_h)s_h²/n_h，按 t 分布（自由度 Σ(n_h−1)）给出90%置信区间，下限不低于样本中实际核实的金额。",
+	"Stratified random sample: strata by visit type × fund+account band (<1,000, 1,000–9,999, ≥10,000 yuan), allocation proportional to stratum size, at least 2 per stratum, drawn without replacement by a PCG generator with the recorded seed; extrapolated by the stratified expansion estimator Σ N_h·ȳ_h with variance Σ N_h²(1−n_h/N_h)s_h²/n_h and a Student-t 90% interval with Σ(n_h−1) degrees of freedom, its lower bound never below the amount actually found.",
+}
+
+// Stratum names a sampling stratum ("inpatient/1000-9999").
+func Stratum(name string, l Lang) string {
+	kind, band, _ := strings.Cut(name, "/")
+	return Code("kind", kind, l) + " · " + band + " " + Entry{"元", "yuan"}.In(l)
 }
