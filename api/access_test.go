@@ -69,6 +69,7 @@ var routeAccess = map[string]access{
 	"POST /api/v1/settlement/quote":             {roles: staff},
 	"GET /static/{name}":                        {public: true},
 	"POST /cases/{id}/act":                      {roles: actors, scoped: true, page: true},
+	"GET /cases/{id}/pdf":                       {roles: staff, scoped: true, page: true},
 	"POST /api/v1/cases/{id}/sample":            {roles: actors, scoped: true},
 	"POST /api/v1/cases/{id}/sample/findings":   {roles: actors, scoped: true},
 }

@@ -155,10 +155,19 @@ func newSampleView(smp *casebook.CaseSample, l glossary.Lang) *sampleView {
 
 // casePage shows the case file, with the steps the user may take.
 func (s *Server) casePage(c *gin.Context) {
-	f, blind, err := s.caseFor(c)
+	data, err := s.caseData(c)
 	if err != nil {
 		s.failPage(c, err)
 		return
+	}
+	s.render(c, "case.html", data)
+}
+
+// caseData is what the case page and the PDF case file show.
+func (s *Server) caseData(c *gin.Context) (gin.H, error) {
+	f, blind, err := s.caseFor(c)
+	if err != nil {
+		return nil, err
 	}
 	ctx := c.Request.Context()
 	l := glossary.Lang(lang(c))
@@ -191,12 +200,11 @@ func (s *Server) casePage(c *gin.Context) {
 	if f.Case.SubjectType == contract.SubjectInstitution {
 		stays, err := s.institutionStays(ctx, f.Case.SubjectID)
 		if err != nil {
-			s.failPage(c, err)
-			return
+			return nil, err
 		}
 		data["Stays"] = stays
 	}
-	s.render(c, "case.html", data)
+	return data, nil
 }
 
 func stepNameMap(l glossary.Lang) map[string]string {

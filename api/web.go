@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -117,6 +118,15 @@ func lang(c *gin.Context) int {
 }
 
 func (s *Server) render(c *gin.Context, page string, data gin.H) {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	if err := s.renderTo(c.Writer, c, page, data); err != nil {
+		slog.Error("render page", "page", page, "err", err)
+	}
+}
+
+// renderTo writes a page in the user's language to w.
+func (s *Server) renderTo(w io.Writer, c *gin.Context, page string, data gin.H) error {
 	l := lang(c)
 	t := map[string]string{}
 	for k, v := range messages {
@@ -124,53 +134,7 @@ func (s *Server) render(c *gin.Context, page string, data gin.H) {
 	}
 	data["T"], data["Lang"], data["User"] = t, [2]string{"zh-CN", "en"}[l], currentUser(c)
 	data["L"], data["ZoneNote"] = [2]string{"zh", "en"}[l], glossary.ZoneNote.In(glossary.Lang(l))
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Header("Cache-Control", "no-store")
-	if err := s.pages.ExecuteTemplate(c.Writer, page, data); err != nil {
-		slog.Error("render page", "page", page, "err", err)
-	}
-}
-
-// queueItem is a queue row as a reviewer sees it: no score.
-type queueItem struct {
-	ID, Institution, Specialty, State, Due string
-	Amount                                 contract.Fen
-}
-
-func (s *Server) queue(c *gin.Context) ([]queueItem, error) {
-	u := currentUser(c)
-	cs, err := s.cases.Queue(c.Request.Context(), u.ExpertID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]queueItem, 0, len(cs))
-	for _, k := range cs {
-		q := queueItem{ID: k.ID, Institution: k.OrgCode, Specialty: casebook.SpecialtyNames[k.Specialty],
-			State: casebook.StateNames[k.State], Amount: k.AmountAtRisk}
-		if k.DueAt != nil {
-			q.Due = k.DueAt.Format("2006-01-02")
-		}
-		out = append(out, q)
-	}
-	return out, nil
-}
-
-func (s *Server) queuePage(c *gin.Context) {
-	items, err := s.queue(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.render(c, "queue.html", gin.H{"Items": items, "Message": c.Query("msg")})
-}
-
-func (s *Server) queueJSON(c *gin.Context) {
-	items, err := s.queue(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"cases": items})
+	return s.pages.ExecuteTemplate(w, page, data)
 }
 
 // caseFor loads the case file the current user may see, or not found: a

@@ -2,11 +2,15 @@ package api
 
 import (
 	"github.com/gin-gonic/gin"
+
+	"github.com/medaudit/medaudit/auth"
 )
 
 // workbenchRoutes adds the auditors' page routes: the case life-cycle forms.
 func (s *Server) workbenchRoutes(web *gin.RouterGroup) {
+	staff := s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin)
 	web.POST("/cases/:id/act", s.requireRole(caseActors...), s.requireCSRF, s.caseStepForm)
+	web.GET("/cases/:id/pdf", staff, s.casePDF)
 }
 
 // workbenchMessages are the workbench pages' strings, Chinese first.
@@ -55,6 +59,10 @@ var workbenchMessages = map[string][2]string{
 	"cancel":         {"取消", "Cancel"},
 	"go_back":        {"返回上一页", "Go back"},
 	"go_home":        {"回到首页", "Home"},
+	"progress":       {"已完成", "Done"},
+	"flag_title":     {"疑点", "Flag"},
+	"stay_dates":     {"住院日期", "Stay"},
+	"tie_breaker":    {"第三方评审", "tie-breaker"},
 }
 
 func init() {

@@ -111,6 +111,9 @@ func planStep(k casebook.Case, role string, sample *casebook.CaseSample, st case
 		}
 		p.To = glossary.Word(string(next), l)
 	}
+	if (st.Action == stepSample || st.Action == stepFindings) && k.State == casebook.Closed {
+		return p, caseError(casebook.ErrTransition)
+	}
 	switch st.Action {
 	case stepSample:
 		if k.SubjectType != contract.SubjectInstitution || sample != nil {

@@ -20,7 +20,7 @@ const SampleConfidence = 0.9
 // extrapolated over-payment once findings are recorded.
 type CaseSample struct {
 	Seed     uint64          `json:"seed"`
-	Size     int             `json:"size"`
+	Size     int             `json:"size"` // requested; len(Claims) were drawn
 	DrawnAt  time.Time       `json:"drawn_at"`
 	Strata   []SampleStratum `json:"strata"`
 	Claims   []SampleClaim   `json:"claims"`
@@ -62,12 +62,7 @@ func (s *Store) SampleOf(ctx context.Context, caseID string) (*CaseSample, error
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	frame, err := samplingFrame(ctx, tx, c.SubjectID)
+	frame, err := samplingFrame(ctx, s.db, c.SubjectID)
 	if err != nil {
 		return nil, err
 	}

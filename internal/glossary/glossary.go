@@ -186,6 +186,21 @@ func init() {
 	}
 }
 
+// relative keys are statistics of their parent indicator and take its unit:
+// features.short_stay_share.value is a share.
+var relative = map[string]bool{"value": true, "peer_median": true, "peer_quantile_value": true, "expected_at_peer_median": true}
+
+// unitKey is the key whose unit a value at path takes: its leaf, or for a
+// relative statistic the indicator above it.
+func unitKey(path string) string {
+	parts := strings.Split(path, ".")
+	leaf := parts[len(parts)-1]
+	if relative[leaf] && len(parts) > 1 && unitOf(parts[len(parts)-2]) != "" {
+		return parts[len(parts)-2]
+	}
+	return leaf
+}
+
 // unitOf tells how a numeric key is shown.
 func unitOf(k string) string {
 	switch {
@@ -307,6 +322,7 @@ type Fact struct {
 // shown as a table.
 type Table struct {
 	Key, Label string
+	Known      bool   // the table's own label is in the dictionary
 	Columns    []Fact // Key and Label of each column
 	Rows       [][]string
 	// RowKeys carries each row's raw settlement_id when it has one, so a
@@ -335,10 +351,10 @@ func Facts(facts map[string]any, l Lang, org func(string) string) ([]Fact, []Tab
 				return
 			}
 			lab, ok := Path(prefix, l)
-			fs = append(fs, Fact{prefix, lab, Value(leaf, x, l, org), ok})
+			fs = append(fs, Fact{prefix, lab, Value(unitKey(prefix), x, l, org), ok})
 		default:
 			lab, ok := Path(prefix, l)
-			fs = append(fs, Fact{prefix, lab, Value(leaf, x, l, org), ok})
+			fs = append(fs, Fact{prefix, lab, Value(unitKey(prefix), x, l, org), ok})
 		}
 	}
 	walk("", "", facts)
@@ -364,7 +380,7 @@ func table(key string, rows []any, l Lang, org func(string) string) (Table, bool
 		recs = append(recs, flat)
 	}
 	lab, ok := Path(key, l)
-	t := Table{Key: key, Label: lab}
+	t := Table{Key: key, Label: lab, Known: ok}
 	names := sorted(cols)
 	for _, c := range names {
 		cl, cok := Path(c, l)
@@ -373,8 +389,7 @@ func table(key string, rows []any, l Lang, org func(string) string) (Table, bool
 	for _, r := range recs {
 		row := make([]string, len(names))
 		for i, c := range names {
-			leaf := c[strings.LastIndex(c, ".")+1:]
-			row[i] = Value(leaf, r[c], l, org)
+			row[i] = Value(unitKey(c), r[c], l, org)
 		}
 		t.Rows = append(t.Rows, row)
 		id, _ := r["settlement_id"].(string)
