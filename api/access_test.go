@@ -70,6 +70,7 @@ var routeAccess = map[string]access{
 	"GET /static/{name}":                        {public: true},
 	"POST /cases/{id}/act":                      {roles: actors, scoped: true, page: true},
 	"GET /cases/{id}/pdf":                       {roles: staff, scoped: true, page: true},
+	"GET /cases/export":                         {roles: staff, page: true},
 	"POST /api/v1/cases/{id}/sample":            {roles: actors, scoped: true},
 	"POST /api/v1/cases/{id}/sample/findings":   {roles: actors, scoped: true},
 }

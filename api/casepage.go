@@ -104,7 +104,7 @@ type orgStay struct {
 // institution, with the case of each stay when one is open.
 func (s *Server) institutionStays(ctx context.Context, org string) ([]orgStay, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT s.settlement_id, coalesce(c.case_id, ''), coalesce(s.diagnosis_code, ''),
-		string_agg(DISTINCT f.detector, ', ' ORDER BY f.detector), s.admitted_at, s.discharged_at, s.total_amount::VARCHAR
+		string_agg(DISTINCT coalesce(f.evidence->>'title', f.detector), '；'), s.admitted_at, s.discharged_at, s.total_amount::VARCHAR
 		FROM flags f JOIN settlements s ON s.settlement_id = f.subject_id
 		LEFT JOIN cases c ON c.subject_type = 'settlement' AND c.subject_id = s.settlement_id
 		WHERE f.subject_type = 'settlement' AND f.org_code = ? AND s.visit_type = 'inpatient'

@@ -20,7 +20,10 @@ func caseFilter(c *gin.Context) (casebook.Filter, error) {
 		return casebook.Filter{}, err
 	}
 	f := casebook.Filter{State: casebook.State(c.Query("state")), OrgCode: c.Query("org_code"), Family: c.Query("family"),
-		Specialty: c.Query("specialty"), Limit: limit, Offset: offset}
+		Specialty: c.Query("specialty"), Query: c.Query("q"), Sort: c.Query("sort"), Asc: c.Query("dir") == "asc", Limit: limit, Offset: offset}
+	if _, ok := casebook.SortColumns[f.Sort]; f.Sort != "" && !ok {
+		return f, &Error{Code: CodeInvalid, Field: "sort", Message: "sort must be priority, amount, due or opened"}
+	}
 	if _, ok := casebook.StateNames[f.State]; f.State != "" && !ok {
 		return f, &Error{Code: CodeInvalid, Field: "state", Message: "state must be one of open, triage, panel_review, decided, appeal, final, recovery, closed"}
 	}

@@ -207,20 +207,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-func (s *Server) casesPage(c *gin.Context) {
-	f, err := caseFilter(c)
-	if err != nil {
-		s.failPage(c, err)
-		return
-	}
-	list, total, err := s.cases.List(c.Request.Context(), f)
-	if err != nil {
-		s.failPage(c, err)
-		return
-	}
-	s.render(c, "cases.html", gin.H{"Cases": list, "Total": total, "StateNames": casebook.StateNames, "Filter": f, "Families": families})
-}
-
 // verdictInput is a reviewer's verdict.
 type verdictInput struct {
 	Verdict string `form:"verdict" json:"verdict"`

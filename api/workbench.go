@@ -1,9 +1,19 @@
 package api
 
 import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/medaudit/medaudit/auth"
+	"github.com/medaudit/medaudit/casebook"
+	"github.com/medaudit/medaudit/contract"
+	"github.com/medaudit/medaudit/internal/glossary"
+	"github.com/medaudit/medaudit/reports"
 )
 
 // workbenchRoutes adds the auditors' page routes: the case life-cycle forms.
@@ -11,6 +21,7 @@ func (s *Server) workbenchRoutes(web *gin.RouterGroup) {
 	staff := s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin)
 	web.POST("/cases/:id/act", s.requireRole(caseActors...), s.requireCSRF, s.caseStepForm)
 	web.GET("/cases/:id/pdf", staff, s.casePDF)
+	web.GET("/cases/export", staff, s.casesExport)
 }
 
 // workbenchMessages are the workbench pages' strings, Chinese first.
@@ -63,10 +74,227 @@ var workbenchMessages = map[string][2]string{
 	"flag_title":     {"疑点", "Flag"},
 	"stay_dates":     {"住院日期", "Stay"},
 	"tie_breaker":    {"第三方评审", "tie-breaker"},
+	"search":         {"案件号/个人编号/卡号/结算ID", "Case, person, card or settlement id"},
+	"district":       {"辖区", "District"},
+	"export_csv":     {"导出CSV", "Export CSV"},
+	"export_xlsx":    {"导出Excel", "Export xlsx"},
+	"opened_at":      {"立案", "Opened"},
+	"pages":          {"页", "Pages"},
 }
 
 func init() {
 	for k, v := range workbenchMessages {
 		messages[k] = v
 	}
+}
+
+// caseRow is a case as the workbench lists and exports it.
+type caseRow struct {
+	casebook.Case
+	InstitutionName string
+	FamilyNames     string
+	StateName       string
+	SubjectName     string
+}
+
+// workbenchOption is one choice of a filter.
+type workbenchOption struct{ Value, Name string }
+
+// pageLink is one link of the pager.
+type pageLink struct {
+	Label, URL string
+	Current    bool
+}
+
+// caseRows lists the cases of the filter with names for people.
+func (s *Server) caseRows(c *gin.Context, f casebook.Filter) ([]caseRow, int64, error) {
+	list, total, err := s.cases.List(c.Request.Context(), f)
+	if err != nil {
+		return nil, 0, err
+	}
+	l := glossary.Lang(lang(c))
+	org := s.orgNames(c.Request.Context())
+	out := make([]caseRow, 0, len(list))
+	for _, k := range list {
+		r := caseRow{Case: k, InstitutionName: org(k.OrgCode), StateName: glossary.Word(string(k.State), l),
+			SubjectName: glossary.Code("subject_type", k.SubjectType, l)}
+		var names []string
+		for _, fam := range k.Families {
+			names = append(names, glossary.Code("family", fam, l))
+		}
+		r.FamilyNames = strings.Join(names, "、")
+		out = append(out, r)
+	}
+	return out, total, nil
+}
+
+// casesPage is the auditors' workbench: filters with names, search by
+// case, person, card or settlement id, sortable columns, pages, export.
+func (s *Server) casesPage(c *gin.Context) {
+	if _, ok := c.GetQuery("limit"); !ok {
+		c.Request.URL.RawQuery = withParam(c.Request.URL.Query(), "limit", "50").Encode()
+	}
+	f, err := caseFilter(c)
+	if err != nil {
+		s.failPage(c, err)
+		return
+	}
+	rows, total, err := s.caseRows(c, f)
+	if err != nil {
+		s.failPage(c, err)
+		return
+	}
+	l := glossary.Lang(lang(c))
+	ctx := c.Request.Context()
+	q := c.Request.URL.Query()
+	data := gin.H{"Cases": rows, "Total": total, "Filter": f, "Query": q, "Pages": pager(q, total, f.Limit, f.Offset),
+		"SortLinks": sortLinks(q, f), "CSV": "/cases/export?" + withParam(q, "format", "csv").Encode(),
+		"XLSX": "/cases/export?" + withParam(q, "format", "xlsx").Encode()}
+	var states, fams, specs, orgs, districts []workbenchOption
+	for _, st := range []casebook.State{casebook.Open, casebook.Triage, casebook.PanelReview, casebook.Decided, casebook.Appeal,
+		casebook.Final, casebook.Recovery, casebook.Closed} {
+		states = append(states, workbenchOption{string(st), glossary.Word(string(st), l)})
+	}
+	for _, fam := range families {
+		fams = append(fams, workbenchOption{fam, glossary.Code("family", fam, l)})
+	}
+	for _, sp := range sortedKeys(casebook.SpecialtyNames) {
+		specs = append(specs, workbenchOption{sp, glossary.Word(sp, l)})
+	}
+	u := currentUser(c)
+	rows2, err := s.db.QueryContext(ctx, `SELECT DISTINCT c.org_code, coalesce(i.name, ''), c.district FROM cases c
+		LEFT JOIN institutions i USING (org_code) WHERE c.org_code IS NOT NULL ORDER BY 1`)
+	if err != nil {
+		s.failPage(c, err)
+		return
+	}
+	seenDistrict := map[string]bool{}
+	for rows2.Next() {
+		var code, name string
+		var district *string
+		if err := rows2.Scan(&code, &name, &district); err != nil {
+			rows2.Close()
+			s.failPage(c, err)
+			return
+		}
+		if district == nil || !u.Sees(*district) {
+			continue
+		}
+		orgs = append(orgs, workbenchOption{code, code + " " + name})
+		if !seenDistrict[*district] {
+			seenDistrict[*district] = true
+			districts = append(districts, workbenchOption{*district, *district})
+		}
+	}
+	rows2.Close()
+	data["States"], data["FamilyOptions"], data["Specialties"], data["Orgs"], data["Districts"] = states, fams, specs, orgs, districts
+	s.render(c, "cases.html", data)
+}
+
+// withParam is q with one parameter set (a copy).
+func withParam(q url.Values, k, v string) url.Values {
+	out := url.Values{}
+	for kk, vs := range q {
+		out[kk] = append([]string(nil), vs...)
+	}
+	out.Set(k, v)
+	return out
+}
+
+// pager links the pages of a listing (at most 10 around the current one).
+func pager(q url.Values, total int64, limit, offset int) []pageLink {
+	if total <= int64(limit) {
+		return nil
+	}
+	pages := int((total + int64(limit) - 1) / int64(limit))
+	cur := offset / limit
+	var out []pageLink
+	for p := max(0, cur-5); p < min(pages, max(0, cur-5)+10); p++ {
+		out = append(out, pageLink{Label: strconv.Itoa(p + 1), URL: "/cases?" + withParam(q, "offset", strconv.Itoa(p*limit)).Encode(), Current: p == cur})
+	}
+	return out
+}
+
+// sortLinks are the header links of the sortable columns: a click sorts by
+// the column, a second click reverses.
+func sortLinks(q url.Values, f casebook.Filter) map[string]string {
+	out := map[string]string{}
+	for col := range casebook.SortColumns {
+		dir := "desc"
+		if (f.Sort == col || (f.Sort == "" && col == "priority")) && !f.Asc {
+			dir = "asc"
+		}
+		v := withParam(q, "sort", col)
+		v.Set("dir", dir)
+		v.Del("offset")
+		out[col] = "/cases?" + v.Encode()
+	}
+	return out
+}
+
+// casesExport answers GET /cases/export?format=csv|xlsx with the cases of
+// the current filter and order (every page, up to 100 000).
+func (s *Server) casesExport(c *gin.Context) {
+	format := c.Query("format")
+	if format != "csv" && format != "xlsx" {
+		s.fail(c, &Error{Code: CodeInvalid, Field: "format", Message: "format must be csv or xlsx"})
+		return
+	}
+	q := withParam(c.Request.URL.Query(), "limit", "1000")
+	q.Del("offset")
+	c.Request.URL.RawQuery = q.Encode()
+	f, err := caseFilter(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	f.Limit = 100000
+	rows, _, err := s.caseRows(c, f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	heads := []string{"案件 Case", "对象类型 Subject type", "对象 Subject", "机构代码 Institution", "机构名称 Institution name", "辖区 District",
+		"疑点类别 Families", "状态 State", "专业 Specialty", "涉及金额 Amount at risk", "优先级 Priority", "立案时间 Opened (UTC+8)",
+		"截止 Due (UTC+8)", "认定 Verdict", "违规金额 Violating amount", "已追回 Recovered", "罚款 Fine"}
+	money := []bool{9: true, 14: true, 15: true, 16: true}
+	var table [][]string
+	l := glossary.Lang(lang(c))
+	for _, r := range rows {
+		due := ""
+		if r.DueAt != nil {
+			due = glossary.Time(*r.DueAt)
+		}
+		table = append(table, []string{r.ID, r.SubjectName, r.SubjectID, r.OrgCode, r.InstitutionName, r.District, r.FamilyNames, r.StateName,
+			glossary.Word(r.Specialty, l), r.AmountAtRisk.String(), strconv.FormatFloat(r.Priority, 'f', 0, 64), glossary.Time(r.OpenedAt), due,
+			glossary.Word(r.Verdict, l), r.ViolationAmount.String(), r.Recovered.String(), r.Fine.String()})
+	}
+	name := "cases-" + glossary.CST(s.now()).Format("20060102-1504")
+	if format == "csv" {
+		var b strings.Builder
+		b.WriteString("\ufeff") // a BOM, so spreadsheet programs read the Chinese as UTF-8
+		w := csv.NewWriter(&b)
+		w.Write(heads)
+		for _, r := range table {
+			cells := make([]string, len(r))
+			for i, v := range r {
+				cells[i] = v
+				if !money[i] {
+					cells[i] = contract.SafeCell(v)
+				}
+			}
+			w.Write(cells)
+		}
+		w.Flush()
+		c.Header("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+		c.Data(http.StatusOK, "text/csv; charset=utf-8", []byte(b.String()))
+		return
+	}
+	xlsx, err := reports.Workbook(reports.Sheet{Name: "cases", Heads: heads, Money: money[:len(heads)], Rows: table})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="`+name+`.xlsx"`)
+	c.Data(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx)
 }

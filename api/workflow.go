@@ -226,7 +226,7 @@ func (s *Server) doStep(ctx context.Context, k casebook.Case, actor, role string
 	switch st.Action {
 	case stepToPanel:
 		if k.State == casebook.Open {
-			if err := cb.Act(ctx, k.ID, actor, role, casebook.ActTriage, "sent to the panel"); err != nil {
+			if err := cb.Act(ctx, k.ID, actor, role, casebook.ActTriage, "送专家复审时一并受理"); err != nil {
 				return caseError(err)
 			}
 		}

@@ -124,7 +124,7 @@ func (w *walker) fill(sel, v string) {
 // shot keeps a full-page screenshot in out/artifacts.
 func (w *walker) shot(name string) {
 	w.t.Helper()
-	png, err := chromedp.Run(w.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(w.ctx, chromedp.FullScreenshot(100))
 	w.must(err)
 	w.shots++
 	w.must(os.WriteFile(filepath.Join(artifactDir(w.t), fmt.Sprintf("workflow-%02d-%s.png", w.shots, name)), png, 0o644))

@@ -468,6 +468,9 @@ var payloadValues = map[string]Entry{
 	"admin": {"管理员", "admin"}, "system": {"系统", "system"}, "panel": {"专家组", "panel"}, "auditor_route": {"稽核人员", "auditors"},
 	"art38": {"条例第38条", "Art. 38"}, "art40": {"条例第40条", "Art. 40"}, "art41": {"条例第41条", "Art. 41"},
 	"shadow": {"影子模式", "shadow"}, "active": {"生效", "active"},
+	// Review-panel specialties (casebook.SpecialtyNames).
+	"internal": {"内科", "internal medicine"}, "surgery": {"外科", "surgery"}, "orthopedics": {"骨科", "orthopedics"},
+	"obstetrics": {"妇产科", "obstetrics"}, "psychiatry": {"精神科", "psychiatry"}, "rehab": {"康复科", "rehabilitation"},
 }
 
 // Word names a coded word of the case workflow (a state, verdict, role,
@@ -488,6 +491,9 @@ func Payload(raw string, l Lang) string {
 	}
 	var parts []string
 	for _, k := range sorted(m) {
+		if m[k] == "" || m[k] == nil {
+			continue
+		}
 		lab := k
 		if e, ok := payloadKeys[k]; ok {
 			lab = e.In(l)
@@ -510,6 +516,8 @@ func payloadValue(k string, v any, l Lang) string {
 			lab := kk
 			if e, ok := payloadKeys[kk]; ok {
 				lab = e.In(l)
+			} else if k == "strata" {
+				lab = Stratum(kk, l)
 			}
 			parts = append(parts, lab+" "+payloadValue(kk, x[kk], l))
 		}
