@@ -28,9 +28,14 @@ const errNoChromium = "Chromium is not installed on the server, so no PDF can be
 // chromiumNames are the executables tried, in order, for print-to-PDF.
 var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "headless_shell"}
 
-// findChromium returns the path of a headless-capable Chromium, or "".
+// findChromium returns the path of a headless-capable Chromium (the
+// MEDAUDIT_CHROMIUM environment variable, else the first of chromiumNames on
+// PATH), or "".
 func findChromium() string {
 	if p := os.Getenv("MEDAUDIT_CHROMIUM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return ""
+		}
 		return p
 	}
 	for _, n := range chromiumNames {
