@@ -71,6 +71,8 @@ var routeAccess = map[string]access{
 	"POST /cases/{id}/act":                      {roles: actors, scoped: true, page: true},
 	"GET /cases/{id}/pdf":                       {roles: staff, scoped: true, page: true},
 	"GET /cases/export":                         {roles: staff, page: true},
+	"GET /quarantine":                           {roles: staff, page: true},
+	"GET /quarantine/export":                    {roles: staff, page: true},
 	"POST /api/v1/cases/{id}/sample":            {roles: actors, scoped: true},
 	"POST /api/v1/cases/{id}/sample/findings":   {roles: actors, scoped: true},
 }

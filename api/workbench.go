@@ -22,6 +22,7 @@ func (s *Server) workbenchRoutes(web *gin.RouterGroup) {
 	web.POST("/cases/:id/act", s.requireRole(caseActors...), s.requireCSRF, s.caseStepForm)
 	web.GET("/cases/:id/pdf", staff, s.casePDF)
 	web.GET("/cases/export", staff, s.casesExport)
+	s.ledgerRoutes(web)
 }
 
 // workbenchMessages are the workbench pages' strings, Chinese first.
@@ -80,6 +81,21 @@ var workbenchMessages = map[string][2]string{
 	"export_xlsx":    {"导出Excel", "Export xlsx"},
 	"opened_at":      {"立案", "Opened"},
 	"pages":          {"页", "Pages"},
+	"quarantine":     {"隔离区", "Quarantine"},
+	"q_note":         {"格式错误的行不入库，按文件、行号、列和原因列于此；原始行可能含身份证号和姓名，只能由管理员用 medaudit export quarantine 导出。", "Malformed rows are not loaded; they are listed by file, line, column and reason. Raw rows may hold ID numbers and names: an operator exports them with medaudit export quarantine."},
+	"q_batches":      {"有隔离行的批次", "Batches with quarantined rows"},
+	"q_counts":       {"按文件和原因统计", "By file and reason"},
+	"q_rows":         {"隔离行", "Quarantined rows"},
+	"file":           {"文件", "File"},
+	"line":           {"行", "Line"},
+	"column":         {"列", "Column"},
+	"reason":         {"原因", "Reason"},
+	"rows":           {"行数", "Rows"},
+	"batch":          {"批次", "Batch"},
+	"no_quarantine":  {"没有隔离的行。", "No quarantined rows."},
+	"upload":         {"上传批次", "Upload a batch"},
+	"upload_note":    {"选择一个批次的全部文件（CSV、CSV.gz、Parquet 或 Arrow），上传后在后台导入，完成后本页刷新显示台账。", "Choose all files of one batch (CSV, CSV.gz, Parquet or Arrow); it loads in the background and this page reloads with its ledger."},
+	"upload_go":      {"上传并导入", "Upload and load"},
 }
 
 func init() {
@@ -201,8 +217,14 @@ func withParam(q url.Values, k, v string) url.Values {
 	return out
 }
 
-// pager links the pages of a listing (at most 10 around the current one).
+// pager links the pages of the case listing.
 func pager(q url.Values, total int64, limit, offset int) []pageLink {
+	return pagerAt("/cases", q, total, limit, offset)
+}
+
+// pagerAt links the pages of a listing at path (at most 10 around the
+// current one).
+func pagerAt(path string, q url.Values, total int64, limit, offset int) []pageLink {
 	if total <= int64(limit) {
 		return nil
 	}
@@ -210,7 +232,7 @@ func pager(q url.Values, total int64, limit, offset int) []pageLink {
 	cur := offset / limit
 	var out []pageLink
 	for p := max(0, cur-5); p < min(pages, max(0, cur-5)+10); p++ {
-		out = append(out, pageLink{Label: strconv.Itoa(p + 1), URL: "/cases?" + withParam(q, "offset", strconv.Itoa(p*limit)).Encode(), Current: p == cur})
+		out = append(out, pageLink{Label: strconv.Itoa(p + 1), URL: path + "?" + withParam(q, "offset", strconv.Itoa(p*limit)).Encode(), Current: p == cur})
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/medaudit/medaudit/auth"
 	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/internal/browsertest"
+	"github.com/medaudit/medaudit/pipeline/pipelinetest"
 )
 
 // workflowEnv extends env with an institution case the panel can review and
@@ -392,4 +393,40 @@ func TestWholeCaseInBrowser(t *testing.T) {
 	if n, _ := chromedp.Run(w.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#steps form').length`)); n != 0 {
 		t.Errorf("a closed case offers %d steps", n)
 	}
+}
+
+// TestLedgerUploadInBrowser: an auditor uploads a batch with one malformed
+// row from the ledger page, watches it load, and finds the row in the
+// quarantine page, counted by file and reason.
+func TestLedgerUploadInBrowser(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	pipelinetest.Valid().Set("settlements", 0, "settlement_id", "S900").Set("settlements", 1, "total_amount", "abc").WriteCSV(t, dir)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
+	w := &walker{t: t, ctx: browsertest.Start(t, 2*time.Minute), base: e.srv.URL}
+	var before int
+	e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&before)
+	w.login("aud_xihu")
+	w.open("/")
+	w.must(chromedp.Do(w.ctx, chromedp.SetUploadFiles(chromedp.CSS(`#upload-files`), files)))
+	w.must(chromedp.Do(w.ctx, chromedp.Click(chromedp.CSS(`#upload-go`)), chromedp.WaitReady(chromedp.CSS(`#upload-status[data-batch]`))))
+	status := w.text(`#upload-status`)
+	if !strings.Contains(status, "导入完成") {
+		t.Fatalf("upload status: %q", status)
+	}
+	w.shot("ledger-upload")
+	var after, quarantined int
+	e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&after)
+	e.db.QueryRow(`SELECT count(*) FROM quarantine`).Scan(&quarantined)
+	if after != before+1 || quarantined == 0 {
+		t.Fatalf("ingest runs %d → %d, quarantined rows %d", before, after, quarantined)
+	}
+	w.click(`#to-quarantine`)
+	if rows := w.text(`#q-rows`); !strings.Contains(rows, "settlements.csv") || !strings.Contains(rows, "total_amount") {
+		t.Errorf("quarantine rows: %s", rows)
+	}
+	if counts := w.text(`#q-counts`); !strings.Contains(counts, "settlements.csv") {
+		t.Errorf("quarantine counts: %s", counts)
+	}
+	w.shot("quarantine")
 }
