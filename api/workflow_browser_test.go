@@ -73,6 +73,7 @@ func newWorkflowEnv(t *testing.T) *workflowEnv {
 
 // walker drives one browser through the pages as one person at a time.
 type walker struct {
+	name  string // screenshots are out/artifacts/<name>-NN-<page>.png
 	t     *testing.T
 	ctx   context.Context
 	base  string
@@ -128,7 +129,7 @@ func (w *walker) shot(name string) {
 	png, err := chromedp.Run(w.ctx, chromedp.FullScreenshot(100))
 	w.must(err)
 	w.shots++
-	w.must(os.WriteFile(filepath.Join(artifactDir(w.t), fmt.Sprintf("workflow-%02d-%s.png", w.shots, name)), png, 0o644))
+	w.must(os.WriteFile(filepath.Join(artifactDir(w.t), fmt.Sprintf("%s-%02d-%s.png", w.name, w.shots, name)), png, 0o644))
 }
 
 var shownTime = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?( – \d{4}-\d{2}-\d{2})?)?$`)
@@ -224,7 +225,7 @@ func reviewersOf(t *testing.T, db *sql.DB, id string, round int) []string {
 // every page is kept as a screenshot.
 func TestWholeCaseInBrowser(t *testing.T) {
 	e := newWorkflowEnv(t)
-	w := &walker{t: t, ctx: browsertest.Start(t, 5*time.Minute), base: e.srv.URL}
+	w := &walker{name: "workflow", t: t, ctx: browsertest.Start(t, 5*time.Minute), base: e.srv.URL}
 	db := e.db.DB
 
 	// The auditor: the workbench, then the institution case to the panel.
@@ -403,7 +404,7 @@ func TestLedgerUploadInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	pipelinetest.Valid().Set("settlements", 0, "settlement_id", "S900").Set("settlements", 1, "total_amount", "abc").WriteCSV(t, dir)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
-	w := &walker{t: t, ctx: browsertest.Start(t, 2*time.Minute), base: e.srv.URL}
+	w := &walker{name: "ledger", t: t, ctx: browsertest.Start(t, 2*time.Minute), base: e.srv.URL}
 	var before int
 	e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&before)
 	w.login("aud_xihu")

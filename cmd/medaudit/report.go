@@ -24,11 +24,16 @@ func loadSchedules(path string) (reports.Config, error) {
 
 // newReportRunner is the report runner of the serve and report commands.
 func newReportRunner(d *pipeline.DB, cfg reports.Config) (*reports.Runner, error) {
+	return newReportRunnerAt(d, cfg, time.Now)
+}
+
+// newReportRunnerAt is a report runner whose schedule reads the clock now.
+func newReportRunnerAt(d *pipeline.DB, cfg reports.Config, now func() time.Time) (*reports.Runner, error) {
 	ds, err := detectors.Registry(detectors.Config{})
 	if err != nil {
 		return nil, err
 	}
-	return reports.NewRunner(d.DB, cfg, ds, time.Now), nil
+	return reports.NewRunner(d.DB, cfg, ds, now), nil
 }
 
 func newReportCmd() *cobra.Command {

@@ -31,7 +31,7 @@ func newServeCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return serve(cmd.Context(), d, addr, cfg)
+				return serve(cmd.Context(), d, addr, cfg, time.Now)
 			})
 		},
 	}
@@ -45,13 +45,15 @@ func newServeCmd() *cobra.Command {
 // cancelled, then drains the server and waits for the scheduler to stop (a
 // report run cut short is redone at the next start). The scheduler takes
 // the server's writer lock for each run.
-func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config) error {
+// serve runs the API and pages on addr and the report scheduler, whose
+// schedule reads the clock reportNow (time.Now but in the demo).
+func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config, reportNow func() time.Time) error {
 	s, err := api.New(d, time.Now)
 	if err != nil {
 		return err
 	}
 	defer s.Close() // after the server drained: stop background ingests and scans
-	runner, err := newReportRunner(d, schedules)
+	runner, err := newReportRunnerAt(d, schedules, reportNow)
 	if err != nil {
 		return err
 	}
