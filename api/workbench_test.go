@@ -45,7 +45,7 @@ func TestCasesWorkbench(t *testing.T) {
 		t.Error("institutions without names")
 	}
 	_, en, _ := aud.do("GET", "/cases?lang=en", nil, nil)
-	for _, want := range []string{"ghost beds", "panel review", "internal medicine"} {
+	for _, want := range []string{"Ghost beds", "panel review", "internal medicine"} {
 		if !strings.Contains(en, want) {
 			t.Errorf("English workbench lacks %q", want)
 		}

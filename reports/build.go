@@ -10,6 +10,7 @@ import (
 
 	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/detectors"
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // builder renders the reports of one run.
@@ -45,7 +46,7 @@ func (b builder) header(p period, districts []string, extra ...[2]string) [][2]s
 	}
 	m = append(m, extra...)
 	m = append(m, b.meta...)
-	return append(m, [2]string{"生成时间 Generated", b.now().Format("2006-01-02 15:04:05 MST")})
+	return append(m, [2]string{"生成时间 Generated", glossary.CST(b.now()).Format("2006-01-02 15:04:05") + " 北京时间 Beijing time (UTC+8)"})
 }
 
 // files renders a document and its workbook as name.html and name.xlsx.

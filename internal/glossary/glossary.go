@@ -145,8 +145,8 @@ var codeTables = map[string]map[string]Entry{
 		"settlement": {"结算单", "settlement"}, "person": {"参保人", "person"}, "card": {"社保卡", "card"}, "institution": {"机构", "institution"},
 	},
 	"family": { // CONTRACT.md flags.family
-		"ghost_bed": {"挂床住院", "ghost beds"}, "impersonation": {"冒名住院", "impersonation"}, "drug_substitution": {"串换药品", "drug substitution"},
-		"card_misuse": {"违规刷卡", "card misuse"}, "settlement": {"结算差错", "settlement errors"}, "other": {"其他违规", "other violations"},
+		"ghost_bed": {"挂床住院", "Ghost beds"}, "impersonation": {"冒名住院", "Impersonation"}, "drug_substitution": {"串换药品", "Drug substitution"},
+		"card_misuse": {"违规刷卡", "Card misuse"}, "settlement": {"结算差错", "Settlement errors"}, "other": {"其他违规", "Other"},
 	},
 }
 
