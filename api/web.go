@@ -303,10 +303,7 @@ func timelineSVG(f casebook.CaseFile, l int) template.HTML {
 	}
 	for r, cat := range cats {
 		y := top + r*rowH
-		name := cat.Name
-		if l == 1 {
-			name = cat.Key
-		}
+		name := glossary.Code("category", cat.Key, glossary.Lang(l))
 		fmt.Fprintf(&b, `<text x="4" y="%d">%s</text>`, y+15, template.HTMLEscapeString(name))
 		for i, d := range days {
 			a := d.Amount[cat.Key]
@@ -327,8 +324,8 @@ func timelineSVG(f casebook.CaseFile, l int) template.HTML {
 			continue
 		}
 		fmt.Fprintf(&b, `<circle class="outside" cx="%d" cy="%d" r="7" fill="#dc2626"><title>%s %s %s %s %s 元</title></circle>`,
-			left+i*cell+cell/2, y+rowH/2, e.At.Format("2006-01-02 15:04"), template.HTMLEscapeString(e.OrgName),
-			template.HTMLEscapeString(e.OrgCode), template.HTMLEscapeString(e.Kind), e.Amount)
+			left+i*cell+cell/2, y+rowH/2, glossary.Time(e.At), template.HTMLEscapeString(e.OrgName),
+			template.HTMLEscapeString(e.OrgCode), template.HTMLEscapeString(glossary.Code("kind", e.Kind, glossary.Lang(l))), e.Amount)
 	}
 	fmt.Fprintf(&b, `<text x="4" y="%d" fill="#64748b">%s</text></svg>`, h-8,
 		template.HTMLEscapeString(map[int]string{0: "颜色越深金额越高；红点为同期在其他机构的结算或刷卡", 1: "Darker = higher amount; red dots = settlements or swipes elsewhere"}[l]))

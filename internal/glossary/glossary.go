@@ -141,6 +141,10 @@ var codeTables = map[string]map[string]Entry{
 	"side":    {"after_discharge": {"出院后", "after discharge"}, "before_admission": {"入院前", "before admission"}},
 	"pattern": {"query_then_drain": {"先查余额后清空", "balance query, then drain"}},
 	"sex":     {"1": {"男", "male"}, "2": {"女", "female"}},
+	"peer_scope": { // detectors/ghostbed_rate.go peer groups
+		"same kind, level and specialty":      {"同类型、同等级、同专科", "same kind, level and specialty"},
+		"same kind and specialty, all levels": {"同类型、同专科（各等级）", "same kind and specialty, all levels"},
+	},
 	"subject": { // CONTRACT.md flags.subject_type
 		"settlement": {"结算单", "settlement"}, "person": {"参保人", "person"}, "card": {"社保卡", "card"}, "institution": {"机构", "institution"},
 	},
@@ -157,7 +161,7 @@ var codeTableOf = map[string]string{
 	"kind": "kind", "visit_type": "kind", "category": "category",
 	"catalogue_class": "class", "class_in_catalogue": "class", "class_on_line": "class", "line_class": "class",
 	"insurance_type": "insurance_type", "registration_kind": "registration_kind", "problem": "problem",
-	"side": "side", "pattern": "pattern", "sex": "sex", "subject_type": "subject", "family": "family",
+	"side": "side", "pattern": "pattern", "sex": "sex", "subject_type": "subject", "family": "family", "peer_scope": "peer_scope",
 }
 
 // Code names one code value of a coded key (visit kinds, grades, medical
