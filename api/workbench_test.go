@@ -214,6 +214,11 @@ func TestSampleAPI(t *testing.T) {
 	if est["total"] != dbEst || est["confidence"].(float64) != 0.9 || est["low"] == nil || est["high"] == nil {
 		t.Errorf("estimate %v, stored %s", est, dbEst)
 	}
+	// The inspection pack of the institution shows the estimate and the method.
+	status, pack, _ := aud.do("GET", "/api/v1/institutions/H33010600001/inspection?quarter=2025Q1&format=html", nil, nil)
+	if status != 200 || !strings.Contains(pack, "追回抽样与外推") || !strings.Contains(pack, dbEst) || !strings.Contains(pack, "分层扩张估计") {
+		t.Errorf("inspection pack: %d, estimate %s shown: %v", status, dbEst, strings.Contains(pack, dbEst))
+	}
 	if status, m := call("/api/v1/cases/"+e.orgCase+"/sample/findings", `{"found": {"S999": "1.00"}}`); status != 400 {
 		t.Errorf("a claim not drawn: %d %v", status, m)
 	}
