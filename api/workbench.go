@@ -96,6 +96,11 @@ var workbenchMessages = map[string][2]string{
 	"upload":         {"上传批次", "Upload a batch"},
 	"upload_note":    {"选择一个批次的全部文件（CSV、CSV.gz、Parquet 或 Arrow），上传后在后台导入，完成后本页刷新显示台账。", "Choose all files of one batch (CSV, CSV.gz, Parquet or Arrow); it loads in the background and this page reloads with its ledger."},
 	"upload_go":      {"上传并导入", "Upload and load"},
+	"yuan":           {" 元", " yuan"},
+	"yuan_unit":      {"元", "yuan"},
+	"years":          {" 岁", " years"},
+	"insured_region": {"参保地", "insured in"},
+	"specialty_gap":  {"（专业缺口，内科代审）", " (no specialist free: reviewed by internal medicine)"},
 }
 
 func init() {
