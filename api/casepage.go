@@ -179,7 +179,7 @@ func (s *Server) caseData(c *gin.Context) (gin.H, error) {
 		}
 	}
 	data := gin.H{"F": f, "Blind": blind, "CanVote": canVote, "Flags": flagViews(f, l, s.orgNames(ctx)),
-		"State": glossary.Word(string(f.Case.State), l), "Specialty": casebook.SpecialtyNames[f.Case.Specialty],
+		"State": glossary.Word(string(f.Case.State), l), "Specialty": glossary.Word(f.Case.Specialty, l),
 		"Message": c.Query("msg"), "Events": eventViews(f.Events, l), "Sample": newSampleView(f.Sample, l)}
 	if f.Stay != nil {
 		data["Timeline"] = timelineSVG(f, lang(c))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/contract"
 	"github.com/medaudit/medaudit/internal/glossary"
 )
@@ -56,7 +55,7 @@ func (s *Server) queue(c *gin.Context) ([]queueItem, queueProgress, error) {
 	out := make([]queueItem, 0, len(cs))
 	for _, k := range cs {
 		q := queueItem{CaseID: k.ID, SubjectType: k.SubjectType, SubjectID: k.SubjectID, OrgCode: k.OrgCode, Specialty: k.Specialty,
-			SpecialtyName: casebook.SpecialtyNames[k.Specialty], Families: k.Families, State: string(k.State), DueAt: k.DueAt,
+			SpecialtyName: glossary.Word(k.Specialty, l), Families: k.Families, State: string(k.State), DueAt: k.DueAt,
 			AmountAtRisk: k.AmountAtRisk}
 		for _, f := range k.Families {
 			q.FamilyNames = append(q.FamilyNames, glossary.Code("family", f, l))

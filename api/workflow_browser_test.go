@@ -389,10 +389,19 @@ func TestWholeCaseInBrowser(t *testing.T) {
 	w.step(e.cardCase, "dismiss", "已结案")
 	expectState(t, db, e.cardCase, "closed")
 
-	// A step the state does not allow is refused with a page, not JSON.
+	// A closed case offers no step.
 	w.open("/cases/" + e.orgCase)
 	if n, _ := chromedp.Run(w.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#steps form').length`)); n != 0 {
 		t.Errorf("a closed case offers %d steps", n)
+	}
+
+	// The same case file in English.
+	w.open("/cases/" + e.orgCase + "?lang=en")
+	w.shot("auditor-case-english")
+	for sel, want := range map[string]string{`#decision`: "violation", `#trail`: "sent to the panel", `#zone-note`: "Beijing time", `#flags`: "Short-stay share"} {
+		if got := w.text(sel); !strings.Contains(got, want) {
+			t.Errorf("English %s lacks %q: %.200s", sel, want, got)
+		}
 	}
 }
 
