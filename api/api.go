@@ -247,6 +247,7 @@ func (s *Server) listBatches(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	cstIngestRuns(runs)
 	c.JSON(http.StatusOK, gin.H{"batches": runs})
 }
 

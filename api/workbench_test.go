@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,19 @@ func TestAPITimesCarryTheOffset(t *testing.T) {
 	e.db.QueryRow(`SELECT opened_at FROM cases WHERE case_id = ?`, e.panelCase).Scan(&opened)
 	if got, _ := time.Parse(time.RFC3339Nano, cf.Case.OpenedAt); !got.Equal(opened) {
 		t.Errorf("opened_at %s is not the stored instant %s", cf.Case.OpenedAt, opened)
+	}
+	offset := regexp.MustCompile(`"(started_at|finished_at|scheduled_for)":"[^"]*"`)
+	for _, path := range []string{"/api/v1/batches", "/api/v1/batches/" + e.batchID, "/api/v1/reports", "/api/v1/scans"} {
+		_, body, _ := sup.do("GET", path, nil, nil)
+		times := offset.FindAllString(body, -1)
+		if len(times) == 0 {
+			t.Errorf("%s: no times in %.200s", path, body)
+		}
+		for _, ts := range times {
+			if !strings.HasSuffix(ts, `+08:00"`) {
+				t.Errorf("%s: %s lacks +08:00", path, ts)
+			}
+		}
 	}
 	rev := e.client(t).login("rev_a")
 	_, q, _ := rev.do("GET", "/api/v1/queue", nil, nil)
