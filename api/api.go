@@ -111,7 +111,7 @@ func WithUploads(dir string, limits UploadLimits) Option {
 // New builds the router. Scans a crash left running are recorded as failed.
 func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
-	pages, err := template.New("").Funcs(funcs).ParseFS(templates, "templates/*.html")
+	pages, err := template.New("").Funcs(funcs).Funcs(timeFuncs).ParseFS(templates, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +133,7 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	s.engine.GET("/api/v1/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
 	s.engine.GET("/login", s.loginPage)
+	s.engine.GET("/static/:name", staticFile)
 	s.engine.POST("/login", s.login)
 
 	web := s.engine.Group("/", s.authenticate(true))
@@ -143,6 +144,7 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	web.GET("/cases/:id", s.casePage)
 	web.GET("/reports", s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin), s.reportsPage)
 	web.POST("/cases/:id/verdict", s.requireRole(auth.Reviewer), s.requireCSRF, s.verdictForm)
+	s.workbenchRoutes(web)
 
 	v1 := s.engine.Group("/api/v1", s.authenticate(false), s.cacheReads)
 	staff := s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin)
@@ -166,6 +168,8 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	v1.POST("/cases/:id/appeal", actors, s.requireCSRF, s.appealCase)
 	v1.POST("/cases/:id/recovery", actors, s.requireCSRF, s.recordRecovery)
 	v1.POST("/cases/:id/actions", actors, s.requireCSRF, s.actOnCase)
+	v1.POST("/cases/:id/sample", actors, s.requireCSRF, s.drawSample)
+	v1.POST("/cases/:id/sample/findings", actors, s.requireCSRF, s.sampleFindings)
 	v1.GET("/institutions", staff, s.listInstitutions)
 	v1.GET("/institutions/ranking", staff, s.institutionRanking)
 	v1.GET("/institutions/:org", staff, s.institutionProfile)
@@ -203,6 +207,10 @@ func (s *Server) Routes() []string {
 func (s *Server) Handler() http.Handler { return s.engine }
 
 func (s *Server) fail(c *gin.Context, err error) {
+	if isPage(c) {
+		s.failPage(c, err)
+		return
+	}
 	var e *Error
 	if !errors.As(err, &e) {
 		e = &Error{Code: CodeInternal, Message: "internal error", err: err}
@@ -246,6 +254,7 @@ func (s *Server) listBatches(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	cstIngestRuns(runs)
 	c.JSON(http.StatusOK, gin.H{"batches": runs})
 }
 

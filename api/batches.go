@@ -317,6 +317,7 @@ func (s *Server) batchStatus(c *gin.Context) {
 	case running:
 		status = jb.Status
 	}
+	cstIngestRuns(runs)
 	out := gin.H{"batch_id": id, "status": status, "runs": runs}
 	if running && jb.Error != "" {
 		out["error"] = jb.Error

@@ -20,7 +20,10 @@ func caseFilter(c *gin.Context) (casebook.Filter, error) {
 		return casebook.Filter{}, err
 	}
 	f := casebook.Filter{State: casebook.State(c.Query("state")), OrgCode: c.Query("org_code"), Family: c.Query("family"),
-		Specialty: c.Query("specialty"), Limit: limit, Offset: offset}
+		Specialty: c.Query("specialty"), Query: c.Query("q"), Sort: c.Query("sort"), Asc: c.Query("dir") == "asc", Limit: limit, Offset: offset}
+	if _, ok := casebook.SortColumns[f.Sort]; f.Sort != "" && !ok {
+		return f, &Error{Code: CodeInvalid, Field: "sort", Message: "sort must be priority, amount, due or opened"}
+	}
 	if _, ok := casebook.StateNames[f.State]; f.State != "" && !ok {
 		return f, &Error{Code: CodeInvalid, Field: "state", Message: "state must be one of open, triage, panel_review, decided, appeal, final, recovery, closed"}
 	}
@@ -86,6 +89,11 @@ func caseError(err error) error {
 // caseAction runs fn on the case named in the path after the district
 // check and answers with the case as it now stands.
 func (s *Server) caseAction(c *gin.Context, in any, fn func(k casebook.Case, actor, role string) error) {
+	s.caseActionWith(c, in, fn, func(k casebook.Case) { c.JSON(http.StatusOK, gin.H{"case": k}) })
+}
+
+// caseActionWith is caseAction with its own answer.
+func (s *Server) caseActionWith(c *gin.Context, in any, fn func(k casebook.Case, actor, role string) error, answer func(casebook.Case)) {
 	k, err := s.staffCase(c)
 	if err != nil {
 		s.fail(c, err)
@@ -107,7 +115,7 @@ func (s *Server) caseAction(c *gin.Context, in any, fn func(k casebook.Case, act
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"case": k})
+	answer(k)
 }
 
 // noteInput is an action that takes only a note.
@@ -124,11 +132,10 @@ var plainActions = map[string]casebook.Action{
 func (s *Server) actOnCase(c *gin.Context) {
 	var in noteInput
 	s.caseAction(c, &in, func(k casebook.Case, actor, role string) error {
-		a, ok := plainActions[in.Action]
-		if !ok {
+		if _, ok := plainActions[in.Action]; !ok {
 			return &Error{Code: CodeInvalid, Field: "action", Message: "action must be triage, dismiss, finalize or close"}
 		}
-		return s.cases.Act(c.Request.Context(), k.ID, actor, role, a, in.Note)
+		return s.takeStep(c.Request.Context(), k, actor, role, caseStep{Action: in.Action, Note: in.Note})
 	})
 }
 
@@ -136,23 +143,14 @@ func (s *Server) actOnCase(c *gin.Context) {
 // of its specialty, none from the flagged institution or its district.
 func (s *Server) assignCase(c *gin.Context) {
 	s.caseAction(c, nil, func(k casebook.Case, actor, role string) error {
-		ctx := c.Request.Context()
-		if k.State == casebook.Open {
-			if err := s.cases.Act(ctx, k.ID, actor, role, casebook.ActTriage, "sent to the panel"); err != nil {
-				return err
-			}
-		}
-		return s.cases.SendToPanel(ctx, k.ID, actor, role)
+		return s.takeStep(c.Request.Context(), k, actor, role, caseStep{Action: stepToPanel})
 	})
 }
 
 func (s *Server) appealCase(c *gin.Context) {
 	var in noteInput
 	s.caseAction(c, &in, func(k casebook.Case, actor, role string) error {
-		if strings.TrimSpace(in.Note) == "" {
-			return &Error{Code: CodeInvalid, Field: "note", Message: "an appeal needs the institution's grounds in note"}
-		}
-		return s.cases.Act(c.Request.Context(), k.ID, actor, role, casebook.ActAppeal, in.Note)
+		return s.takeStep(c.Request.Context(), k, actor, role, caseStep{Action: stepAppeal, Note: in.Note})
 	})
 }
 
@@ -166,19 +164,7 @@ type decisionInput struct {
 func (s *Server) decideCase(c *gin.Context) {
 	var in decisionInput
 	s.caseAction(c, &in, func(k casebook.Case, actor, role string) error {
-		v := casebook.Verdict(in.Verdict)
-		if v != casebook.Violation && v != casebook.NoViolation {
-			return &Error{Code: CodeInvalid, Field: "verdict", Message: "verdict must be violation or no_violation"}
-		}
-		var amount contract.Fen
-		if v == casebook.Violation {
-			a, err := yuan(in.Amount, "amount")
-			if err != nil {
-				return err
-			}
-			amount = a
-		}
-		return s.cases.Decide(c.Request.Context(), k.ID, actor, role, v, amount, in.Note)
+		return s.takeStep(c.Request.Context(), k, actor, role, caseStep{Action: stepDecide, Verdict: in.Verdict, Amount: in.Amount, Note: in.Note})
 	})
 }
 
@@ -192,14 +178,7 @@ type recoveryInput struct {
 func (s *Server) recordRecovery(c *gin.Context) {
 	var in recoveryInput
 	s.caseAction(c, &in, func(k casebook.Case, actor, role string) error {
-		amount, err := yuan(in.Amount, "amount")
-		if err != nil {
-			return err
-		}
-		if _, _, ok := casebook.FineRange(casebook.Basis(in.Basis)); !ok {
-			return &Error{Code: CodeInvalid, Field: "basis", Message: "basis must be art38, art40 or art41 (医疗保障基金使用监督管理条例)"}
-		}
-		return s.cases.RecordRecovery(c.Request.Context(), k.ID, actor, role, amount, casebook.Basis(in.Basis), in.Percent)
+		return s.takeStep(c.Request.Context(), k, actor, role, caseStep{Action: stepRecovery, Amount: in.Amount, Basis: in.Basis, Percent: in.Percent})
 	})
 }
 

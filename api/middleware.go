@@ -95,9 +95,11 @@ func (s *Server) requireCSRF(c *gin.Context) {
 		c.Next()
 		return
 	}
-	tok := c.PostForm("csrf")
+	// The header first: reading the form field would consume a multipart
+	// upload's body before its handler streams it.
+	tok := c.GetHeader("X-CSRF-Token")
 	if tok == "" {
-		tok = c.GetHeader("X-CSRF-Token")
+		tok = c.PostForm("csrf")
 	}
 	if tok == "" || tok != currentUser(c).CSRF {
 		s.fail(c, &Error{Code: CodeForbidden, Message: "missing or wrong form token (CSRF): reload the page"})

@@ -38,6 +38,7 @@ func (s *Server) visibleReports(c *gin.Context) ([]reports.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	cstReportRuns(runs)
 	u := currentUser(c)
 	out := []reports.Run{}
 	for _, r := range runs {

@@ -15,6 +15,7 @@ import (
 	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/contract"
 	"github.com/medaudit/medaudit/detectors"
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // inDistricts is a SQL condition on column (a region code) limiting rows to
@@ -119,8 +120,9 @@ func (s *Server) scans(ctx context.Context, where string, args []any, limit int)
 		if err := rows.Scan(&r.ScanID, &r.StartedAt, &fin, &r.Status, &r.Detectors, &r.Error); err != nil {
 			return nil, err
 		}
+		r.StartedAt = glossary.CST(r.StartedAt)
 		if fin.Valid {
-			r.FinishedAt = &fin.Time
+			r.FinishedAt = cstPtr(&fin.Time)
 		}
 		out = append(out, r)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/medaudit/medaudit/auth"
 	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/contract"
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // messages are the page strings, Chinese first.
@@ -116,59 +118,23 @@ func lang(c *gin.Context) int {
 }
 
 func (s *Server) render(c *gin.Context, page string, data gin.H) {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	if err := s.renderTo(c.Writer, c, page, data); err != nil {
+		slog.Error("render page", "page", page, "err", err)
+	}
+}
+
+// renderTo writes a page in the user's language to w.
+func (s *Server) renderTo(w io.Writer, c *gin.Context, page string, data gin.H) error {
 	l := lang(c)
 	t := map[string]string{}
 	for k, v := range messages {
 		t[k] = v[l]
 	}
 	data["T"], data["Lang"], data["User"] = t, [2]string{"zh-CN", "en"}[l], currentUser(c)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Header("Cache-Control", "no-store")
-	if err := s.pages.ExecuteTemplate(c.Writer, page, data); err != nil {
-		slog.Error("render page", "page", page, "err", err)
-	}
-}
-
-// queueItem is a queue row as a reviewer sees it: no score.
-type queueItem struct {
-	ID, Institution, Specialty, State, Due string
-	Amount                                 contract.Fen
-}
-
-func (s *Server) queue(c *gin.Context) ([]queueItem, error) {
-	u := currentUser(c)
-	cs, err := s.cases.Queue(c.Request.Context(), u.ExpertID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]queueItem, 0, len(cs))
-	for _, k := range cs {
-		q := queueItem{ID: k.ID, Institution: k.OrgCode, Specialty: casebook.SpecialtyNames[k.Specialty],
-			State: casebook.StateNames[k.State], Amount: k.AmountAtRisk}
-		if k.DueAt != nil {
-			q.Due = k.DueAt.Format("2006-01-02")
-		}
-		out = append(out, q)
-	}
-	return out, nil
-}
-
-func (s *Server) queuePage(c *gin.Context) {
-	items, err := s.queue(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.render(c, "queue.html", gin.H{"Items": items, "Message": c.Query("msg")})
-}
-
-func (s *Server) queueJSON(c *gin.Context) {
-	items, err := s.queue(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"cases": items})
+	data["L"], data["ZoneNote"] = [2]string{"zh", "en"}[l], glossary.ZoneNote.In(glossary.Lang(l))
+	return s.pages.ExecuteTemplate(w, page, data)
 }
 
 // caseFor loads the case file the current user may see, or not found: a
@@ -232,65 +198,6 @@ func (s *Server) caseJSON(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"case_file": f, "blind": blind})
 }
 
-// flagView is a flag as the case page shows it.
-type flagView struct {
-	Title, Summary, Detector, Override, Basis string
-	Score                                     float64
-	Amount                                    contract.Fen
-	Facts                                     []kv
-	Thresholds                                []kv
-	Caveats                                   []string
-}
-
-type kv struct{ K, V string }
-
-func flatten(prefix string, v any, out *[]kv) {
-	switch x := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			p := k
-			if prefix != "" {
-				p = prefix + "." + k
-			}
-			flatten(p, x[k], out)
-		}
-	case nil:
-		*out = append(*out, kv{prefix, "—"})
-	case string:
-		*out = append(*out, kv{prefix, x})
-	default:
-		b, _ := json.Marshal(x)
-		*out = append(*out, kv{prefix, string(b)})
-	}
-}
-
-func flagViews(f casebook.CaseFile) []flagView {
-	var out []flagView
-	for _, fl := range f.Flags {
-		var ev struct {
-			Title, Summary string
-			Basis          string             `json:"rule_basis"`
-			Facts          map[string]any     `json:"facts"`
-			Thresholds     map[string]float64 `json:"thresholds"`
-			Caveats        []string           `json:"caveats"`
-		}
-		json.Unmarshal(fl.Evidence, &ev)
-		v := flagView{Title: ev.Title, Summary: ev.Summary, Detector: fl.Detector, Basis: ev.Basis, Score: fl.Score,
-			Amount: fl.Amount, Caveats: ev.Caveats, Override: map[string]string{"absolute": "绝对性规则（无需病历）", "clinical": "临床性规则（病历可推翻）"}[fl.Override]}
-		flatten("", ev.Facts, &v.Facts)
-		for _, k := range sortedKeys(ev.Thresholds) {
-			v.Thresholds = append(v.Thresholds, kv{k, strconv.FormatFloat(ev.Thresholds[k], 'g', -1, 64)})
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -298,54 +205,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func (s *Server) casePage(c *gin.Context) {
-	f, blind, err := s.caseFor(c)
-	if err != nil {
-		s.failPage(c, err)
-		return
-	}
-	u := currentUser(c)
-	canVote := false
-	for _, r := range f.Reviews {
-		if r.ExpertID == u.ExpertID && !r.Submitted() && f.Case.State == casebook.PanelReview {
-			canVote = true
-		}
-	}
-	data := gin.H{"F": f, "Blind": blind, "CanVote": canVote, "Flags": flagViews(f),
-		"State": casebook.StateNames[f.Case.State], "Specialty": casebook.SpecialtyNames[f.Case.Specialty], "Message": c.Query("msg")}
-	if f.Stay != nil {
-		data["Timeline"] = timelineSVG(f, lang(c))
-		data["Sex"] = map[int]string{1: "男", 2: "女"}[f.Stay.Sex]
-	}
-	s.render(c, "case.html", data)
-}
-
-// failPage shows errors of page routes as a page rather than JSON.
-func (s *Server) failPage(c *gin.Context, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		slog.Error("page failed", "path", c.FullPath(), "err", err)
-		e = &Error{Code: CodeInternal, Message: "internal error"}
-	}
-	c.Status(statusOf[e.Code])
-	s.render(c, "error.html", gin.H{"Error": e})
-	c.Abort()
-}
-
-func (s *Server) casesPage(c *gin.Context) {
-	f, err := caseFilter(c)
-	if err != nil {
-		s.failPage(c, err)
-		return
-	}
-	list, total, err := s.cases.List(c.Request.Context(), f)
-	if err != nil {
-		s.failPage(c, err)
-		return
-	}
-	s.render(c, "cases.html", gin.H{"Cases": list, "Total": total, "StateNames": casebook.StateNames, "Filter": f, "Families": families})
 }
 
 // verdictInput is a reviewer's verdict.
@@ -444,10 +303,7 @@ func timelineSVG(f casebook.CaseFile, l int) template.HTML {
 	}
 	for r, cat := range cats {
 		y := top + r*rowH
-		name := cat.Name
-		if l == 1 {
-			name = cat.Key
-		}
+		name := glossary.Code("category", cat.Key, glossary.Lang(l))
 		fmt.Fprintf(&b, `<text x="4" y="%d">%s</text>`, y+15, template.HTMLEscapeString(name))
 		for i, d := range days {
 			a := d.Amount[cat.Key]
@@ -468,8 +324,8 @@ func timelineSVG(f casebook.CaseFile, l int) template.HTML {
 			continue
 		}
 		fmt.Fprintf(&b, `<circle class="outside" cx="%d" cy="%d" r="7" fill="#dc2626"><title>%s %s %s %s %s 元</title></circle>`,
-			left+i*cell+cell/2, y+rowH/2, e.At.Format("2006-01-02 15:04"), template.HTMLEscapeString(e.OrgName),
-			template.HTMLEscapeString(e.OrgCode), template.HTMLEscapeString(e.Kind), e.Amount)
+			left+i*cell+cell/2, y+rowH/2, glossary.Time(e.At), template.HTMLEscapeString(e.OrgName),
+			template.HTMLEscapeString(e.OrgCode), template.HTMLEscapeString(glossary.Code("kind", e.Kind, glossary.Lang(l))), e.Amount)
 	}
 	fmt.Fprintf(&b, `<text x="4" y="%d" fill="#64748b">%s</text></svg>`, h-8,
 		template.HTMLEscapeString(map[int]string{0: "颜色越深金额越高；红点为同期在其他机构的结算或刷卡", 1: "Darker = higher amount; red dots = settlements or swipes elsewhere"}[l]))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/medaudit/medaudit/codes"
 	"github.com/medaudit/medaudit/contract"
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // CaseFile is everything an auditor files about a case and a reviewer reads:
@@ -24,6 +25,7 @@ type CaseFile struct {
 	Flags       []CaseFlag     `json:"flags"`
 	Reviews     []Review       `json:"reviews"`
 	Events      []Event        `json:"events"`
+	Sample      *CaseSample    `json:"sample,omitempty"` // the recovery sample of an institution case
 }
 
 // Institution is the flagged institution.
@@ -110,6 +112,9 @@ func (s *Store) File(ctx context.Context, caseID string, unmasked bool) (CaseFil
 	if f.Reviews, err = s.reviews(ctx, s.db, caseID); err != nil {
 		return f, err
 	}
+	if f.Sample, err = s.SampleOf(ctx, caseID); err != nil {
+		return f, err
+	}
 	f.Events, err = s.caseEvents(ctx, caseID)
 	return f, err
 }
@@ -186,6 +191,13 @@ func (s *Store) stay(ctx context.Context, f *CaseFile, unmasked bool) error {
 	for _, k := range sortedKeys(byDay) {
 		f.Days = append(f.Days, *byDay[k])
 	}
+	// Stay and swipe times are local clock times without a zone (CONTRACT.md):
+	// from here on they carry Asia/Shanghai, so the API writes +08:00.
+	st.AdmittedAt = glossary.Local(st.AdmittedAt)
+	if st.DischargedAt != nil {
+		d := glossary.Local(*st.DischargedAt)
+		st.DischargedAt = &d
+	}
 
 	orows, err := s.db.QueryContext(ctx, `SELECT e.event_at, e.org_code, coalesce(i.name, ''), coalesce(i.region_code, ''), e.kind, e.amount::VARCHAR FROM (
 			SELECT o.admitted_at AS event_at, o.org_code, o.visit_type AS kind, o.total_amount AS amount FROM settlements o
@@ -205,7 +217,7 @@ func (s *Store) stay(ctx context.Context, f *CaseFile, unmasked bool) error {
 		if err := orows.Scan(&e.At, &e.OrgCode, &e.OrgName, &e.Region, &e.Kind, &amount); err != nil {
 			return err
 		}
-		e.Amount = fen(amount)
+		e.Amount, e.At = fen(amount), glossary.Local(e.At)
 		f.Outside = append(f.Outside, e)
 	}
 	return orows.Err()

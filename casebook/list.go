@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // Filter selects cases to list. Empty fields match everything; Districts
@@ -14,9 +16,17 @@ type Filter struct {
 	OrgCode   string
 	Family    string
 	Specialty string
-	Limit     int
-	Offset    int
+	// Query matches a case id, the subject id, or the person id or card
+	// number of a settlement case's settlement.
+	Query  string
+	Sort   string // priority (default), amount, due, opened
+	Asc    bool   // ascending; the default is descending
+	Limit  int
+	Offset int
 }
+
+// SortColumns are the orders a case list can be sorted by.
+var SortColumns = map[string]string{"priority": "priority", "amount": "amount_at_risk", "due": "due_at", "opened": "opened_at"}
 
 // List returns the cases matching f, highest priority first, and how many
 // match in all. Every filter value is a bound parameter.
@@ -41,13 +51,26 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Case, int64, error) {
 		conds = append(conds, "list_contains(string_split(families, ','), ?)")
 		args = append(args, f.Family)
 	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		conds = append(conds, `(case_id = ? OR subject_id = ? OR (subject_type = 'settlement' AND subject_id IN
+			(SELECT settlement_id FROM settlements WHERE person_id = ? OR card_no = ?)))`)
+		args = append(args, q, q, q, q)
+	}
 	where := strings.Join(conds, " AND ")
+	order, ok := SortColumns[f.Sort]
+	if !ok {
+		order = "priority"
+	}
+	dir := " DESC NULLS LAST"
+	if f.Asc {
+		dir = " ASC NULLS LAST"
+	}
 	var total int64
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM cases WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+caseColumns+` FROM cases WHERE `+where+`
-		ORDER BY priority DESC, case_id LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+		ORDER BY `+order+dir+`, case_id LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -114,6 +137,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, int64, erro
 		if err := rows.Scan(&e.Seq, &e.CaseID, &e.Actor, &e.Kind, &e.At, &e.Payload, &e.PrevHash, &e.Hash); err != nil {
 			return nil, 0, err
 		}
+		e.At = glossary.CST(e.At)
 		out = append(out, e)
 	}
 	return out, total, rows.Err()

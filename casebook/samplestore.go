@@ -22,7 +22,8 @@ func stratum(visitType string, paid contract.Fen) string {
 
 // DrawSample draws, for an institution case, a seeded stratified sample of
 // the institution's settlements for record pull and stores it with the seed
-// and the frame.
+// and the requested size n (the drawn count can differ from n by the
+// per-stratum rounding; redrawing with n and the seed gives the same claims).
 func (s *Store) DrawSample(ctx context.Context, caseID, actor string, n int, seed uint64) (Sample, error) {
 	var out Sample
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -48,7 +49,7 @@ func (s *Store) DrawSample(ctx context.Context, caseID, actor string, n int, see
 		sj, _ := json.Marshal(out.Selected)
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO case_samples (case_id, seed, size, frame, drawn, selected, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, caseID, seed, len(out.Selected), string(fj), string(dj), string(sj), now); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, caseID, seed, n, string(fj), string(dj), string(sj), now); err != nil {
 			return fmt.Errorf("store sample of %s: %w", caseID, err)
 		}
 		return appendEvent(ctx, tx, caseID, actor, "sample_drawn", now, map[string]any{"seed": seed, "size": len(out.Selected), "strata": out.Strata})
@@ -79,7 +80,7 @@ func (s *Store) RecordSampleFindings(ctx context.Context, caseID, actor string, 
 		if err != nil {
 			return err
 		}
-		if est, err = Extrapolate(sample, found, 0.9); err != nil {
+		if est, err = Extrapolate(sample, found, SampleConfidence); err != nil {
 			return err
 		}
 		fj, _ := json.Marshal(found)
@@ -93,8 +94,8 @@ func (s *Store) RecordSampleFindings(ctx context.Context, caseID, actor string, 
 }
 
 // samplingFrame is every settlement of an institution, stratified.
-func samplingFrame(ctx context.Context, tx *sql.Tx, org string) ([]Unit, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT settlement_id, visit_type, (fund_paid + account_paid)::VARCHAR FROM settlements
+func samplingFrame(ctx context.Context, q querier, org string) ([]Unit, error) {
+	rows, err := q.QueryContext(ctx, `SELECT settlement_id, visit_type, (fund_paid + account_paid)::VARCHAR FROM settlements
 		WHERE org_code = ? ORDER BY settlement_id`, org)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/medaudit/medaudit/contract"
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // Store keeps cases, the panel and the audit trail in the service's DuckDB
@@ -211,8 +212,10 @@ func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 	}
 	c.OrgCode, c.District, c.Specialty, c.Verdict = org.String, district.String, spec.String, verdict.String
 	c.Families = strings.Split(fams, ",")
+	c.OpenedAt = glossary.CST(c.OpenedAt)
 	if due.Valid {
-		c.DueAt = &due.Time
+		d := glossary.CST(due.Time)
+		c.DueAt = &d
 	}
 	for _, p := range []struct {
 		s string
@@ -328,8 +331,9 @@ func (s *Store) reviews(ctx context.Context, q interface {
 		if err := rows.Scan(&r.ExpertID, &r.Round, &r.AssignedAt, &r.DueAt, &sub, &v, &amount, &r.Comment); err != nil {
 			return nil, err
 		}
+		r.AssignedAt, r.DueAt = glossary.CST(r.AssignedAt), glossary.CST(r.DueAt)
 		if sub.Valid {
-			r.SubmittedAt = sub.Time
+			r.SubmittedAt = glossary.CST(sub.Time)
 		}
 		r.Verdict = Verdict(v)
 		a, err := contract.ParseDecimal(amount, 2)

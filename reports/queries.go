@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/medaudit/medaudit/contract"
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // Each analytical query is its own file, runnable in the DuckDB CLI once its
@@ -81,23 +82,13 @@ func fen(s sql.NullString) (contract.Fen, error) {
 	return contract.Fen(v), err
 }
 
-// familyNames are the families in report order, zh-CN then English.
-var familyNames = []struct{ Key, Name string }{
-	{contract.FamilyGhostBed, "挂床住院 Ghost beds"},
-	{contract.FamilyImpersonation, "冒名住院 Impersonation"},
-	{contract.FamilyDrugSubstitution, "串换药品 Drug substitution"},
-	{contract.FamilyCardMisuse, "违规刷卡 Card misuse"},
-	{contract.FamilySettlement, "结算差错 Settlement errors"},
-	{contract.FamilyOther, "其他违规 Other"},
-}
+// familyOrder is the families in report order.
+var familyOrder = []string{contract.FamilyGhostBed, contract.FamilyImpersonation, contract.FamilyDrugSubstitution,
+	contract.FamilyCardMisuse, contract.FamilySettlement, contract.FamilyOther}
 
+// familyName is a family's name from the glossary, zh-CN then English.
 func familyName(key string) string {
-	for _, f := range familyNames {
-		if f.Key == key {
-			return f.Name
-		}
-	}
-	return key
+	return glossary.Code("family", key, glossary.Zh) + " " + glossary.Code("family", key, glossary.En)
 }
 
 var orgKinds = map[string]string{"hospital": "医院", "clinic": "诊所", "pharmacy": "药店"}

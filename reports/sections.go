@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medaudit/medaudit/casebook"
+	"github.com/medaudit/medaudit/internal/glossary"
 )
 
 // The tables shared by the report kinds. Each returns the table (a workbook
@@ -41,10 +42,10 @@ func familySummary(ctx context.Context, db *sql.DB, sc scope, org string) (*tabl
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range familyNames {
-		if row, ok := got[f.Key]; ok {
+	for _, f := range familyOrder {
+		if row, ok := got[f]; ok {
 			t.add(row...)
-			delete(got, f.Key)
+			delete(got, f)
 		}
 	}
 	rest := make([]string, 0, len(got))
@@ -98,10 +99,10 @@ func familyTrend(ctx context.Context, db *sql.DB, sc scope, months []string) (*t
 	}
 	byCount := &chart{Type: "bar", Labels: months, Stacked: true, Y: "疑点数 Flags", Datasets: []dataset{}}
 	byAmount := &chart{Type: "bar", Labels: months, Stacked: true, Y: "涉及金额(元) Amount at risk (yuan)", Datasets: []dataset{}}
-	for _, f := range familyNames {
-		if counts[f.Key] != nil {
-			byCount.Datasets = append(byCount.Datasets, dataset{Label: f.Name, Data: counts[f.Key]})
-			byAmount.Datasets = append(byAmount.Datasets, dataset{Label: f.Name, Data: amounts[f.Key]})
+	for _, f := range familyOrder {
+		if counts[f] != nil {
+			byCount.Datasets = append(byCount.Datasets, dataset{Label: familyName(f), Data: counts[f]})
+			byAmount.Datasets = append(byAmount.Datasets, dataset{Label: familyName(f), Data: amounts[f]})
 		}
 	}
 	return t, byCount, byAmount, nil
@@ -222,6 +223,14 @@ func stateName(s string) string {
 	return s
 }
 
+// verdictName is a verdict's name from the glossary, then its code.
+func verdictName(v string) string {
+	if v == "" {
+		return ""
+	}
+	return glossary.Word(v, glossary.Zh) + " " + v
+}
+
 func routeName(r string) string {
 	switch r {
 	case "panel":
@@ -291,7 +300,7 @@ func caseList(ctx context.Context, db *sql.DB, sc scope, org string) (*table, er
 		if err := r.Scan(&id, &code, &name, &fams, &state, &route, &amount, &verdict, &viol, &rec, &opened, &comments); err != nil {
 			return err
 		}
-		t.add(id, code, name, fams, stateName(state), routeName(route), amount, verdict, viol, rec, opened, comments)
+		t.add(id, code, name, fams, stateName(state), routeName(route), amount, verdictName(verdict), viol, rec, opened, comments)
 		return nil
 	})
 	return t, err

@@ -17,6 +17,7 @@ import (
 	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/detectors"
 	"github.com/medaudit/medaudit/fixtures"
+	"github.com/medaudit/medaudit/internal/glossary"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/reports"
 )
@@ -85,14 +86,18 @@ the web pages and API until interrupted.`,
   评审专家 reviewers    rev01 … rev10  (their queues hold the top clinical cases)
   password for all demo users (new on every run): %s
 `, host, password)
-			if noServe {
-				return nil
-			}
 			schedules, err := reports.ParseConfig([]byte(demoSchedules))
 			if err != nil {
 				return err
 			}
-			return serve(ctx, d, addr, schedules, &thresholdsFlag{})
+			clock, err := demoClock(ctx, d, time.Now)
+			if err != nil {
+				return err
+			}
+			if noServe {
+				return demoReports(ctx, d, schedules, clock, cmd.ErrOrStderr())
+			}
+			return serve(ctx, d, addr, schedules, &thresholdsFlag{}, clock)
 		},
 	}
 	db.register(cmd)
@@ -204,4 +209,38 @@ func expertExists(ctx context.Context, d *pipeline.DB, id string) (bool, error) 
 	var n int
 	err := d.QueryRowContext(ctx, `SELECT count(*) FROM experts WHERE expert_id = ?`, id).Scan(&n)
 	return n > 0, err
+}
+
+// demoClock is the clock of the demo's report schedule: it starts on the
+// 20th of the month after the demo data's last settlement (Asia/Shanghai)
+// and runs on from there, so the schedule's first monthly report, trend,
+// quarterly inspection packs and annual scores cover the months the data
+// is about rather than the empty months before today. Everything else
+// (cases, deadlines, the audit trail) keeps the real clock.
+func demoClock(ctx context.Context, d *pipeline.DB, now func() time.Time) (func() time.Time, error) {
+	var last time.Time
+	if err := d.QueryRowContext(ctx, `SELECT max(settled_at) FROM settlements`).Scan(&last); err != nil {
+		return nil, fmt.Errorf("demo data's last settlement: %w", err)
+	}
+	zone := glossary.Zone
+	start := time.Date(last.Year(), last.Month(), 1, 0, 0, 0, 0, zone).AddDate(0, 1, 19)
+	started := now()
+	return func() time.Time { return start.Add(now().Sub(started)) }, nil
+}
+
+// demoReports runs, once, the demo's report jobs as the scheduler would at
+// start-up (demo --no-serve) and prints the runs.
+func demoReports(ctx context.Context, d *pipeline.DB, schedules reports.Config, clock func() time.Time, log io.Writer) error {
+	runner, err := newReportRunner(d, schedules, &thresholdsFlag{}, clock)
+	if err != nil {
+		return err
+	}
+	runs, err := runner.CatchUp(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		fmt.Fprintf(log, "report %s for %s: %s, %d files\n", r.Job, glossary.Time(r.ScheduledFor), r.Status, len(r.Files))
+	}
+	return nil
 }

@@ -21,14 +21,15 @@ func loadSchedules(path string) (reports.Config, error) {
 	return reports.LoadConfig(path)
 }
 
-// newReportRunner is the report runner of the serve and report commands;
-// its scans run with the detectors configured by the thresholds file.
-func newReportRunner(d *pipeline.DB, cfg reports.Config, th *thresholdsFlag) (*reports.Runner, error) {
+// newReportRunner is the report runner of the serve and report commands:
+// its scans run with the detectors configured by the thresholds file and its
+// schedule reads the clock now (time.Now but in the demo).
+func newReportRunner(d *pipeline.DB, cfg reports.Config, th *thresholdsFlag, now func() time.Time) (*reports.Runner, error) {
 	ds, err := th.registry()
 	if err != nil {
 		return nil, err
 	}
-	return reports.NewRunner(d.DB, cfg, ds, time.Now), nil
+	return reports.NewRunner(d.DB, cfg, ds, now), nil
 }
 
 func newReportCmd() *cobra.Command {
@@ -57,7 +58,7 @@ func newReportCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				r, err := newReportRunner(d, cfg, &rth)
+				r, err := newReportRunner(d, cfg, &rth, time.Now)
 				if err != nil {
 					return err
 				}

@@ -35,7 +35,7 @@ func newServeCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return serve(cmd.Context(), d, addr, cfg, &thresholds)
+				return serve(cmd.Context(), d, addr, cfg, &thresholds, time.Now)
 			})
 		},
 	}
@@ -50,7 +50,9 @@ func newServeCmd() *cobra.Command {
 // cancelled, then drains the server and waits for the scheduler to stop (a
 // report run cut short is redone at the next start). The scheduler takes
 // the server's writer lock for each run.
-func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config, th *thresholdsFlag) error {
+// serve runs the API and pages on addr and the report scheduler, whose
+// schedule reads the clock reportNow (time.Now but in the demo).
+func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config, th *thresholdsFlag, reportNow func() time.Time) error {
 	dcfg, err := th.config()
 	if err != nil {
 		return err
@@ -60,7 +62,7 @@ func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.C
 		return err
 	}
 	defer s.Close() // after the server drained: stop background ingests and scans
-	runner, err := newReportRunner(d, schedules, th)
+	runner, err := newReportRunner(d, schedules, th, reportNow)
 	if err != nil {
 		return err
 	}
