@@ -93,6 +93,8 @@ type Server struct {
 	flight       singleflight.Group
 	uploadDir    string
 	uploadLimits UploadLimits
+	sec          hardening
+	backups      backups
 }
 
 // Option changes a server default.
@@ -116,16 +118,19 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 		return nil, err
 	}
 	s := &Server{db: db, now: now, engine: gin.New(), pages: pages, policies: policies,
-		users: auth.NewStore(db.DB, now, auth.DefaultConfig()), cases: casebook.NewStore(db.DB, now),
-		jobs: newJobs(), uploadLimits: DefaultUploadLimits(), readCache: newReadCache(8192)}
+		cases: casebook.NewStore(db.DB, now), jobs: newJobs(), uploadLimits: DefaultUploadLimits(), readCache: newReadCache(8192),
+		sec: hardening{Security: DefaultSecurity()}}
 	s.writer = &Writer{onRelease: s.version.bump}
 	for _, o := range opts {
 		o(s)
 	}
+	if err := s.applySecurity(); err != nil {
+		return nil, err
+	}
 	if err := markInterrupted(context.Background(), db.DB, now()); err != nil {
 		return nil, err
 	}
-	s.engine.Use(gin.Recovery(), securityHeaders, s.trackWrites)
+	s.engine.Use(gin.Recovery(), s.securityHeaders, s.trackWrites)
 	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	s.engine.GET("/api/v1/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
 	s.engine.GET("/login", s.loginPage)
@@ -140,7 +145,7 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	web.GET("/reports", s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin), s.reportsPage)
 	web.POST("/cases/:id/verdict", s.requireRole(auth.Reviewer), s.requireCSRF, s.verdictForm)
 
-	v1 := s.engine.Group("/api/v1", s.authenticate(false), s.cacheReads)
+	v1 := s.engine.Group("/api/v1", s.authenticate(false), s.rateLimit, s.cacheReads)
 	staff := s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin)
 	actors := s.requireRole(caseActors...)
 	v1.GET("/batches", staff, s.listBatches)
@@ -169,6 +174,7 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	v1.GET("/reports/:id/files/:name", staff, s.reportFile)
 	v1.GET("/audit", staff, s.auditLog)
 	v1.POST("/settlement/quote", staff, s.requireCSRF, s.quote)
+	s.registerAccess(web, v1)
 	s.engine.NoRoute(func(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeNotFound, Message: "no such route"})
 	})
@@ -202,6 +208,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 	if e.Code == CodeInternal {
 		slog.Error("request failed", "path", c.FullPath(), "err", err)
+	}
+	if e.Code == CodeRateLimited && c.Writer.Header().Get("Retry-After") == "" {
+		retryAfter(c, time.Minute)
 	}
 	c.AbortWithStatusJSON(statusOf[e.Code], gin.H{"error": e})
 }

@@ -76,7 +76,7 @@ var messages = map[string][2]string{
 	"user":           {"用户名", "User"},
 	"password":       {"密码", "Password"},
 	"bad_login":      {"用户名或密码错误。", "Wrong user name or password."},
-	"rate_login":     {"登录失败次数过多，请15分钟后再试。", "Too many failed sign-ins; try again in 15 minutes."},
+	"rate_login":     {"登录尝试过于频繁，请稍后再试（见 Retry-After）。", "Too many sign-in attempts; try again shortly (see Retry-After)."},
 }
 
 var funcs = template.FuncMap{
@@ -121,7 +121,7 @@ func (s *Server) render(c *gin.Context, page string, data gin.H) {
 	for k, v := range messages {
 		t[k] = v[l]
 	}
-	data["T"], data["Lang"], data["User"] = t, [2]string{"zh-CN", "en"}[l], currentUser(c)
+	data["T"], data["Lang"], data["User"], data["Nonce"] = t, [2]string{"zh-CN", "en"}[l], currentUser(c), nonce(c)
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Header("Cache-Control", "no-store")
 	if err := s.pages.ExecuteTemplate(c.Writer, page, data); err != nil {

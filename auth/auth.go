@@ -164,8 +164,14 @@ func NewStore(db *sql.DB, now func() time.Time, cfg Config) *Store {
 // PeakHashes is the largest number of password hashes that ran at once.
 func (s *Store) PeakHashes() int64 { return s.throttle.peak.Load() }
 
-// CreateUser adds a user with a password of at least 10 characters.
+// CreateUser adds a user with a password of at least 10 characters (an
+// operator at the command line).
 func (s *Store) CreateUser(ctx context.Context, u User, password string) error {
+	return s.CreateUserBy(ctx, "system:cli", u, password)
+}
+
+// CreateUserBy adds a user on actor's behalf, with an audit event.
+func (s *Store) CreateUserBy(ctx context.Context, actor string, u User, password string) error {
 	var problems []string
 	if u.ID == "" || strings.ContainsAny(u.ID, " ,") {
 		problems = append(problems, "user id must be non-empty without spaces or commas")
@@ -175,6 +181,11 @@ func (s *Store) CreateUser(ctx context.Context, u User, password string) error {
 	}
 	if len(u.Districts) == 0 {
 		problems = append(problems, "at least one district (or *)")
+	}
+	for _, d := range u.Districts {
+		if !validDistrict(d) {
+			problems = append(problems, fmt.Sprintf("district %q is not a 6-digit region code or *", d))
+		}
 	}
 	if len([]rune(password)) < 10 {
 		problems = append(problems, "password must have at least 10 characters")
@@ -194,8 +205,12 @@ func (s *Store) CreateUser(ctx context.Context, u User, password string) error {
 	if name == "" {
 		name = u.ID
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, false)`,
-		u.ID, name, hash, u.Role, strings.Join(u.Districts, ","), expert, s.now())
+	err = s.change(ctx, actor, "user:"+u.ID, "user_created", map[string]any{"role": u.Role, "districts": u.Districts, "expert_id": u.ExpertID},
+		func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, false)`,
+				u.ID, name, hash, u.Role, strings.Join(u.Districts, ","), expert, s.now())
+			return err
+		})
 	if err != nil {
 		return fmt.Errorf("create user %s: %w", u.ID, err)
 	}

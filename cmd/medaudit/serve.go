@@ -20,9 +20,11 @@ func newServeCmd() *cobra.Command {
 		db        dbFlags
 		addr      string
 		schedules string
+		sec       = api.DefaultSecurity()
+		backupDir string
 	)
 	cmd := &cobra.Command{
-		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE]",
+		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE] [--trusted-proxies CIDR,…] [--behind-tls] [--backup-dir DIR]",
 		Short: "Serve the API and the web pages, and run the scheduled reports",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -31,13 +33,23 @@ func newServeCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return serve(cmd.Context(), d, addr, cfg)
+				opts := []api.Option{api.WithSecurity(sec)}
+				if backupDir != "" {
+					opts = append(opts, api.WithBackups(backupDir, onlineBackup(d, db.path)))
+				}
+				return serve(cmd.Context(), d, addr, cfg, opts...)
 			})
 		},
 	}
 	db.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", ":8080", "listen address")
 	cmd.Flags().StringVar(&schedules, "schedules", "", "report schedule config YAML (default: the embedded schedules.yaml)")
+	cmd.Flags().StringSliceVar(&sec.TrustedProxies, "trusted-proxies", nil,
+		"addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (default none: the client address is the socket's)")
+	cmd.Flags().BoolVar(&sec.BehindTLS, "behind-tls", false, "users reach the server over HTTPS (here or at the proxy): Secure cookies and HSTS")
+	cmd.Flags().Float64Var(&sec.RatePerSecond, "rate-per-user", sec.RatePerSecond, "API requests a second each user may make (a token bucket; over it: 429 with Retry-After)")
+	cmd.Flags().IntVar(&sec.Burst, "rate-burst", sec.Burst, "API requests a user may make at once before --rate-per-user applies")
+	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "folder for online backups (POST /api/v1/backups, medaudit backup --server)")
 	return cmd
 }
 
@@ -45,8 +57,8 @@ func newServeCmd() *cobra.Command {
 // cancelled, then drains the server and waits for the scheduler to stop (a
 // report run cut short is redone at the next start). The scheduler takes
 // the server's writer lock for each run.
-func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config) error {
-	s, err := api.New(d, time.Now)
+func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config, opts ...api.Option) error {
+	s, err := api.New(d, time.Now, opts...)
 	if err != nil {
 		return err
 	}
