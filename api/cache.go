@@ -35,7 +35,7 @@ func (v *version) get() uint64 { return v.n.Load() }
 
 // readCache holds answers by key for the version they were computed at.
 type readCache struct {
-	mu      sync.Mutex
+	mu       sync.Mutex
 	entries  map[string]cacheEntry
 	max      int   // entries
 	maxBytes int64 // bytes of keys and bodies; 0: unbounded

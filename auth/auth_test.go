@@ -90,4 +90,3 @@ func TestLoginSessionsTokens(t *testing.T) {
 		t.Error("session survives logout")
 	}
 }
-
