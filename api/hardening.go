@@ -287,3 +287,7 @@ func (s *Server) rateLimitedLogin(c *gin.Context, err error) bool {
 	s.render(c, "login.html", gin.H{"Error": "rate"})
 	return true
 }
+
+// PeakHashes is the most password hashes that have run at once (for
+// monitoring the login throttle's cap).
+func (s *Server) PeakHashes() int64 { return s.users.PeakHashes() }
