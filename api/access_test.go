@@ -70,6 +70,8 @@ var routeAccess = map[string]access{
 	"GET /api/v1/audit":                         {roles: staff},
 	"POST /api/v1/settlement/quote":             {roles: staff},
 	"GET /account":                              {page: true},
+	"GET /overdue":                              {roles: staff, page: true},
+	"GET /api/v1/overdue":                       {roles: staff},
 	"POST /account/tokens":                      {page: true},
 	"POST /account/password":                    {page: true},
 	"POST /tokens/{id}/revoke":                  {page: true, absent: true},

@@ -66,9 +66,12 @@ func init() {
 	funcs["joinComma"] = func(s []string) string { return strings.Join(s, ",") }
 }
 
-// registerAccess adds the account, token and user routes.
+// registerAccess adds the account, token, user, backup and overdue routes.
 func (s *Server) registerAccess(web, v1 *gin.RouterGroup) {
 	admin := s.requireRole(auth.Admin)
+	staff := s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin)
+	web.GET("/overdue", staff, s.overduePage)
+	v1.GET("/overdue", staff, s.overdueJSON)
 	web.GET("/account", s.accountPage)
 	web.POST("/account/tokens", s.requireCSRF, s.issueTokenForm)
 	web.POST("/account/password", s.requireCSRF, s.passwordForm)

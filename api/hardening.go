@@ -103,7 +103,7 @@ const nonceKey = "csp-nonce"
 func (s *Server) securityHeaders(c *gin.Context) {
 	b := make([]byte, 16)
 	rand.Read(b)
-	nonce := base64.RawStdEncoding.EncodeToString(b)
+	nonce := base64.RawURLEncoding.EncodeToString(b) // no + or /: nothing for html/template to escape
 	c.Set(nonceKey, nonce)
 	h := c.Writer.Header()
 	h.Set("X-Content-Type-Options", "nosniff")

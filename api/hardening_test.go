@@ -15,6 +15,7 @@ import (
 
 	"github.com/medaudit/medaudit/api"
 	"github.com/medaudit/medaudit/auth"
+	"github.com/medaudit/medaudit/casebook"
 	"github.com/medaudit/medaudit/pipeline/pipelinetest"
 )
 
@@ -237,7 +238,7 @@ func TestStrictCSP(t *testing.T) {
 	rev := e.client(t).login("rev_a")
 	_, body, h := rev.do("GET", "/cases/"+e.panelCase, nil, nil)
 	csp := h.Get("Content-Security-Policy")
-	m := regexp.MustCompile(`script-src 'self' 'nonce-([A-Za-z0-9+/]+)'`).FindStringSubmatch(csp)
+	m := regexp.MustCompile(`script-src 'self' 'nonce-([A-Za-z0-9_-]+)'`).FindStringSubmatch(csp)
 	if m == nil || strings.Contains(strings.SplitN(csp, "script-src", 2)[1], "unsafe-inline") {
 		t.Fatalf("policy %q", csp)
 	}
@@ -370,5 +371,40 @@ func TestUploadRefusedBeforeStored(t *testing.T) {
 	e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&runs1)
 	if runs1 != runs0 {
 		t.Errorf("%d ingest runs started by refused uploads", runs1-runs0)
+	}
+}
+
+// TestOverdueEscalation: the scheduler's escalation marks a case past its
+// due date once; the supervisor's page and the API list it with when; a
+// user of another district does not see it.
+func TestOverdueEscalation(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.db.Exec(`UPDATE cases SET due_at = now() - INTERVAL 3 DAY WHERE case_id = ?`, e.panelCase); err != nil {
+		t.Fatal(err)
+	}
+	cases := casebook.NewStore(e.db.DB, time.Now)
+	for range 2 {
+		if _, err := cases.EscalateOverdue(context.Background(), "system:scheduler"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sup := e.client(t).login("sup")
+	status, body, _ := sup.do("GET", "/overdue", nil, nil)
+	if status != 200 || !strings.Contains(body, e.panelCase) || strings.Contains(body, "待升级") {
+		t.Errorf("supervisor's overdue page: %d", status)
+	}
+	_, m, _ := e.token(t, "aud_other").call("GET", "/api/v1/overdue", "", nil)
+	if n := len(m["cases"].([]any)); n != 0 {
+		t.Errorf("another district sees %d overdue cases", n)
+	}
+	_, m, _ = e.token(t, "aud_xihu").call("GET", "/api/v1/audit?case_id="+e.panelCase, "", nil)
+	overdue := 0
+	for _, ev := range m["events"].([]any) {
+		if ev.(map[string]any)["kind"] == "overdue" {
+			overdue++
+		}
+	}
+	if overdue != 1 {
+		t.Errorf("%d overdue events in the case's trail, want 1", overdue)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,11 +34,7 @@ func newServeCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				opts := []api.Option{api.WithSecurity(sec)}
-				if backupDir != "" {
-					opts = append(opts, api.WithBackups(backupDir, onlineBackup(d, db.path)))
-				}
-				return serve(cmd.Context(), d, addr, cfg, opts...)
+				return serve(cmd.Context(), d, db.path, addr, cfg, backupDir, api.WithSecurity(sec))
 			})
 		},
 	}
@@ -49,7 +46,7 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&sec.BehindTLS, "behind-tls", false, "users reach the server over HTTPS (here or at the proxy): Secure cookies and HSTS")
 	cmd.Flags().Float64Var(&sec.RatePerSecond, "rate-per-user", sec.RatePerSecond, "API requests a second each user may make (a token bucket; over it: 429 with Retry-After)")
 	cmd.Flags().IntVar(&sec.Burst, "rate-burst", sec.Burst, "API requests a user may make at once before --rate-per-user applies")
-	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "folder for online backups (POST /api/v1/backups, medaudit backup --server)")
+	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "folder of online and scheduled backups (POST /api/v1/backups, medaudit backup --server, backup jobs; default: backups/ next to --db)")
 	return cmd
 }
 
@@ -57,8 +54,15 @@ func newServeCmd() *cobra.Command {
 // cancelled, then drains the server and waits for the scheduler to stop (a
 // report run cut short is redone at the next start). The scheduler takes
 // the server's writer lock for each run.
-func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config, opts ...api.Option) error {
-	s, err := api.New(d, time.Now, opts...)
+//
+// Online backups (the API's and the backup jobs') go to backupDir, by
+// default the folder backups next to the database file.
+func serve(ctx context.Context, d *pipeline.DB, path, addr string, schedules reports.Config, backupDir string, opts ...api.Option) error {
+	if backupDir == "" {
+		backupDir = filepath.Join(filepath.Dir(path), "backups")
+	}
+	takeBackup := onlineBackup(d, path)
+	s, err := api.New(d, time.Now, append(opts, api.WithBackups(backupDir, takeBackup))...)
 	if err != nil {
 		return err
 	}
@@ -68,6 +72,7 @@ func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.C
 		return err
 	}
 	runner.UseWriter(s.Writer())
+	runner.UseBackups(backupDir, takeBackup)
 	schedCtx, stopSched := context.WithCancel(ctx)
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- runner.Serve(schedCtx) }()
