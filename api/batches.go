@@ -307,6 +307,7 @@ func (s *Server) uploadBatch(c *gin.Context) {
 		defer remove()
 		cfg := pipeline.DefaultConfig()
 		cfg.Now = s.now
+		cfg.BeforeCommit = districtGuard(u)
 		sum, err := pipeline.Ingest(ctx, s.db, dir, cfg)
 		return sum, err
 	})

@@ -170,7 +170,7 @@ func TestUploadBatch(t *testing.T) {
 	aud := e.token(t, "aud_xihu")
 	dir := t.TempDir()
 	b := pipelinetest.Valid()
-	b["institutions"] = append(b["institutions"], pipelinetest.Row{"H33010200009", "上城人民医院", "hospital", "2", "330102", "300", ""})
+	b["institutions"] = append(b["institutions"], pipelinetest.Row{"H33010600009", "西湖新院", "hospital", "2", "330106", "300", ""})
 	b.WriteCSV(t, dir)
 	var batchID string
 	for i, kind := range []string{"multipart", "tar", "tar.gz", "zip"} {
@@ -213,7 +213,7 @@ func TestUploadBatch(t *testing.T) {
 		}
 	}
 	var n int
-	e.db.QueryRow(`SELECT count(*) FROM institutions WHERE org_code = 'H33010200009'`).Scan(&n)
+	e.db.QueryRow(`SELECT count(*) FROM institutions WHERE org_code = 'H33010600009'`).Scan(&n)
 	if n != 1 {
 		t.Errorf("the uploaded institution is stored %d times", n)
 	}
