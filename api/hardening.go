@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -75,6 +76,7 @@ type hardening struct {
 	Security
 	limiter *limiter
 	quota   *quota
+	masker  *masker
 }
 
 // applySecurity sets the engine up for s.sec; New calls it after the
@@ -86,6 +88,11 @@ func (s *Server) applySecurity() error {
 	if err := s.engine.SetTrustedProxies(s.sec.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted proxies: %w", err)
 	}
+	m, err := loadMasker(context.Background(), s.db.DB)
+	if err != nil {
+		return fmt.Errorf("pseudonym key: %w", err)
+	}
+	s.sec.masker = m
 	s.sec.limiter = newLimiter(s.sec.RatePerSecond, s.sec.Burst)
 	s.sec.quota = &quota{max: s.sec.UploadQuota, slots: make(chan struct{}, s.sec.MaxUploads)}
 	s.readCache.maxBytes = s.sec.CacheBytes

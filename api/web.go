@@ -201,6 +201,9 @@ func (s *Server) caseFor(c *gin.Context) (casebook.CaseFile, bool, error) {
 	}
 	f.Reviews = view.Reviews
 	f.Events = nil // the trail names the other reviewers' votes
+	if err := s.sec.masker.file(ctx, s.db.DB, &f); err != nil {
+		return f, false, err
+	}
 	if !view.ScoreVisible {
 		f.Case.Priority = 0
 		for i := range f.Flags {

@@ -16,3 +16,10 @@ CREATE TABLE case_overdue (
     noticed_at TIMESTAMP NOT NULL,
     PRIMARY KEY (case_id, due_at)
 );
+
+-- Secrets the server generates once and keeps (e.g. the key of the stable
+-- pseudonyms reviewers see instead of card numbers and person ids).
+CREATE TABLE server_secrets (
+    name  VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
