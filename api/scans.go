@@ -78,7 +78,8 @@ func (s *Server) startScan(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	actor := "user:" + currentUser(c).ID
+	u := currentUser(c)
+	actor := "user:" + u.ID
 	s.jobs.start(s.writer, "scan", strconv.FormatInt(id, 10), s.now(), func(ctx context.Context) (any, error) {
 		var res scanResult
 		var err error
@@ -86,7 +87,14 @@ func (s *Server) startScan(c *gin.Context) {
 			return res, err
 		}
 		if open {
-			sum, err := s.cases.OpenCases(ctx, actor)
+			// A user of some districts opens cases of those districts only.
+			openCases := s.cases.OpenCases
+			if !u.Sees("*") {
+				openCases = func(ctx context.Context, actor string) (casebook.OpenSummary, error) {
+					return s.cases.OpenCasesIn(ctx, actor, u.Districts)
+				}
+			}
+			sum, err := openCases(ctx, actor)
 			res.Cases = &sum
 			return res, err
 		}

@@ -46,3 +46,23 @@ func TestEscalateOverdue(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestOpenCasesIn: a scan by a user of other districts opens nothing here;
+// one by a user of the flags' district opens them.
+func TestOpenCasesIn(t *testing.T) {
+	ctx := context.Background()
+	db, s := setup(t)
+	sum, err := s.OpenCasesIn(ctx, "user:aud_other", []string{"330102"})
+	if err != nil || sum.Opened != 0 || sum.Flags != 0 {
+		t.Fatalf("another district: %+v %v", sum, err)
+	}
+	var n int
+	db.QueryRow(`SELECT count(*) FROM cases`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d cases opened by a user of another district", n)
+	}
+	sum, err = s.OpenCasesIn(ctx, "user:aud_xihu", []string{"330106"})
+	if err != nil || sum.Opened != 2 {
+		t.Errorf("own district: %+v %v", sum, err)
+	}
+}
