@@ -155,6 +155,17 @@ func TestOnlineBackupUnderLoad(t *testing.T) {
 	if !strings.Contains(out, `"out":"`+filepath.Join(backups, "online-2")+`"`) {
 		t.Errorf("medaudit backup --server: %s", out)
 	}
+	// `medaudit users` goes through the server that holds the file too.
+	if out := run(t, "users", "list", "--server", srv.URL); !strings.Contains(out, `"user_id":"rev01"`) {
+		t.Errorf("users list --server: %.300s", out)
+	}
+	out = run(t, "users", "token", "--server", srv.URL, "--id", "rev01", "--label", "cli", "--days", "7")
+	var issued struct{ Token string }
+	if json.Unmarshal([]byte(out), &issued); !strings.HasPrefix(issued.Token, "mda_") {
+		t.Errorf("users token --server: %.300s", out)
+	} else if status, _, _ := apiCall(srv.URL, issued.Token, "GET", "/api/v1/me", nil); status != 200 {
+		t.Errorf("the token issued through the server: %d", status)
+	}
 	close(stop)
 	wg.Wait()
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
