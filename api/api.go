@@ -244,6 +244,9 @@ func (s *Server) listBatches(c *gin.Context) {
 		return
 	}
 	runs, err := pipeline.Runs(c.Request.Context(), s.db, limit)
+	if err == nil {
+		runs, err = s.scopeRuns(c.Request.Context(), currentUser(c), runs)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -253,6 +256,9 @@ func (s *Server) listBatches(c *gin.Context) {
 
 func (s *Server) batchQuarantine(c *gin.Context) {
 	limit, offset, err := paging(c, 100, 1000)
+	if err == nil {
+		err = s.batchVisible(c.Request.Context(), currentUser(c), c.Param("batch"))
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -287,6 +293,9 @@ func (s *Server) homePage(c *gin.Context) {
 		return
 	}
 	runs, err := pipeline.Runs(c.Request.Context(), s.db, 50)
+	if err == nil {
+		runs, err = s.scopeRuns(c.Request.Context(), u, runs)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -302,6 +302,11 @@ func (s *Server) uploadBatch(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeConflict, Message: "the database is busy (" + busy + "); retry when it has finished"})
 		return
 	}
+	if err := s.recordUpload(c.Request.Context(), u, batchID); err != nil {
+		s.writer.Release()
+		s.fail(c, err)
+		return
+	}
 	keep = true
 	s.jobs.start(s.writer, "ingest", batchID, s.now(), func(ctx context.Context) (any, error) {
 		defer remove()
@@ -319,6 +324,10 @@ func (s *Server) uploadBatch(c *gin.Context) {
 // the ingest runs of the batch with their ledgers.
 func (s *Server) batchStatus(c *gin.Context) {
 	id := c.Param("batch")
+	if err := s.batchVisible(c.Request.Context(), currentUser(c), id); err != nil {
+		s.fail(c, err)
+		return
+	}
 	jb, running := s.jobs.get("ingest", id)
 	runs, err := pipeline.BatchRuns(c.Request.Context(), s.db, id)
 	if err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/medaudit/medaudit/auth"
+	"github.com/medaudit/medaudit/pipeline"
 )
 
 // District-scoped writes. An upload by a user who does not see every
@@ -66,4 +68,64 @@ func districtGuard(u auth.User) func(ctx context.Context, conn *sql.Conn, runID 
 		return fmt.Errorf("上传被拒绝：%d 行属于您辖区（%s）以外的机构（%s）；整批未入库。 Refused: %d rows belong to institutions outside your districts (%s): %s; nothing of the batch was stored",
 			n, strings.Join(u.Districts, ","), orgs, n, strings.Join(u.Districts, ","), orgs)
 	}
+}
+
+// batchesIn are the batches that delivered a current row of an institution
+// in the districts (or of such an institution's settlements, fee items,
+// swipes or stock movements), and those the user uploaded.
+const batchesIn = `WITH orgs AS (SELECT org_code FROM institutions WHERE list_contains($mine, region_code))
+SELECT batch_id FROM institutions WHERE org_code IN (SELECT org_code FROM orgs)
+UNION SELECT batch_id FROM settlements WHERE org_code IN (SELECT org_code FROM orgs)
+UNION SELECT f.batch_id FROM fee_items f JOIN settlements s USING (settlement_id) WHERE s.org_code IN (SELECT org_code FROM orgs)
+UNION SELECT batch_id FROM card_swipes WHERE org_code IN (SELECT org_code FROM orgs)
+UNION SELECT batch_id FROM stock_movements WHERE org_code IN (SELECT org_code FROM orgs)
+UNION SELECT batch_id FROM batch_uploads WHERE user_id = $user`
+
+// visibleBatches is the set of batches u may see, or nil when u sees every
+// district.
+func (s *Server) visibleBatches(ctx context.Context, u auth.User) (map[string]bool, error) {
+	if u.Sees("*") {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, batchesIn, sql.Named("mine", u.Districts), sql.Named("user", u.ID))
+	if err != nil {
+		return nil, fmt.Errorf("batches of the user's districts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// scopeRuns keeps the runs of the batches u may see.
+func (s *Server) scopeRuns(ctx context.Context, u auth.User, runs []pipeline.Run) ([]pipeline.Run, error) {
+	visible, err := s.visibleBatches(ctx, u)
+	if err != nil || visible == nil {
+		return runs, err
+	}
+	return slices.DeleteFunc(runs, func(r pipeline.Run) bool { return !visible[r.BatchID] }), nil
+}
+
+// batchVisible is not found for a batch outside u's districts.
+func (s *Server) batchVisible(ctx context.Context, u auth.User, batchID string) error {
+	visible, err := s.visibleBatches(ctx, u)
+	if err != nil {
+		return err
+	}
+	if visible != nil && !visible[batchID] {
+		return &Error{Code: CodeNotFound, Message: "no such batch"}
+	}
+	return nil
+}
+
+// recordUpload notes who uploaded a batch.
+func (s *Server) recordUpload(ctx context.Context, u auth.User, batchID string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO batch_uploads VALUES (?, ?, ?)`, batchID, u.ID, s.now())
+	return err
 }

@@ -10,10 +10,10 @@ import (
 )
 
 // tableSums is every table's row count and content checksum but the
-// ingest runs (which record refused attempts).
+// ingest runs and uploads (which record refused attempts).
 func tableSums(t *testing.T, e *env) map[string]string {
 	t.Helper()
-	rows, err := e.db.Query(`SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND table_name <> 'ingest_runs' ORDER BY 1`)
+	rows, err := e.db.Query(`SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND table_name NOT IN ('ingest_runs', 'batch_uploads') ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +71,20 @@ func TestWriteIntoAnotherDistrictChangesNothing(t *testing.T) {
 		}
 	}
 	if _, m, _ := clients["aud_xihu"].call("GET", "/api/v1/batches", "", nil); !strings.Contains(mustJSON(m), "H33010200009") {
-		t.Error("the refusal does not name the institution in the ledger")
+		t.Error("the refusal does not name the institution in the uploader's ledger")
+	}
+	// Batches are scoped like the rest: 330102's auditor sees their own
+	// refused upload but not 330106's batch, its status or its quarantine.
+	_, m, _ := clients["aud_other"].call("GET", "/api/v1/batches", "", nil)
+	if js := mustJSON(m); strings.Contains(js, e.batchID) || !strings.Contains(js, "outside your districts") {
+		t.Errorf("aud_other's batch list: %.400s", js)
+	}
+	for _, path := range []string{"/api/v1/batches/" + e.batchID, "/api/v1/batches/" + e.batchID + "/quarantine"} {
+		if status, _, _ := clients["aud_other"].call("GET", path, "", nil); status != http.StatusNotFound {
+			t.Errorf("aud_other %s: %d", path, status)
+		}
+		if status, _, _ := clients["aud_xihu"].call("GET", path, "", nil); status != http.StatusOK {
+			t.Errorf("aud_xihu %s: %d", path, status)
+		}
 	}
 }

@@ -23,3 +23,12 @@ CREATE TABLE server_secrets (
     name  VARCHAR PRIMARY KEY,
     value VARCHAR NOT NULL
 );
+
+-- Who uploaded each batch through the server: a user of some districts
+-- sees the batches whose rows are in their districts and the ones they
+-- uploaded themselves (a refused batch stores no row to place it).
+CREATE TABLE batch_uploads (
+    batch_id    VARCHAR NOT NULL,
+    user_id     VARCHAR NOT NULL,
+    uploaded_at TIMESTAMP NOT NULL
+);
