@@ -349,6 +349,14 @@ func TestScanOverAPI(t *testing.T) {
 	if _, m, _ := aud.call("GET", "/api/v1/scans", "", nil); len(m["scans"].([]any)) != 2 {
 		t.Errorf("scans listed: %v", m["scans"])
 	}
+	// Per-detector flag counts are the user's districts' too: 330102 has
+	// no data, so none of scan 2's flags.
+	_, m, _ = other.call("GET", "/api/v1/scans/2", "", nil)
+	for _, d := range m["detectors"].([]any) {
+		if n := d.(map[string]any)["flags"]; n != 0.0 {
+			t.Errorf("scan 2 for 330102: %v", d)
+		}
+	}
 }
 
 // TestWriterBusy: while another writer (an ingest, a scheduled report)

@@ -203,7 +203,18 @@ func (s *Server) scanStatus(c *gin.Context) {
 		}
 	}
 	runs := []detectorRun{}
-	rows, err := s.db.QueryContext(ctx, `SELECT detector, flags, seconds FROM scan_detectors WHERE scan_id = ? ORDER BY detector`, id)
+	cond, args := inDistricts(currentUser(c), "i.region_code")
+	// A user of some districts gets each detector's flags there (the
+	// timings are the scan's).
+	q, qargs := `SELECT detector, flags, seconds FROM scan_detectors WHERE scan_id = ? ORDER BY detector`, []any{id}
+	if !currentUser(c).Sees("*") {
+		q = `SELECT d.detector, coalesce(x.n, 0), d.seconds FROM scan_detectors d LEFT JOIN (
+			SELECT f.detector, count(*) AS n FROM flags f LEFT JOIN institutions i ON i.org_code = f.org_code
+			WHERE f.scan_id = ? AND ` + cond + ` GROUP BY f.detector) x USING (detector)
+			WHERE d.scan_id = ? ORDER BY d.detector`
+		qargs = append(append([]any{id}, args...), id)
+	}
+	rows, err := s.db.QueryContext(ctx, q, qargs...)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -219,7 +230,6 @@ func (s *Server) scanStatus(c *gin.Context) {
 	}
 	rows.Close()
 	out["detectors"] = runs
-	cond, args := inDistricts(currentUser(c), "i.region_code")
 	fams := []familySummary{}
 	rows, err = s.db.QueryContext(ctx, `SELECT f.family, count(*), count(DISTINCT f.org_code), sum(f.amount_at_risk)::VARCHAR
 		FROM flags f LEFT JOIN institutions i ON i.org_code = f.org_code
