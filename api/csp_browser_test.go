@@ -84,6 +84,12 @@ func TestPagesUnderStrictCSP(t *testing.T) {
 		if resp.Status != 200 {
 			t.Errorf("%s: HTTP %d", path, resp.Status)
 		}
+		// Inline event handlers (onclick=…) never run under the policy.
+		handlers, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('*')].flatMap(e => [...e.attributes].filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name))`))
+		must(err)
+		for _, h := range handlers {
+			seen = append(seen, path+": inline handler "+h)
+		}
 		seen = append(seen, violations(path)...)
 	}
 
