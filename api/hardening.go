@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -41,6 +42,9 @@ type Security struct {
 	MaxUploads  int
 	// CacheBytes bounds the bytes of answers the read cache holds.
 	CacheBytes int64
+	// PurgeEvery is how often expired sessions and old failed logins are
+	// deleted (auth.Store.Purge).
+	PurgeEvery time.Duration
 }
 
 // DefaultSecurity: no trusted proxy, no TLS, 50 requests a second per user
@@ -48,7 +52,8 @@ type Security struct {
 // through a month of flags a few dozen a second), 32 GiB of staged uploads,
 // 2 uploads at once, 256 MiB of cached answers.
 func DefaultSecurity() Security {
-	return Security{Auth: auth.DefaultConfig(), RatePerSecond: 50, Burst: 300, UploadQuota: 32 << 30, MaxUploads: 2, CacheBytes: 256 << 20}
+	return Security{Auth: auth.DefaultConfig(), RatePerSecond: 50, Burst: 300, UploadQuota: 32 << 30, MaxUploads: 2, CacheBytes: 256 << 20,
+		PurgeEvery: time.Hour}
 }
 
 // Validate checks the settings.
@@ -57,8 +62,8 @@ func (s Security) Validate() error {
 	if s.RatePerSecond <= 0 || s.Burst < 1 {
 		errs = append(errs, errors.New("rate limit: RatePerSecond > 0 and Burst ≥ 1"))
 	}
-	if s.UploadQuota < 1 || s.MaxUploads < 1 || s.CacheBytes < 1 {
-		errs = append(errs, errors.New("UploadQuota, MaxUploads and CacheBytes must be positive"))
+	if s.UploadQuota < 1 || s.MaxUploads < 1 || s.CacheBytes < 1 || s.PurgeEvery <= 0 {
+		errs = append(errs, errors.New("UploadQuota, MaxUploads, CacheBytes and PurgeEvery must be positive"))
 	}
 	if err := s.Auth.Throttle.Validate(); err != nil {
 		errs = append(errs, err)
@@ -98,7 +103,31 @@ func (s *Server) applySecurity() error {
 	s.readCache.maxBytes = s.sec.CacheBytes
 	s.users = auth.NewStore(s.db.DB, s.now, s.sec.Auth)
 	s.users.Audit = s.cases.Record
+	s.jobs.wg.Add(1)
+	go s.purge(s.jobs.ctx, s.sec.PurgeEvery)
 	return nil
+}
+
+// purge deletes expired sessions and old failed logins every interval
+// until the server closes.
+func (s *Server) purge(ctx context.Context, every time.Duration) {
+	defer s.jobs.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sessions, failures, err := s.users.Purge(ctx)
+		if err != nil && ctx.Err() == nil {
+			slog.Error("purge sessions and failed logins", "err", err)
+		}
+		if sessions+failures > 0 {
+			slog.Info("purged", "sessions", sessions, "login_failures", failures)
+		}
+	}
 }
 
 // nonceKey is where securityHeaders leaves the request's script nonce.

@@ -408,3 +408,25 @@ func TestOverdueEscalation(t *testing.T) {
 		t.Errorf("%d overdue events in the case's trail, want 1", overdue)
 	}
 }
+
+// TestExpiredSessionsPurged: the server deletes expired sessions on its
+// own, every PurgeEvery.
+func TestExpiredSessionsPurged(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.db.Exec(`INSERT INTO sessions VALUES ('expired-hash', 'aud_xihu', 'x', ?, ?)`, time.Now().Add(-10*time.Hour), time.Now().Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	sec := api.DefaultSecurity()
+	sec.PurgeEvery = 50 * time.Millisecond
+	e.server(t, api.WithSecurity(sec))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var n int
+		e.db.QueryRow(`SELECT count(*) FROM sessions WHERE token_hash = 'expired-hash'`).Scan(&n)
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the expired session is still there after 5 s")
+		}
+	}
+}
