@@ -84,7 +84,8 @@ var funcs = template.FuncMap{
 	"inc": func(i int) int { return i + 1 },
 	"kindName": func(k any) string {
 		return map[string]string{"hospital": "医院", "clinic": "诊所", "pharmacy": "药店",
-			"monthly_scan": "月度稽核报告", "quarterly_inspection": "季度检查包", "annual_scoring": "年度考核"}[fmt.Sprint(k)]
+			"monthly_scan": "月度稽核报告", "quarterly_inspection": "季度检查包", "annual_scoring": "年度考核",
+			"overdue_escalation": "逾期案件升级", "backup": "夜间备份"}[fmt.Sprint(k)]
 	},
 	"familyName": func(f string) string { return familyNames[f] },
 	"kb":         func(n int64) string { return strconv.FormatInt((n+1023)/1024, 10) + " KB" },
