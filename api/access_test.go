@@ -20,11 +20,13 @@ type access struct {
 	roles  []string // roles allowed; nil = any signed-in user
 	scoped bool     // a case route: another district's staff or an unassigned reviewer get 404
 	page   bool     // anonymous users are sent to /login rather than told 401
+	absent bool     // the path names a user or token the matrix does not create: 404 for whoever passes the role check
 }
 
 var (
 	staff  = []string{auth.Auditor, auth.Supervisor, auth.Admin}
 	actors = []string{auth.Auditor, auth.Supervisor} // act on cases and write data
+	admins = []string{auth.Admin}
 )
 
 // routeAccess is the access policy of every route; the matrix test fails on
@@ -42,8 +44,8 @@ var routeAccess = map[string]access{
 	"POST /cases/{id}/verdict":                  {roles: []string{auth.Reviewer}, scoped: true, page: true},
 	"GET /api/v1/batches":                       {roles: staff},
 	"POST /api/v1/batches":                      {roles: actors},
-	"GET /api/v1/batches/{batch}":               {roles: staff},
-	"GET /api/v1/batches/{batch}/quarantine":    {roles: staff},
+	"GET /api/v1/batches/{batch}":               {roles: staff, scoped: true},
+	"GET /api/v1/batches/{batch}/quarantine":    {roles: staff, scoped: true},
 	"GET /api/v1/scans":                         {roles: staff},
 	"POST /api/v1/scans":                        {roles: actors},
 	"GET /api/v1/scans/{id}":                    {roles: staff},
@@ -78,6 +80,24 @@ var routeAccess = map[string]access{
 	"GET /quarantine/export":                    {roles: staff, page: true},
 	"POST /api/v1/cases/{id}/sample":            {roles: actors, scoped: true},
 	"POST /api/v1/cases/{id}/sample/findings":   {roles: actors, scoped: true},
+	"GET /account":                              {page: true},
+	"GET /overdue":                              {roles: staff, page: true},
+	"GET /api/v1/overdue":                       {roles: staff},
+	"POST /account/tokens":                      {page: true},
+	"POST /account/password":                    {page: true},
+	"POST /tokens/{id}/revoke":                  {page: true, absent: true},
+	"GET /admin":                                {roles: admins, page: true},
+	"POST /admin/users/{id}":                    {roles: admins, page: true, absent: true},
+	"GET /api/v1/me":                            {},
+	"POST /api/v1/me/password":                  {},
+	"GET /api/v1/tokens":                        {},
+	"POST /api/v1/tokens":                       {},
+	"DELETE /api/v1/tokens/{id}":                {absent: true},
+	"GET /api/v1/users":                         {roles: admins},
+	"POST /api/v1/users":                        {roles: admins},
+	"PATCH /api/v1/users/{id}":                  {roles: admins},
+	"POST /api/v1/users/{id}/password":          {roles: admins},
+	"POST /api/v1/backups":                      {roles: admins},
 }
 
 // TestAccessMatrix calls every route as every kind of user and checks the
@@ -131,7 +151,7 @@ func TestAccessMatrix(t *testing.T) {
 			case method == "GET":
 				status, body, h = c.do("GET", path, nil, nil)
 			case strings.HasPrefix(path, "/api/"):
-				status, body, h = c.do("POST", path, nil, map[string]string{"X-CSRF-Token": c.csrf})
+				status, body, h = c.do(method, path, nil, map[string]string{"X-CSRF-Token": c.csrf})
 			default:
 				status, body, h = c.do("POST", path, url.Values{"csrf": {c.csrf}, "verdict": {"bogus"}, "user": {"x"}, "password": {"y"}}, nil)
 			}
@@ -145,7 +165,7 @@ func TestAccessMatrix(t *testing.T) {
 				want = "unauthenticated"
 			case pol.roles != nil && !slices.Contains(pol.roles, p.role):
 				want = "forbidden"
-			case pol.scoped && !p.inDistrict:
+			case pol.scoped && !p.inDistrict, pol.absent:
 				want = "hidden"
 			case route == "POST /logout":
 				want = "login" // signed out, back to the login page

@@ -97,6 +97,8 @@ type Server struct {
 	// detectorCfg and thresholdsSource configure the scans (WithDetectors).
 	detectorCfg      detectors.Config
 	thresholdsSource string
+	sec              hardening
+	backups          backups
 }
 
 // Option changes a server default.
@@ -120,16 +122,19 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 		return nil, err
 	}
 	s := &Server{db: db, now: now, engine: gin.New(), pages: pages, policies: policies,
-		users: auth.NewStore(db.DB, now, auth.DefaultConfig()), cases: casebook.NewStore(db.DB, now),
-		jobs: newJobs(), uploadLimits: DefaultUploadLimits(), readCache: newReadCache(8192)}
+		cases: casebook.NewStore(db.DB, now), jobs: newJobs(), uploadLimits: DefaultUploadLimits(), readCache: newReadCache(8192),
+		sec: hardening{Security: DefaultSecurity()}}
 	s.writer = &Writer{onRelease: s.version.bump}
 	for _, o := range opts {
 		o(s)
 	}
+	if err := s.applySecurity(); err != nil {
+		return nil, err
+	}
 	if err := markInterrupted(context.Background(), db.DB, now()); err != nil {
 		return nil, err
 	}
-	s.engine.Use(gin.Recovery(), securityHeaders, s.trackWrites)
+	s.engine.Use(gin.Recovery(), s.securityHeaders, s.trackWrites)
 	s.engine.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	s.engine.GET("/api/v1/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
 	s.engine.GET("/login", s.loginPage)
@@ -146,7 +151,7 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	web.POST("/cases/:id/verdict", s.requireRole(auth.Reviewer), s.requireCSRF, s.verdictForm)
 	s.workbenchRoutes(web)
 
-	v1 := s.engine.Group("/api/v1", s.authenticate(false), s.cacheReads)
+	v1 := s.engine.Group("/api/v1", s.authenticate(false), s.rateLimit, s.cacheReads)
 	staff := s.requireRole(auth.Auditor, auth.Supervisor, auth.Admin)
 	actors := s.requireRole(caseActors...)
 	v1.GET("/batches", staff, s.listBatches)
@@ -180,6 +185,7 @@ func New(db *pipeline.DB, now func() time.Time, opts ...Option) (*Server, error)
 	v1.GET("/reports/:id/files/:name", staff, s.reportFile)
 	v1.GET("/audit", staff, s.auditLog)
 	v1.POST("/settlement/quote", staff, s.requireCSRF, s.quote)
+	s.registerAccess(web, v1)
 	s.engine.NoRoute(func(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeNotFound, Message: "no such route"})
 	})
@@ -218,6 +224,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if e.Code == CodeInternal {
 		slog.Error("request failed", "path", c.FullPath(), "err", err)
 	}
+	if e.Code == CodeRateLimited && c.Writer.Header().Get("Retry-After") == "" {
+		retryAfter(c, time.Minute)
+	}
 	c.AbortWithStatusJSON(statusOf[e.Code], gin.H{"error": e})
 }
 
@@ -250,6 +259,9 @@ func (s *Server) listBatches(c *gin.Context) {
 		return
 	}
 	runs, err := pipeline.Runs(c.Request.Context(), s.db, limit)
+	if err == nil {
+		runs, err = s.scopeRuns(c.Request.Context(), currentUser(c), runs)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -260,6 +272,9 @@ func (s *Server) listBatches(c *gin.Context) {
 
 func (s *Server) batchQuarantine(c *gin.Context) {
 	limit, offset, err := paging(c, 100, 1000)
+	if err == nil {
+		err = s.batchVisible(c.Request.Context(), currentUser(c), c.Param("batch"))
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -294,6 +309,9 @@ func (s *Server) homePage(c *gin.Context) {
 		return
 	}
 	runs, err := pipeline.Runs(c.Request.Context(), s.db, 50)
+	if err == nil {
+		runs, err = s.scopeRuns(c.Request.Context(), u, runs)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

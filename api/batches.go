@@ -44,6 +44,13 @@ type staging struct {
 	entries int
 	seen    map[string]bool
 	ignored []string
+	quota   *quota // every byte written is charged to it first
+	charged int64  // bytes charged, released when the folder is removed
+}
+
+// file is where staging writes: charged to the quota.
+func (st *staging) file(f *os.File) io.Writer {
+	return quotaWriter{w: f, q: st.quota, charged: &st.charged}
 }
 
 // add stores one entry of the upload named name (a path inside an archive
@@ -69,10 +76,13 @@ func (st *staging) add(name string, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(f, io.LimitReader(r, st.limits.MaxBytes-st.written+1))
+	n, err := io.Copy(st.file(f), io.LimitReader(r, st.limits.MaxBytes-st.written+1))
 	st.written += n
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if errors.Is(err, errQuota) {
+		return errQuota
 	}
 	if err != nil {
 		return &Error{Code: CodeInvalid, Field: "files", Message: "could not read " + base + " from the upload: " + safeErr(err)}
@@ -206,7 +216,7 @@ func (st *staging) zip(body io.Reader) error {
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	n, err := io.Copy(tmp, body)
+	n, err := io.Copy(st.file(tmp), body)
 	if err != nil {
 		return tooLargeOr(err, "")
 	}
@@ -252,18 +262,28 @@ func tooLargeOr(err error, what string) error {
 // uploadBatch answers POST /api/v1/batches: it stores the upload, then
 // loads it in the background (202); GET /api/v1/batches/{batch} follows it.
 func (s *Server) uploadBatch(c *gin.Context) {
+	free, err := s.admitUpload(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	defer free()
 	dir, err := os.MkdirTemp(s.uploadDir, "batch-")
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	st := &staging{dir: dir, limits: s.uploadLimits, seen: map[string]bool{}, quota: s.sec.quota}
+	remove := func() {
+		os.RemoveAll(dir)
+		s.sec.quota.release(st.charged)
+	}
 	keep := false
 	defer func() {
 		if !keep {
-			os.RemoveAll(dir)
+			remove()
 		}
 	}()
-	st := &staging{dir: dir, limits: s.uploadLimits, seen: map[string]bool{}}
 	if err := st.receive(c); err != nil {
 		s.fail(c, err)
 		return
@@ -282,11 +302,17 @@ func (s *Server) uploadBatch(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeConflict, Message: "the database is busy (" + busy + "); retry when it has finished"})
 		return
 	}
+	if err := s.recordUpload(c.Request.Context(), u, batchID); err != nil {
+		s.writer.Release()
+		s.fail(c, err)
+		return
+	}
 	keep = true
 	s.jobs.start(s.writer, "ingest", batchID, s.now(), func(ctx context.Context) (any, error) {
-		defer os.RemoveAll(dir)
+		defer remove()
 		cfg := pipeline.DefaultConfig()
 		cfg.Now = s.now
+		cfg.BeforeCommit = districtGuard(u)
 		sum, err := pipeline.Ingest(ctx, s.db, dir, cfg)
 		return sum, err
 	})
@@ -298,6 +324,10 @@ func (s *Server) uploadBatch(c *gin.Context) {
 // the ingest runs of the batch with their ledgers.
 func (s *Server) batchStatus(c *gin.Context) {
 	id := c.Param("batch")
+	if err := s.batchVisible(c.Request.Context(), currentUser(c), id); err != nil {
+		s.fail(c, err)
+		return
+	}
 	jb, running := s.jobs.get("ingest", id)
 	runs, err := pipeline.BatchRuns(c.Request.Context(), s.db, id)
 	if err != nil {

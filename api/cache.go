@@ -35,9 +35,11 @@ func (v *version) get() uint64 { return v.n.Load() }
 
 // readCache holds answers by key for the version they were computed at.
 type readCache struct {
-	mu      sync.Mutex
-	entries map[string]cacheEntry
-	max     int
+	mu       sync.Mutex
+	entries  map[string]cacheEntry
+	max      int   // entries
+	maxBytes int64 // bytes of keys and bodies; 0: unbounded
+	bytes    int64 // held now
 }
 
 type cacheEntry struct {
@@ -66,10 +68,19 @@ func (c *readCache) get(key string, v uint64, now time.Time) (cacheEntry, bool) 
 func (c *readCache) put(key string, e cacheEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
+	size := int64(len(key) + len(e.body))
+	if old, ok := c.entries[key]; ok {
+		c.bytes -= int64(len(key) + len(old.body))
+	}
+	if len(c.entries) >= c.max || (c.maxBytes > 0 && c.bytes+size > c.maxBytes) {
 		clear(c.entries) // a new version makes most entries dead anyway
+		c.bytes = 0
+	}
+	if c.maxBytes > 0 && size > c.maxBytes {
+		return
 	}
 	c.entries[key] = e
+	c.bytes += size
 }
 
 // authTTL bounds how long a resolved session or token is trusted without

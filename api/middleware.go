@@ -18,16 +18,6 @@ const (
 	userKey       = "user"
 )
 
-// securityHeaders sets headers every response carries.
-func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	c.Next()
-}
-
 // authenticate resolves the user from a bearer token or the session cookie.
 // Pages redirect to the login page; the API answers 401.
 func (s *Server) authenticate(page bool) gin.HandlerFunc {
@@ -101,7 +91,7 @@ func (s *Server) requireCSRF(c *gin.Context) {
 	if tok == "" {
 		tok = c.PostForm("csrf")
 	}
-	if tok == "" || tok != currentUser(c).CSRF {
+	if !sameToken(tok, currentUser(c).CSRF) {
 		s.fail(c, &Error{Code: CodeForbidden, Message: "missing or wrong form token (CSRF): reload the page"})
 		return
 	}
@@ -117,8 +107,7 @@ func (s *Server) loginPage(c *gin.Context) {
 func (s *Server) login(c *gin.Context) {
 	token, u, err := s.users.Login(c.Request.Context(), c.PostForm("user"), c.PostForm("password"), c.ClientIP())
 	switch {
-	case errors.Is(err, auth.ErrRateLimited):
-		c.Redirect(http.StatusSeeOther, "/login?error=rate")
+	case s.rateLimitedLogin(c, err):
 		return
 	case errors.Is(err, auth.ErrBadLogin):
 		c.Redirect(http.StatusSeeOther, "/login?error=bad")
@@ -129,7 +118,7 @@ func (s *Server) login(c *gin.Context) {
 	}
 	slog.Info("login", "user", u.ID, "role", u.Role)
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
+		SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(c)})
 	c.Redirect(http.StatusSeeOther, "/")
 }
 
@@ -137,6 +126,6 @@ func (s *Server) logout(c *gin.Context) {
 	if tok, err := c.Cookie(sessionCookie); err == nil {
 		s.users.Logout(c.Request.Context(), tok)
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies(c)})
 	c.Redirect(http.StatusSeeOther, "/login")
 }

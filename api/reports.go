@@ -102,6 +102,9 @@ func sendFile(c *gin.Context, name, mediaType string, content []byte) {
 	if mediaType == reports.MediaHTML {
 		disposition = "inline"
 	}
+	if mediaType == reports.MediaHTML {
+		c.Header("Content-Security-Policy", reportCSP)
+	}
 	c.Header("Content-Disposition", disposition+`; filename="`+name+`"`)
 	c.Header("Cache-Control", "no-store")
 	c.Data(http.StatusOK, mediaType, content)

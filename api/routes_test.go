@@ -170,7 +170,7 @@ func TestUploadBatch(t *testing.T) {
 	aud := e.token(t, "aud_xihu")
 	dir := t.TempDir()
 	b := pipelinetest.Valid()
-	b["institutions"] = append(b["institutions"], pipelinetest.Row{"H33010200009", "上城人民医院", "hospital", "2", "330102", "300", ""})
+	b["institutions"] = append(b["institutions"], pipelinetest.Row{"H33010600009", "西湖新院", "hospital", "2", "330106", "300", ""})
 	b.WriteCSV(t, dir)
 	var batchID string
 	for i, kind := range []string{"multipart", "tar", "tar.gz", "zip"} {
@@ -213,7 +213,7 @@ func TestUploadBatch(t *testing.T) {
 		}
 	}
 	var n int
-	e.db.QueryRow(`SELECT count(*) FROM institutions WHERE org_code = 'H33010200009'`).Scan(&n)
+	e.db.QueryRow(`SELECT count(*) FROM institutions WHERE org_code = 'H33010600009'`).Scan(&n)
 	if n != 1 {
 		t.Errorf("the uploaded institution is stored %d times", n)
 	}
@@ -348,6 +348,14 @@ func TestScanOverAPI(t *testing.T) {
 	}
 	if _, m, _ := aud.call("GET", "/api/v1/scans", "", nil); len(m["scans"].([]any)) != 2 {
 		t.Errorf("scans listed: %v", m["scans"])
+	}
+	// Per-detector flag counts are the user's districts' too: 330102 has
+	// no data, so none of scan 2's flags.
+	_, m, _ = other.call("GET", "/api/v1/scans/2", "", nil)
+	for _, d := range m["detectors"].([]any) {
+		if n := d.(map[string]any)["flags"]; n != 0.0 {
+			t.Errorf("scan 2 for 330102: %v", d)
+		}
 	}
 }
 

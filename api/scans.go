@@ -79,7 +79,8 @@ func (s *Server) startScan(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	actor := "user:" + currentUser(c).ID
+	u := currentUser(c)
+	actor := "user:" + u.ID
 	s.jobs.start(s.writer, "scan", strconv.FormatInt(id, 10), s.now(), func(ctx context.Context) (any, error) {
 		var res scanResult
 		var err error
@@ -87,7 +88,14 @@ func (s *Server) startScan(c *gin.Context) {
 			return res, err
 		}
 		if open {
-			sum, err := s.cases.OpenCases(ctx, actor)
+			// A user of some districts opens cases of those districts only.
+			openCases := s.cases.OpenCases
+			if !u.Sees("*") {
+				openCases = func(ctx context.Context, actor string) (casebook.OpenSummary, error) {
+					return s.cases.OpenCasesIn(ctx, actor, u.Districts)
+				}
+			}
+			sum, err := openCases(ctx, actor)
 			res.Cases = &sum
 			return res, err
 		}
@@ -197,7 +205,18 @@ func (s *Server) scanStatus(c *gin.Context) {
 		}
 	}
 	runs := []detectorRun{}
-	rows, err := s.db.QueryContext(ctx, `SELECT detector, flags, seconds FROM scan_detectors WHERE scan_id = ? ORDER BY detector`, id)
+	cond, args := inDistricts(currentUser(c), "i.region_code")
+	// A user of some districts gets each detector's flags there (the
+	// timings are the scan's).
+	q, qargs := `SELECT detector, flags, seconds FROM scan_detectors WHERE scan_id = ? ORDER BY detector`, []any{id}
+	if !currentUser(c).Sees("*") {
+		q = `SELECT d.detector, coalesce(x.n, 0), d.seconds FROM scan_detectors d LEFT JOIN (
+			SELECT f.detector, count(*) AS n FROM flags f LEFT JOIN institutions i ON i.org_code = f.org_code
+			WHERE f.scan_id = ? AND ` + cond + ` GROUP BY f.detector) x USING (detector)
+			WHERE d.scan_id = ? ORDER BY d.detector`
+		qargs = append(append([]any{id}, args...), id)
+	}
+	rows, err := s.db.QueryContext(ctx, q, qargs...)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -213,7 +232,6 @@ func (s *Server) scanStatus(c *gin.Context) {
 	}
 	rows.Close()
 	out["detectors"] = runs
-	cond, args := inDistricts(currentUser(c), "i.region_code")
 	fams := []familySummary{}
 	// Money at risk counts each subject once, at its largest amount (as a
 	// case does): a stay hit by three rules is not three stays.

@@ -78,7 +78,7 @@ var messages = map[string][2]string{
 	"user":           {"用户名", "User"},
 	"password":       {"密码", "Password"},
 	"bad_login":      {"用户名或密码错误。", "Wrong user name or password."},
-	"rate_login":     {"登录失败次数过多，请15分钟后再试。", "Too many failed sign-ins; try again in 15 minutes."},
+	"rate_login":     {"登录尝试过于频繁，请稍后再试（见 Retry-After）。", "Too many sign-in attempts; try again shortly (see Retry-After)."},
 }
 
 var funcs = template.FuncMap{
@@ -86,7 +86,8 @@ var funcs = template.FuncMap{
 	"inc": func(i int) int { return i + 1 },
 	"kindName": func(k any) string {
 		return map[string]string{"hospital": "医院", "clinic": "诊所", "pharmacy": "药店",
-			"monthly_scan": "月度稽核报告", "quarterly_inspection": "季度检查包", "annual_scoring": "年度考核"}[fmt.Sprint(k)]
+			"monthly_scan": "月度稽核报告", "quarterly_inspection": "季度检查包", "annual_scoring": "年度考核",
+			"overdue_escalation": "逾期案件升级", "backup": "夜间备份"}[fmt.Sprint(k)]
 	},
 	"familyName": func(f string) string { return familyNames[f] },
 	"kb":         func(n int64) string { return strconv.FormatInt((n+1023)/1024, 10) + " KB" },
@@ -133,6 +134,7 @@ func (s *Server) renderTo(w io.Writer, c *gin.Context, page string, data gin.H) 
 		t[k] = v[l]
 	}
 	data["T"], data["Lang"], data["User"] = t, [2]string{"zh-CN", "en"}[l], currentUser(c)
+	data["Nonce"] = nonce(c)
 	data["L"], data["ZoneNote"] = [2]string{"zh", "en"}[l], glossary.ZoneNote.In(glossary.Lang(l))
 	return s.pages.ExecuteTemplate(w, page, data)
 }
@@ -167,6 +169,9 @@ func (s *Server) caseFor(c *gin.Context) (casebook.CaseFile, bool, error) {
 	}
 	f.Reviews = view.Reviews
 	f.Events = nil // the trail names the other reviewers' votes
+	if err := s.sec.masker.file(ctx, s.db.DB, &f); err != nil {
+		return f, false, err
+	}
 	if !view.ScoreVisible {
 		f.Case.Priority = 0
 		for i := range f.Flags {

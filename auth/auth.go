@@ -116,32 +116,62 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Config sets session lifetime and login rate limits.
+// Config sets session and token lifetimes and the login throttle.
 type Config struct {
-	SessionTTL  time.Duration // default 8 h (a working day)
-	MaxFailures int           // failed logins allowed per window, per user and per client
-	Window      time.Duration
+	SessionTTL       time.Duration // default 8 h (a working day)
+	TokenTTL         time.Duration // API tokens issued without an expiry; default 90 days
+	MaxTokenTTL      time.Duration // longest expiry a token may be given; default 1 year
+	FailureRetention time.Duration // how long failed logins stay recorded; default 30 days
+	Throttle         ThrottleConfig
 }
 
-// DefaultConfig: 8-hour sessions; 5 failures per 15 minutes.
+// DefaultConfig: 8-hour sessions, 90-day tokens (at most a year), failed
+// logins kept 30 days, the default throttle.
 func DefaultConfig() Config {
-	return Config{SessionTTL: 8 * time.Hour, MaxFailures: 5, Window: 15 * time.Minute}
+	return Config{SessionTTL: 8 * time.Hour, TokenTTL: 90 * 24 * time.Hour, MaxTokenTTL: 365 * 24 * time.Hour,
+		FailureRetention: 30 * 24 * time.Hour, Throttle: DefaultThrottleConfig()}
 }
 
 // Store keeps users, sessions and tokens in the service's database.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
-	cfg Config
+	db       *sql.DB
+	now      func() time.Time
+	cfg      Config
+	throttle *throttle
+	dummy    string // a hash checked for unknown users, so they cost the same
+	// Audit, when set, runs a change to users or tokens together with its
+	// event in the audit trail, in one transaction (the api sets it to the
+	// casebook's trail). Unset, changes run in a plain transaction.
+	Audit Recorder
 }
+
+// Recorder runs change and appends an event (actor did kind to subject,
+// with payload) in the same transaction.
+type Recorder func(ctx context.Context, actor, subject, kind string, payload any, change func(tx *sql.Tx) error) error
 
 // NewStore returns a store over a migrated database.
 func NewStore(db *sql.DB, now func() time.Time, cfg Config) *Store {
-	return &Store{db: db, now: now, cfg: cfg}
+	secret, err := randomToken()
+	if err == nil {
+		secret, err = HashPassword(secret)
+	}
+	if err != nil {
+		panic(err) // crypto/rand failed: nothing is safe to do
+	}
+	return &Store{db: db, now: now, cfg: cfg, throttle: newThrottle(cfg.Throttle), dummy: secret}
 }
 
-// CreateUser adds a user with a password of at least 10 characters.
+// PeakHashes is the largest number of password hashes that ran at once.
+func (s *Store) PeakHashes() int64 { return s.throttle.peak.Load() }
+
+// CreateUser adds a user with a password of at least 10 characters (an
+// operator at the command line).
 func (s *Store) CreateUser(ctx context.Context, u User, password string) error {
+	return s.CreateUserBy(ctx, "system:cli", u, password)
+}
+
+// CreateUserBy adds a user on actor's behalf, with an audit event.
+func (s *Store) CreateUserBy(ctx context.Context, actor string, u User, password string) error {
 	var problems []string
 	if u.ID == "" || strings.ContainsAny(u.ID, " ,") {
 		problems = append(problems, "user id must be non-empty without spaces or commas")
@@ -151,6 +181,11 @@ func (s *Store) CreateUser(ctx context.Context, u User, password string) error {
 	}
 	if len(u.Districts) == 0 {
 		problems = append(problems, "at least one district (or *)")
+	}
+	for _, d := range u.Districts {
+		if !validDistrict(d) {
+			problems = append(problems, fmt.Sprintf("district %q is not a 6-digit region code or *", d))
+		}
 	}
 	if len([]rune(password)) < 10 {
 		problems = append(problems, "password must have at least 10 characters")
@@ -170,8 +205,12 @@ func (s *Store) CreateUser(ctx context.Context, u User, password string) error {
 	if name == "" {
 		name = u.ID
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, false)`,
-		u.ID, name, hash, u.Role, strings.Join(u.Districts, ","), expert, s.now())
+	err = s.change(ctx, actor, "user:"+u.ID, "user_created", map[string]any{"role": u.Role, "districts": u.Districts, "expert_id": u.ExpertID},
+		func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, false)`,
+				u.ID, name, hash, u.Role, strings.Join(u.Districts, ","), expert, s.now())
+			return err
+		})
 	if err != nil {
 		return fmt.Errorf("create user %s: %w", u.ID, err)
 	}
@@ -192,25 +231,28 @@ func (s *Store) user(ctx context.Context, id string) (User, string, error) {
 	return u, hash, nil
 }
 
-// Login checks a password and opens a session, returning its token. It is
-// refused while the user or the client has too many recent failures.
+// Login checks a password and opens a session, returning its token. The
+// throttle may refuse it first (a *RateLimitError); unknown and disabled
+// users cost the same password hash as known ones.
 func (s *Store) Login(ctx context.Context, userID, password, client string) (string, User, error) {
-	since := s.now().Add(-s.cfg.Window)
-	var byUser, byClient int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE user_id = ?), count(*) FILTER (WHERE client = ?)
-		FROM login_failures WHERE failed_at > ?`, userID, client, since).Scan(&byUser, &byClient); err != nil {
+	if err := s.throttle.admit(userID, client, s.now()); err != nil {
 		return "", User{}, err
 	}
-	if byUser >= s.cfg.MaxFailures || byClient >= s.cfg.MaxFailures*4 {
-		return "", User{}, ErrRateLimited
+	u, hash, uerr := s.user(ctx, userID)
+	if uerr != nil {
+		hash = s.dummy
 	}
-	u, hash, err := s.user(ctx, userID)
-	if err != nil || !VerifyPassword(hash, password) {
+	ok := false
+	if err := s.throttle.hash(ctx, func() { ok = VerifyPassword(hash, password) }); err != nil {
+		return "", User{}, err
+	}
+	if uerr != nil || !ok {
 		if _, err := s.db.ExecContext(ctx, `INSERT INTO login_failures VALUES (?, ?, ?)`, userID, client, s.now()); err != nil {
 			return "", User{}, err
 		}
 		return "", User{}, ErrBadLogin
 	}
+	s.throttle.succeeded(userID, client)
 	token, err := randomToken()
 	if err != nil {
 		return "", User{}, err
@@ -225,6 +267,25 @@ func (s *Store) Login(ctx context.Context, userID, password, client string) (str
 	}
 	u.CSRF = csrf
 	return token, u, nil
+}
+
+// Purge deletes expired sessions, tokens expired for over a retention
+// period, and failed logins older than the retention, and forgets throttle
+// accounting that no longer delays anyone.
+func (s *Store) Purge(ctx context.Context) (sessions, failures int64, err error) {
+	now := s.now()
+	s.throttle.forget(now)
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now)
+	if err != nil {
+		return 0, 0, fmt.Errorf("purge sessions: %w", err)
+	}
+	sessions, _ = res.RowsAffected()
+	res, err = s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE failed_at < ?`, now.Add(-s.cfg.FailureRetention))
+	if err != nil {
+		return sessions, 0, fmt.Errorf("purge login failures: %w", err)
+	}
+	failures, _ = res.RowsAffected()
+	return sessions, failures, nil
 }
 
 // Session returns the user of a live session token.
@@ -245,56 +306,6 @@ func (s *Store) Session(ctx context.Context, token string) (User, error) {
 // Logout ends a session.
 func (s *Store) Logout(ctx context.Context, token string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash(token))
-	return err
-}
-
-// CreateToken issues an API token for a user; the token is shown once.
-func (s *Store) CreateToken(ctx context.Context, userID, label string) (string, error) {
-	if _, _, err := s.user(ctx, userID); err != nil {
-		return "", fmt.Errorf("%w: no such user %s", ErrInvalid, userID)
-	}
-	token, err := randomToken()
-	if err != nil {
-		return "", err
-	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO api_tokens VALUES (?, ?, ?, ?, false)`, tokenHash(token), userID, label, s.now())
-	return "mda_" + token, err
-}
-
-// TokenUser returns the user of an API token.
-func (s *Store) TokenUser(ctx context.Context, token string) (User, error) {
-	raw, ok := strings.CutPrefix(token, "mda_")
-	if !ok {
-		return User{}, ErrNoSession
-	}
-	var id string
-	if err := s.db.QueryRowContext(ctx, `SELECT user_id FROM api_tokens WHERE token_hash = ? AND NOT revoked`, tokenHash(raw)).Scan(&id); err != nil {
-		return User{}, ErrNoSession
-	}
-	u, _, err := s.user(ctx, id)
-	if err != nil {
-		return User{}, ErrNoSession
-	}
-	return u, nil
-}
-
-// SetPassword replaces a user's password and ends their sessions.
-func (s *Store) SetPassword(ctx context.Context, userID, password string) error {
-	if len([]rune(password)) < 10 {
-		return fmt.Errorf("%w: password must have at least 10 characters", ErrInvalid)
-	}
-	hash, err := HashPassword(password)
-	if err != nil {
-		return err
-	}
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE user_id = ?`, hash, userID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: no such user %s", ErrInvalid, userID)
-	}
-	_, err = s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	return err
 }
 

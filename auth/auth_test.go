@@ -90,21 +90,3 @@ func TestLoginSessionsTokens(t *testing.T) {
 		t.Error("session survives logout")
 	}
 }
-
-func TestLoginRateLimit(t *testing.T) {
-	ctx := context.Background()
-	s, now := store(t)
-	s.CreateUser(ctx, auth.User{ID: "rev1", Role: auth.Reviewer, Districts: []string{"*"}}, "long enough pw")
-	for i := 0; i < 5; i++ {
-		if _, _, err := s.Login(ctx, "rev1", "guess", "10.0.0.9"); !errors.Is(err, auth.ErrBadLogin) {
-			t.Fatalf("attempt %d: %v", i, err)
-		}
-	}
-	if _, _, err := s.Login(ctx, "rev1", "long enough pw", "10.0.0.9"); !errors.Is(err, auth.ErrRateLimited) {
-		t.Errorf("6th attempt with the right password: %v", err)
-	}
-	*now = now.Add(16 * time.Minute)
-	if _, _, err := s.Login(ctx, "rev1", "long enough pw", "10.0.0.9"); err != nil {
-		t.Errorf("after the window: %v", err)
-	}
-}

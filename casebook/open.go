@@ -36,6 +36,20 @@ type subjectFlags struct {
 // transaction for every case grew DuckDB's memory by about half a megabyte
 // a case (4.4 GB for the 8,772 cases of a 1-million-person batch).
 func (s *Store) OpenCases(ctx context.Context, actor string) (OpenSummary, error) {
+	return s.openCases(ctx, actor, nil)
+}
+
+// OpenCasesIn is OpenCases for the subjects whose flags are all at
+// institutions of the given districts: what a scan started by a user of
+// those districts may open. Other flags wait for a scan by a user of
+// theirs (or of every district).
+func (s *Store) OpenCasesIn(ctx context.Context, actor string, allowed []string) (OpenSummary, error) {
+	return s.openCases(ctx, actor, allowed)
+}
+
+// openCases opens cases for the pending flags, of the allowed districts
+// only when allowed is not nil.
+func (s *Store) openCases(ctx context.Context, actor string, allowed []string) (OpenSummary, error) {
 	openMu.Lock() // the pending flags read below must not be opened twice
 	defer openMu.Unlock()
 	var sum OpenSummary
@@ -59,6 +73,20 @@ func (s *Store) OpenCases(ctx context.Context, actor string) (OpenSummary, error
 		return sum, err
 	}
 	keys := sortedKeys(subjects)
+	if allowed != nil {
+		keys = slices.DeleteFunc(keys, func(k string) bool {
+			orgs := subjects[k].orgs
+			if len(orgs) == 0 {
+				return true
+			}
+			for org := range orgs {
+				if !slices.Contains(allowed, districts[org]) {
+					return true
+				}
+			}
+			return false
+		})
+	}
 	for len(keys) > 0 {
 		chunk := keys[:min(openChunk, len(keys))]
 		keys = keys[len(chunk):]

@@ -43,6 +43,11 @@ type Config struct {
 	// a data-quality note: the contract names the disagreement as detector
 	// evidence (impersonation.id_inconsistent), not as a malformed row.
 	StrictIDAgreement bool
+	// BeforeCommit, when set, runs inside the batch's transaction after every
+	// file is merged, before the run is recorded: an error rolls the whole
+	// batch back and is recorded as the run's failure. The api uses it to
+	// refuse rows outside the uploader's districts.
+	BeforeCommit func(ctx context.Context, conn *sql.Conn, runID int64, batchID string) error
 	// Progress, when set, is called with the number of input bytes consumed.
 	Progress func(n int64)
 	// MaxRowBytes bounds one CSV record, header included, with the quoted
@@ -236,6 +241,12 @@ func Ingest(ctx context.Context, db *DB, dir string, cfg Config) (Summary, error
 		sum.Totals.Corrected += fs.Corrected
 		sum.Totals.Warnings += fs.Warnings
 		sum.Totals.Void += fs.Void
+	}
+	if cfg.BeforeCommit != nil {
+		if err := cfg.BeforeCommit(ctx, conn, sum.RunID, sum.BatchID); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return sum, recordFailure(ctx, conn, &sum, start, cfg.Now(), &BatchError{Err: err})
+		}
 	}
 	end := cfg.Now()
 	if _, err := conn.ExecContext(ctx, `INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, 'committed', NULL)`,

@@ -110,6 +110,10 @@ func (b builder) monthly(ctx context.Context, p period, districts []string) ([]F
 	if err != nil {
 		return nil, err
 	}
+	overdue, err := overdueList(ctx, b, districts)
+	if err != nil {
+		return nil, err
+	}
 	doc := document{
 		Title: "医保基金稽核月报", TitleEN: "Monthly audit report",
 		Meta: b.header(p, districts),
@@ -129,9 +133,11 @@ func (b builder) monthly(ctx context.Context, p period, districts []string) ([]F
 				Note: "精度 = 认定违规案件 ÷ 已决案件（含该规则疑点的案件）。 Precision = violations ÷ decided cases carrying the rule's flags."},
 			{ID: "backlog", Title: "案件队列", TitleEN: "Case backlog by state", Chart: queueChart, Table: queue},
 			{ID: "review-time", Title: "专家评审时长", TitleEN: "Panel review time (days from sent to panel to decision)", Chart: reviewChart, Table: review},
+			{ID: "overdue", Title: "逾期案件", TitleEN: "Overdue cases (past their due date, not closed)", Table: overdue,
+				Note: "由计划任务每日升级并记入操作留痕（每个截止日期一次）。 Escalated daily by the scheduler and recorded in the audit trail (once per deadline)."},
 		},
 	}
-	return b.files("monthly-"+p.Key, doc, []*table{summary, trend, flags, cases, alarms, ranking, orgs, prec, queue, review})
+	return b.files("monthly-"+p.Key, doc, []*table{summary, trend, flags, cases, alarms, ranking, orgs, prec, queue, review, overdue})
 }
 
 // metricNames are the peer-comparison metrics of peers.sql.

@@ -44,6 +44,9 @@ type Job struct {
 	// WithheldRate is the annual scoring's withheld deposit rate in 1/10,000
 	// of the year's fund payments; 0 means 1000 (10 %).
 	WithheldRate int `yaml:"withheld_rate" json:"withheld_rate,omitempty"`
+	// Keep is how many scheduled backups a backup job keeps (older ones
+	// are removed after each new one is complete).
+	Keep int `yaml:"keep" json:"keep,omitempty"`
 
 	schedule cron.Schedule
 }
@@ -140,9 +143,13 @@ func (c *Config) Validate() error {
 		}
 		seen[name] = true
 		switch j.Kind {
-		case MonthlyScan, QuarterlyInspection, AnnualScoring:
+		case MonthlyScan, QuarterlyInspection, AnnualScoring, OverdueEscalation:
+		case NightlyBackup:
+			if j.Keep < 1 {
+				errs = append(errs, fmt.Errorf("job %s: keep (the backups to keep) must be at least 1", name))
+			}
 		default:
-			errs = append(errs, fmt.Errorf("job %s: unknown kind %q (monthly_scan, quarterly_inspection or annual_scoring)", name, j.Kind))
+			errs = append(errs, fmt.Errorf("job %s: unknown kind %q (monthly_scan, quarterly_inspection, annual_scoring, overdue_escalation or backup)", name, j.Kind))
 		}
 		s, err := cron.ParseStandard(j.Spec)
 		if err != nil {

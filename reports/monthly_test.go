@@ -73,7 +73,7 @@ func TestMonthlyReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	if got := strings.Join(x.GetSheetList(), ","); got != "概览,趋势,疑点,案件,校准告警,检查选点,机构,规则精度,队列,审核时长" {
+	if got := strings.Join(x.GetSheetList(), ","); got != "概览,趋势,疑点,案件,校准告警,检查选点,机构,规则精度,队列,审核时长,逾期案件" {
 		t.Errorf("sheets %s", got)
 	}
 	var openFlags, cases int

@@ -20,6 +20,8 @@ type Runner struct {
 	now       func() time.Time
 	detectors []detectors.Detector
 	writer    Writer
+	backupDir string
+	backup    BackupFunc
 
 	mu sync.Mutex // one run at a time
 }
@@ -148,7 +150,8 @@ func (r *Runner) execute(ctx context.Context, id int64, job Job, scheduled time.
 		files, err := b.annual(ctx, p, job.Districts, rate)
 		return files, in, err
 	}
-	return nil, in, fmt.Errorf("unknown job kind %q", job.Kind)
+	files, err := r.runTask(ctx, job, scheduled)
+	return files, in, err
 }
 
 // RunNow runs the configured job called name for the occurrence at (a

@@ -15,7 +15,7 @@ import (
 
 func TestConfig(t *testing.T) {
 	cfg := reports.DefaultConfig()
-	if len(cfg.Jobs) != 3 {
+	if len(cfg.Jobs) != 5 {
 		t.Fatalf("default jobs %+v", cfg.Jobs)
 	}
 	at := func(s string) time.Time {

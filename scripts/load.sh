@@ -45,7 +45,7 @@ aud=$(token aud_demo)       # auditor of 330106
 admin=$(token admin_demo)   # every district: finds the other district's ids
 rev=$(token rev01)
 
-"$bin" serve --db "$db" --addr "127.0.0.1:$PORT" 2>"$work/serve.log" &
+"$bin" serve --db "$db" --addr "127.0.0.1:$PORT" --rate-per-user 1000000 --rate-burst 1000000 2>"$work/serve.log" &
 server=$!
 base="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do

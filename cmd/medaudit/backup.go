@@ -62,19 +62,36 @@ type tableDiff struct {
 
 func newBackupCmd() *cobra.Command {
 	var (
-		db  dbFlags
-		out string
+		db     dbFlags
+		out    string
+		remote remoteFlags
+		name   string
 	)
 	cmd := &cobra.Command{
-		Use:   "backup --db FILE --out DIR",
+		Use:   "backup --db FILE --out DIR | --server URL [--name NAME]",
 		Short: "Copy the database into DIR with a manifest of row counts, checksums and invariants",
 		Long: `Opens the database read-only, copies every table, view and macro into a
 fresh compact DuckDB file DIR/` + backupFile + ` in one transaction, checks that each
 table's row count and row checksum in the copy equal the source's, and
-writes DIR/` + backupManifest + ` last. A running server holds the file: stop it
-first (the error says so).`,
+writes DIR/` + backupManifest + ` last.
+
+A running server holds the file: with --server URL (and an admin's API token
+in $` + tokenEnv + `) the server takes the backup online, into its --backup-dir
+folder NAME (default: medaudit-<UTC time>), while it keeps serving reads and
+writes; the copy is one consistent snapshot and its manifest is the same.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if remote.server != "" {
+				body := map[string]string{}
+				if name != "" {
+					body["name"] = name
+				}
+				res, err := remote.call(cmd.Context(), "POST", "/api/v1/backups", body)
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, res)
+			}
 			if out == "" {
 				return errors.New("--out DIR is required")
 			}
@@ -83,14 +100,34 @@ first (the error says so).`,
 				if err != nil {
 					return err
 				}
-				return printJSON(cmd, map[string]any{"out": out, "bytes": m.Bytes, "sha256": m.SHA256, "tables": len(m.Tables),
-					"rows": m.Rows, "events": m.Integrity.Events, "trail": m.Integrity.Trail, "seconds": m.Seconds})
+				sum := m.summary()
+				sum["out"] = out
+				return printJSON(cmd, sum)
 			})
 		},
 	}
 	db.register(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "backup folder (created; must not hold a backup already)")
+	cmd.Flags().StringVar(&name, "name", "", "with --server: the backup's folder name under the server's --backup-dir")
+	remote.register(cmd)
 	return cmd
+}
+
+// onlineBackup is the server's BackupFunc: backup into out, summarised.
+func onlineBackup(d *pipeline.DB, source string) func(ctx context.Context, out string) (any, error) {
+	return func(ctx context.Context, out string) (any, error) {
+		m, err := backup(ctx, d, source, out)
+		if err != nil {
+			return nil, err
+		}
+		return m.summary(), nil
+	}
+}
+
+// summary is what the backup commands print.
+func (m manifest) summary() map[string]any {
+	return map[string]any{"bytes": m.Bytes, "sha256": m.SHA256, "tables": len(m.Tables), "rows": m.Rows,
+		"events": m.Integrity.Events, "trail": m.Integrity.Trail, "seconds": m.Seconds}
 }
 
 func newRestoreCmd() *cobra.Command {
@@ -154,7 +191,9 @@ func backup(ctx context.Context, d *pipeline.DB, source, out string) (manifest, 
 		os.Remove(partial)
 		return m, err
 	}
-	if m.Integrity, err = checkIntegrity(ctx, d.DB); err != nil {
+	// The invariants are those of the copy: the snapshot the copy was
+	// taken in, whatever a running server has written since.
+	if m.Integrity, err = copyIntegrity(ctx, partial); err != nil {
 		return m, err
 	}
 	if err := conn.QueryRowContext(ctx, `SELECT version()`).Scan(&m.DuckDB); err != nil {
@@ -182,6 +221,16 @@ func backup(ctx context.Context, d *pipeline.DB, source, out string) (manifest, 
 		return m, err
 	}
 	return m, syncDir(out)
+}
+
+// copyIntegrity checks the invariants of the copy at path.
+func copyIntegrity(ctx context.Context, path string) (integrity, error) {
+	c, err := pipeline.Open(ctx, path, pipeline.DBConfig{Threads: 1, ReadOnly: true})
+	if err != nil {
+		return integrity{}, fmt.Errorf("open the copy: %w", err)
+	}
+	defer c.Close()
+	return checkIntegrity(ctx, c.DB)
 }
 
 // copyDatabase copies the database conn reads into a new file at path with

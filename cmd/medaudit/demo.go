@@ -97,7 +97,7 @@ the web pages and API until interrupted.`,
 			if noServe {
 				return demoReports(ctx, d, schedules, clock, cmd.ErrOrStderr())
 			}
-			return serve(ctx, d, addr, schedules, &thresholdsFlag{}, clock)
+			return serve(ctx, d, db.path, addr, schedules, &thresholdsFlag{}, clock, "")
 		},
 	}
 	db.register(cmd)

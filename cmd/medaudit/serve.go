@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,10 +21,12 @@ func newServeCmd() *cobra.Command {
 		db         dbFlags
 		addr       string
 		schedules  string
+		sec        = api.DefaultSecurity()
+		backupDir  string
 		thresholds thresholdsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE] [--thresholds FILE]",
+		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE] [--trusted-proxies CIDR,…] [--behind-tls] [--backup-dir DIR] [--thresholds FILE]",
 		Short: "Serve the API and the web pages, and run the scheduled reports",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -35,7 +38,7 @@ func newServeCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return serve(cmd.Context(), d, addr, cfg, &thresholds, time.Now)
+				return serve(cmd.Context(), d, db.path, addr, cfg, &thresholds, time.Now, backupDir, api.WithSecurity(sec))
 			})
 		},
 	}
@@ -43,6 +46,12 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "addr", ":8080", "listen address")
 	cmd.Flags().StringVar(&schedules, "schedules", "", "report schedule config YAML (default: the embedded schedules.yaml)")
 	thresholds.register(cmd)
+	cmd.Flags().StringSliceVar(&sec.TrustedProxies, "trusted-proxies", nil,
+		"addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (default none: the client address is the socket's)")
+	cmd.Flags().BoolVar(&sec.BehindTLS, "behind-tls", false, "users reach the server over HTTPS (here or at the proxy): Secure cookies and HSTS")
+	cmd.Flags().Float64Var(&sec.RatePerSecond, "rate-per-user", sec.RatePerSecond, "API requests a second each user may make (a token bucket; over it: 429 with Retry-After)")
+	cmd.Flags().IntVar(&sec.Burst, "rate-burst", sec.Burst, "API requests a user may make at once before --rate-per-user applies")
+	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "folder of online and scheduled backups (POST /api/v1/backups, medaudit backup --server, backup jobs; default: backups/ next to --db)")
 	return cmd
 }
 
@@ -52,12 +61,19 @@ func newServeCmd() *cobra.Command {
 // the server's writer lock for each run.
 // serve runs the API and pages on addr and the report scheduler, whose
 // schedule reads the clock reportNow (time.Now but in the demo).
-func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config, th *thresholdsFlag, reportNow func() time.Time) error {
+//
+// Online backups (the API's and the backup jobs') go to backupDir, by
+// default the folder backups next to the database file.
+func serve(ctx context.Context, d *pipeline.DB, path, addr string, schedules reports.Config, th *thresholdsFlag, reportNow func() time.Time, backupDir string, opts ...api.Option) error {
+	if backupDir == "" {
+		backupDir = filepath.Join(filepath.Dir(path), "backups")
+	}
 	dcfg, err := th.config()
 	if err != nil {
 		return err
 	}
-	s, err := api.New(d, time.Now, api.WithDetectors(dcfg, th.source()))
+	takeBackup := onlineBackup(d, path)
+	s, err := api.New(d, time.Now, append(opts, api.WithDetectors(dcfg, th.source()), api.WithBackups(backupDir, takeBackup))...)
 	if err != nil {
 		return err
 	}
@@ -67,6 +83,7 @@ func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.C
 		return err
 	}
 	runner.UseWriter(s.Writer())
+	runner.UseBackups(backupDir, takeBackup)
 	schedCtx, stopSched := context.WithCancel(ctx)
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- runner.Serve(schedCtx) }()
