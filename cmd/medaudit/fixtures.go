@@ -13,9 +13,9 @@ import (
 
 func newFixturesCmd() *cobra.Command {
 	cfg := fixtures.DefaultConfig()
-	var format string
+	var format, profile string
 	cmd := &cobra.Command{
-		Use:   "fixtures --out DIR [--persons N] [--seed S] [--format csv|csv.gz|parquet|arrow]",
+		Use:   "fixtures --out DIR [--persons N] [--seed S] [--format csv|csv.gz|parquet|arrow] [--profile default|shifted]",
 		Short: "Write a synthetic batch with labelled injected fraud (labels.csv) and decoys (decoys.csv)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -28,6 +28,10 @@ func newFixturesCmd() *cobra.Command {
 				return fmt.Errorf("--format %q: want one of csv, csv.gz, parquet, arrow", format)
 			}
 			cfg.Gzip = f == pipeline.FormatCSVGz
+			cfg.Profile = fixtures.Profile(profile)
+			if err := cfg.Profile.Validate(); err != nil {
+				return fmt.Errorf("--profile: %w", err)
+			}
 			sum, err := generate(cmd, cfg, out, f)
 			if err != nil {
 				return err
@@ -41,6 +45,8 @@ func newFixturesCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed; the same seed gives the same files")
 	cmd.Flags().IntVar(&cfg.Year, "year", cfg.Year, "calendar year of the activity")
 	cmd.Flags().StringVar(&format, "format", "csv", "file format: csv, csv.gz, parquet or arrow")
+	cmd.Flags().StringVar(&profile, "profile", string(fixtures.ProfileDefault),
+		"conventions the batch is drawn with: default, or shifted (insured-part swipes, bulk restocking, 拆零 units, long prescriptions)")
 	return cmd
 }
 
