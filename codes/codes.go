@@ -185,7 +185,7 @@ func RuleFor(code string) (DiagnosisRule, bool) {
 //	ref_diagnosis(code, name)
 //	ref_diagnosis_rule(cat_from, cat_to, name, sex, min_age, max_age, newborn, source)
 //	ref_item_rule(item_code, name, sex, max_age, neonatal, source)
-//	ref_drug(generic, atc, ddd, unit, strength, min_pack, max_piece_price, chronic, course_days, source)
+//	ref_drug(generic, atc, ddd, unit, strength, min_pack, max_piece_price, chronic, course_days, otc, source)
 //	ref_chronic_atc(atc_prefix, name, source)
 //	ref_supply_limit(kind, max_days, source)
 //
@@ -216,11 +216,12 @@ func SQL() string {
 	}
 	b.WriteString("CREATE OR REPLACE TABLE ref_drug (generic VARCHAR NOT NULL, atc VARCHAR NOT NULL, ddd DOUBLE NOT NULL, unit VARCHAR NOT NULL,\n")
 	b.WriteString("    strength DOUBLE NOT NULL, min_pack INTEGER NOT NULL, max_piece_price DOUBLE NOT NULL, chronic BOOLEAN NOT NULL, course_days INTEGER,\n")
+	b.WriteString("    otc BOOLEAN NOT NULL,\n")
 	b.WriteString("    source VARCHAR NOT NULL);\n")
 	b.WriteString("INSERT INTO ref_drug VALUES\n")
 	for i, d := range Drugs {
-		fmt.Fprintf(&b, "    (%s, %s, %g, %s, %g, %d, %g, %t, %s, %s)%s\n", quote(d.Generic), quote(d.ATC), d.DDD, quote(d.Unit),
-			d.Strength, d.MinPack, d.MaxPiecePrice, Chronic(d.ATC), intOrNull(CourseDays(d.ATC), 0), quote(d.Source), sep(i, len(Drugs)))
+		fmt.Fprintf(&b, "    (%s, %s, %g, %s, %g, %d, %g, %t, %s, %t, %s)%s\n", quote(d.Generic), quote(d.ATC), d.DDD, quote(d.Unit),
+			d.Strength, d.MinPack, d.MaxPiecePrice, Chronic(d.ATC), intOrNull(CourseDays(d.ATC), 0), d.OTC, quote(d.Source+"；"+SrcSpec+otcSource(d.OTC)), sep(i, len(Drugs)))
 	}
 	b.WriteString("CREATE OR REPLACE TABLE ref_chronic_atc (atc_prefix VARCHAR NOT NULL, name VARCHAR NOT NULL, source VARCHAR NOT NULL);\n")
 	b.WriteString("INSERT INTO ref_chronic_atc VALUES\n")
@@ -233,6 +234,13 @@ func SQL() string {
 		fmt.Fprintf(&b, "    (%s, %d, %s)%s\n", quote(l.Kind), l.MaxDays, quote(l.Source), sep(i, len(SupplyLimits)))
 	}
 	return b.String()
+}
+
+func otcSource(otc bool) string {
+	if otc {
+		return "；" + SrcOTC
+	}
+	return ""
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -11,6 +11,9 @@ const (
 	// of the generic on the national procurement lists (国家组织药品集中采购
 	// 中选规格) [I: DOMAIN.md §7.3 拆零 trap], used only to read a quantity.
 	SrcSpec = "国家组织药品集中采购常见中选规格与最小包装（推断，见DOMAIN.md §7.3 拆零）"
+	// SrcOTC is the national list of non-prescription drugs (国家非处方药目录,
+	// NMPA), for Drug.OTC.
+	SrcOTC = "国家药品监督管理局 非处方药目录（甲类/乙类OTC）"
 	// SrcPrescription is 处方管理办法 (卫生部令第53号) Art. 19 and
 	// 长期处方管理规范（试行）(国卫办医发〔2021〕17号).
 	SrcPrescription = "《处方管理办法》（卫生部令第53号）第19条；《长期处方管理规范（试行）》（国卫办医发〔2021〕17号）"
@@ -30,58 +33,62 @@ type Drug struct {
 	Strength      float64 // amount of active substance per piece, in Unit
 	MinPack       int     // pieces in the smallest common box
 	MaxPiecePrice float64 // yuan: the highest retail price of one piece; a higher unit price is a box
-	Source        string
+	// OTC: a non-prescription drug (国家非处方药目录, 甲类/乙类OTC) when sold
+	// at a pharmacy: no prescription limit applies to its purchase.
+	OTC    bool
+	Source string
 }
 
 // Drugs lists common outpatient drugs: the chronic classes of ChronicATC
-// and the commonest acute ones.
+// and the commonest acute ones. ATC and DDD: SrcWHODDD; Strength, MinPack,
+// MaxPiecePrice: SrcSpec; OTC: SrcOTC.
 var Drugs = []Drug{
-	{"二甲双胍", "A10BA02", 2000, "mg", 500, 20, 1.5, SrcWHODDD},
-	{"格列美脲", "A10BB12", 2, "mg", 2, 15, 4, SrcWHODDD},
-	{"格列齐特", "A10BB09", 60, "mg", 30, 30, 3, SrcWHODDD},
-	{"阿卡波糖", "A10BF01", 300, "mg", 50, 30, 3, SrcWHODDD},
-	{"胰岛素", "A10AC01", 40, "U", 300, 1, 150, SrcWHODDD},
-	{"卡托普利", "C09AA01", 50, "mg", 25, 100, 0.5, SrcWHODDD},
-	{"依那普利", "C09AA02", 10, "mg", 10, 16, 2, SrcWHODDD},
-	{"贝那普利", "C09AA07", 7.5, "mg", 10, 14, 4, SrcWHODDD},
-	{"氯沙坦", "C09CA01", 50, "mg", 50, 7, 6, SrcWHODDD},
-	{"缬沙坦", "C09CA03", 80, "mg", 80, 7, 6, SrcWHODDD},
-	{"厄贝沙坦", "C09CA04", 150, "mg", 150, 7, 6, SrcWHODDD},
-	{"氨氯地平", "C08CA01", 5, "mg", 5, 7, 5, SrcWHODDD},
-	{"硝苯地平", "C08CA05", 30, "mg", 30, 7, 5, SrcWHODDD},
-	{"美托洛尔", "C07AB02", 150, "mg", 25, 20, 2, SrcWHODDD},
-	{"比索洛尔", "C07AB07", 10, "mg", 5, 10, 3, SrcWHODDD},
-	{"氢氯噻嗪", "C03AA03", 25, "mg", 25, 100, 0.5, SrcWHODDD},
-	{"呋塞米", "C03CA01", 40, "mg", 20, 100, 0.5, SrcWHODDD},
-	{"螺内酯", "C03DA01", 75, "mg", 20, 100, 0.5, SrcWHODDD},
-	{"阿托伐他汀", "C10AA05", 20, "mg", 20, 7, 8, SrcWHODDD},
-	{"瑞舒伐他汀", "C10AA07", 10, "mg", 10, 7, 8, SrcWHODDD},
-	{"辛伐他汀", "C10AA01", 30, "mg", 20, 10, 4, SrcWHODDD},
-	{"阿司匹林", "B01AC06", 100, "mg", 100, 30, 1, SrcWHODDD},
-	{"氯吡格雷", "B01AC04", 75, "mg", 75, 7, 8, SrcWHODDD},
-	{"左甲状腺素", "H03AA01", 150, "mcg", 50, 100, 1, SrcWHODDD},
-	{"沙美特罗替卡松", "R03AK06", 2, "dose", 60, 1, 10, SrcWHODDD},
-	{"噻托溴铵", "R03BB04", 18, "mcg", 18, 10, 8, SrcWHODDD},
-	{"孟鲁司特", "R03DC03", 10, "mg", 10, 5, 8, SrcWHODDD},
-	{"丙戊酸钠", "N03AG01", 1500, "mg", 200, 100, 1, SrcWHODDD},
-	{"卡马西平", "N03AF01", 1000, "mg", 100, 100, 1, SrcWHODDD},
-	{"左乙拉西坦", "N03AX14", 1500, "mg", 500, 30, 8, SrcWHODDD},
-	{"多巴丝肼", "N04BA02", 600, "mg", 200, 40, 3, SrcWHODDD},
-	{"利培酮", "N05AX08", 5, "mg", 1, 20, 4, SrcWHODDD},
-	{"奥氮平", "N05AH03", 10, "mg", 5, 7, 12, SrcWHODDD},
-	{"舍曲林", "N06AB06", 50, "mg", 50, 14, 8, SrcWHODDD},
-	{"坦索罗辛", "G04CA02", 0.4, "mg", 0.2, 10, 8, SrcWHODDD},
-	{"别嘌醇", "M04AA01", 400, "mg", 100, 100, 0.5, SrcWHODDD},
-	{"骨化三醇", "A11CC04", 1, "mcg", 0.25, 10, 3, SrcWHODDD},
-	{"奥美拉唑", "A02BC01", 20, "mg", 20, 14, 3, SrcWHODDD},
-	{"对乙酰氨基酚", "N02BE01", 3000, "mg", 500, 12, 0.5, SrcWHODDD},
-	{"布洛芬", "M01AE01", 1200, "mg", 300, 20, 1, SrcWHODDD},
-	{"氨溴索", "R05CB06", 120, "mg", 30, 20, 1, SrcWHODDD},
-	{"氯雷他定", "R06AX13", 10, "mg", 10, 6, 3, SrcWHODDD},
-	{"阿莫西林克拉维酸钾", "J01CR02", 1500, "mg", 457, 12, 3, SrcWHODDD},
-	{"阿奇霉素", "J01FA10", 300, "mg", 250, 6, 5, SrcWHODDD},
-	{"头孢呋辛", "J01DC02", 500, "mg", 250, 12, 3, SrcWHODDD},
-	{"左氧氟沙星", "J01MA12", 500, "mg", 500, 4, 10, SrcWHODDD},
+	{"二甲双胍", "A10BA02", 2000, "mg", 500, 20, 1.5, false, SrcWHODDD},
+	{"格列美脲", "A10BB12", 2, "mg", 2, 15, 4, false, SrcWHODDD},
+	{"格列齐特", "A10BB09", 60, "mg", 30, 30, 3, false, SrcWHODDD},
+	{"阿卡波糖", "A10BF01", 300, "mg", 50, 30, 3, false, SrcWHODDD},
+	{"胰岛素", "A10AC01", 40, "U", 300, 1, 150, false, SrcWHODDD},
+	{"卡托普利", "C09AA01", 50, "mg", 25, 100, 0.5, false, SrcWHODDD},
+	{"依那普利", "C09AA02", 10, "mg", 10, 16, 2, false, SrcWHODDD},
+	{"贝那普利", "C09AA07", 7.5, "mg", 10, 14, 4, false, SrcWHODDD},
+	{"氯沙坦", "C09CA01", 50, "mg", 50, 7, 6, false, SrcWHODDD},
+	{"缬沙坦", "C09CA03", 80, "mg", 80, 7, 6, false, SrcWHODDD},
+	{"厄贝沙坦", "C09CA04", 150, "mg", 150, 7, 6, false, SrcWHODDD},
+	{"氨氯地平", "C08CA01", 5, "mg", 5, 7, 5, false, SrcWHODDD},
+	{"硝苯地平", "C08CA05", 30, "mg", 30, 7, 5, false, SrcWHODDD},
+	{"美托洛尔", "C07AB02", 150, "mg", 25, 20, 2, false, SrcWHODDD},
+	{"比索洛尔", "C07AB07", 10, "mg", 5, 10, 3, false, SrcWHODDD},
+	{"氢氯噻嗪", "C03AA03", 25, "mg", 25, 100, 0.5, false, SrcWHODDD},
+	{"呋塞米", "C03CA01", 40, "mg", 20, 100, 0.5, false, SrcWHODDD},
+	{"螺内酯", "C03DA01", 75, "mg", 20, 100, 0.5, false, SrcWHODDD},
+	{"阿托伐他汀", "C10AA05", 20, "mg", 20, 7, 8, false, SrcWHODDD},
+	{"瑞舒伐他汀", "C10AA07", 10, "mg", 10, 7, 8, false, SrcWHODDD},
+	{"辛伐他汀", "C10AA01", 30, "mg", 20, 10, 4, false, SrcWHODDD},
+	{"阿司匹林", "B01AC06", 100, "mg", 100, 30, 1, false, SrcWHODDD},
+	{"氯吡格雷", "B01AC04", 75, "mg", 75, 7, 8, false, SrcWHODDD},
+	{"左甲状腺素", "H03AA01", 150, "mcg", 50, 100, 1, false, SrcWHODDD},
+	{"沙美特罗替卡松", "R03AK06", 2, "dose", 60, 1, 10, false, SrcWHODDD},
+	{"噻托溴铵", "R03BB04", 18, "mcg", 18, 10, 8, false, SrcWHODDD},
+	{"孟鲁司特", "R03DC03", 10, "mg", 10, 5, 8, false, SrcWHODDD},
+	{"丙戊酸钠", "N03AG01", 1500, "mg", 200, 100, 1, false, SrcWHODDD},
+	{"卡马西平", "N03AF01", 1000, "mg", 100, 100, 1, false, SrcWHODDD},
+	{"左乙拉西坦", "N03AX14", 1500, "mg", 500, 30, 8, false, SrcWHODDD},
+	{"多巴丝肼", "N04BA02", 600, "mg", 200, 40, 3, false, SrcWHODDD},
+	{"利培酮", "N05AX08", 5, "mg", 1, 20, 4, false, SrcWHODDD},
+	{"奥氮平", "N05AH03", 10, "mg", 5, 7, 12, false, SrcWHODDD},
+	{"舍曲林", "N06AB06", 50, "mg", 50, 14, 8, false, SrcWHODDD},
+	{"坦索罗辛", "G04CA02", 0.4, "mg", 0.2, 10, 8, false, SrcWHODDD},
+	{"别嘌醇", "M04AA01", 400, "mg", 100, 100, 0.5, false, SrcWHODDD},
+	{"骨化三醇", "A11CC04", 1, "mcg", 0.25, 10, 3, false, SrcWHODDD},
+	{"奥美拉唑", "A02BC01", 20, "mg", 20, 14, 3, true, SrcWHODDD},
+	{"对乙酰氨基酚", "N02BE01", 3000, "mg", 500, 12, 0.5, true, SrcWHODDD},
+	{"布洛芬", "M01AE01", 1200, "mg", 300, 20, 1, true, SrcWHODDD},
+	{"氨溴索", "R05CB06", 120, "mg", 30, 20, 1, true, SrcWHODDD},
+	{"氯雷他定", "R06AX13", 10, "mg", 10, 6, 3, true, SrcWHODDD},
+	{"阿莫西林克拉维酸钾", "J01CR02", 1500, "mg", 457, 12, 3, false, SrcWHODDD},
+	{"阿奇霉素", "J01FA10", 300, "mg", 250, 6, 5, false, SrcWHODDD},
+	{"头孢呋辛", "J01DC02", 500, "mg", 250, 12, 3, false, SrcWHODDD},
+	{"左氧氟沙星", "J01MA12", 500, "mg", 500, 4, 10, false, SrcWHODDD},
 }
 
 // ChronicClass is an ATC class whose drugs are taken long term for a

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/medaudit/medaudit/detectors"
 )
 
 // Tests of the conventions learned from the data (migration 0013 views
@@ -142,4 +145,38 @@ func TestSalesExceedStockLearnsStockConventions(t *testing.T) {
 			quiet: []string{"P33010600002", "P33010600003", "P33010600004", "P33010600005"},
 			facts: []string{"lines", "excess_qty"}},
 	})
+}
+
+func TestScanSummaryShowsLearnedConventions(t *testing.T) {
+	w := newDCWorld()
+	insuredPartPharmacy(w)
+	stockWorld(w)
+	db := w.load(t)
+	ds, err := detectors.Registry(detectors.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds = detectors.Select(ds, []string{"card_misuse.swipe_without_settlement"})
+	sum, err := detectors.Scan(context.Background(), db.DB, ds, func() time.Time { return time.Date(2026, 1, 5, 2, 0, 0, 0, time.UTC) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]int{}
+	for _, c := range sum.Conventions {
+		got[c.Name] = c.Counts
+	}
+	want := map[string]map[string]int{
+		// P1 insured part; P2 bill total; P3 too few cash swipes; P4, P5 (stockWorld) swipe their totals without cash
+		"swipe_amount": {"insured_part": 1, "bill_total": 1, "undetermined": 3},
+		// P4 bills tablets (拆零); the others boxes
+		"drug_quantity_unit": {"piece": 1, "box": 4},
+		"restocking":         {"monthly": 3, "bulk": 1, "weekly": 1},
+	}
+	for name, counts := range want {
+		for v, n := range counts {
+			if got[name][v] != n {
+				t.Errorf("%s %s: %d institutions, want %d (summary: %v)", name, v, got[name][v], n, got)
+			}
+		}
+	}
 }

@@ -47,6 +47,7 @@ var other = []factory{
 		Thresholds: []Threshold{
 			{Name: "max_days_acute", Default: 7, Unit: "days", Doc: "days' supply allowed for an acute prescription"},
 			{Name: "max_days_chronic", Default: 84, Unit: "days", Doc: "days' supply allowed for a long chronic prescription"},
+			{Name: "over_ratio", Default: 2, Unit: "ratio", Doc: "flag an acute or course supply above this multiple of its limit (the days are estimated from the WHO DDD and the smallest common pack); a chronic one above max_days_chronic"},
 			{Name: "repeat_times", Default: 3, Unit: "visits", Doc: "a person who obtains the same ATC substance this many times is a chronic (repeat) buyer"},
 			{Name: "repeat_span_days", Default: 60, Unit: "days", Doc: "over at least this many days"},
 		},

@@ -98,7 +98,7 @@ func TestOverprescribing(t *testing.T) {
 		amloPiece = func(n int) line { return line{"XC08CAA006A010010203120", "苯磺酸氨氯地平片", n, 50} }
 		// metformin pieces: 500 mg ÷ 2,000 mg = 0.25 days a piece
 		metforminPiece = func(n int) line { return line{"XA10BAE009A001010104388", "盐酸二甲双胍片", n, 50} }
-		// an acute drug of no chronic class: 1 piece = 1 day
+		// a non-prescription (OTC) drug of no chronic class: 1 piece = 1 day
 		loratadine = func(n int) line { return line{"XR06AXL101A001010101087", "氯雷他定片", n, 120} }
 		// not in the daily-dose table: never judged
 		unknown = func(n int) line { return line{"XA01ABD075A002010100483", "地喹氯铵含片", n, 1200} }
@@ -121,10 +121,13 @@ func TestOverprescribing(t *testing.T) {
 		}, []string{"B1"}, nil},
 		{"a monthly repeat buyer is chronic; a one-off month is not", func(w *world) {
 			for m := range 3 {
-				buy(w, fmt.Sprintf("B%d", m), "P1", fmt.Sprintf("2025-%02d-05 10:00:00", 5+m), loratadine(30))
+				buy(w, fmt.Sprintf("B%d", m), "P1", fmt.Sprintf("2025-%02d-05 10:00:00", 5+m), azithroPiece(30))
 			}
-			buy(w, "C1", "P2", "2025-05-05 10:00:00", loratadine(30))
+			buy(w, "C1", "P2", "2025-05-05 10:00:00", azithroPiece(30))
 		}, []string{"C1"}, []string{"B0", "B1", "B2"}},
+		{"a non-prescription drug bought at a pharmacy is no prescription (two months of loratadine)", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", loratadine(60))
+		}, nil, []string{"B1"}},
 		{"a drug outside the daily-dose table is not guessed", func(w *world) {
 			buy(w, "B1", "P1", "2025-05-05 10:00:00", unknown(300))
 		}, nil, []string{"B1"}},

@@ -24,6 +24,9 @@ type ScanSummary struct {
 	New       int            `json:"new"`
 	Resolved  int            `json:"resolved"`
 	Seconds   float64        `json:"seconds"`
+	// Conventions are the conventions learned from the data (swipe amount,
+	// drug quantity unit, restocking), per value the institutions using it.
+	Conventions []Convention `json:"conventions,omitempty"`
 }
 
 // FlagID is the stable id of the flag of a detector on a subject.
@@ -107,6 +110,9 @@ func Scan(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time) 
 		slog.Info("detector done", "detector", timings[len(timings)-1].name, "flags", len(flags), "seconds", time.Since(t0).Seconds())
 	}
 	if err := errors.Join(w.Flush(), tmp.Close()); err != nil {
+		return fail(err)
+	}
+	if sum.Conventions, err = LearnedConventions(ctx, conn); err != nil {
 		return fail(err)
 	}
 

@@ -9,7 +9,10 @@
 -- history (the same ATC substance obtained at least 3 times over at least
 -- 60 days: a monthly repeat buyer). A class with a standard course longer
 -- than 7 days (ref_drug.course_days, e.g. PPIs 8 weeks) may cover the course.
--- Runs as is in the DuckDB CLI.
+-- An acute or course supply is flagged above over_ratio × its limit: the
+-- estimate rests on the WHO DDD (for many acute drugs below the prescribed
+-- daily dose) and the smallest common pack; a chronic supply above the 12
+-- weeks a long prescription may cover. Runs as is in the DuckDB CLI.
 WITH lines AS (
     SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.diagnosis_code, s.total_amount,
            s.fund_paid + s.account_paid AS at_risk, f.item_code, any_value(f.item_name) AS item_name,
@@ -20,6 +23,7 @@ WITH lines AS (
 ),
 dosed AS (
     SELECT l.*, u.generic, u.atc, u.qty_unit, u.pieces_per_unit, u.chronic AS chronic_class, u.course_days,
+           u.otc AND l.visit_type = 'pharmacy' AS otc_purchase,
            l.qty * u.pieces_per_unit * u.strength / u.ddd AS days_supply
     FROM lines l JOIN conv_drug_unit u USING (org_code, item_code)
     WHERE u.generic IS NOT NULL
@@ -35,7 +39,7 @@ supply AS (
     FROM dosed d JOIN history h USING (person_id, atc)
 ),
 hits AS (
-    SELECT *, CASE WHEN chronic THEN coalesce(getvariable('max_days_chronic'), 84)
+    SELECT *, CASE WHEN chronic OR otc_purchase THEN coalesce(getvariable('max_days_chronic'), 84)
                 ELSE coalesce(course_days, getvariable('max_days_acute'), 7) END AS max_days
     FROM supply
 ),
@@ -44,10 +48,10 @@ over AS (
            list(json_object('item_code', item_code, 'item_name', item_name, 'quantity', qty::DOUBLE,
                             'generic_name', generic, 'atc', atc, 'quantity_unit', qty_unit, 'pieces_per_unit', pieces_per_unit,
                             'days_supply', round(days_supply::DOUBLE, 1), 'max_days', max_days, 'chronic', chronic,
-                            'chronic_atc_class', chronic_class, 'repeat_buyer', repeat_buyer, 'times_obtained', times,
+                            'chronic_atc_class', chronic_class, 'repeat_buyer', repeat_buyer, 'otc_pharmacy_purchase', otc_purchase, 'times_obtained', times,
                             'amount', amount::VARCHAR)
                 ORDER BY item_code) AS items
-    FROM hits WHERE days_supply > max_days
+    FROM hits WHERE days_supply > max_days * CASE WHEN chronic OR otc_purchase THEN 1 ELSE coalesce(getvariable('over_ratio'), 2) END
     GROUP BY settlement_id
 )
 SELECT l.settlement_id AS subject_id,
