@@ -98,6 +98,8 @@ func TestOverprescribing(t *testing.T) {
 		amloPiece = func(n int) line { return line{"XC08CAA006A010010203120", "苯磺酸氨氯地平片", n, 50} }
 		// metformin pieces: 500 mg ÷ 2,000 mg = 0.25 days a piece
 		metforminPiece = func(n int) line { return line{"XA10BAE009A001010104388", "盐酸二甲双胍片", n, 50} }
+		// boxes of 30 (a day a tablet): whole boxes rarely make exactly 12 weeks
+		aspirinBox = func(n int) line { return line{"XB01ACA056A001020104711", "阿司匹林肠溶片", n, 1520} }
 		// a non-prescription (OTC) drug of no chronic class: 1 piece = 1 day
 		loratadine = func(n int) line { return line{"XR06AXL101A001010101087", "氯雷他定片", n, 120} }
 		// not in the daily-dose table: never judged
@@ -119,6 +121,10 @@ func TestOverprescribing(t *testing.T) {
 		{"a long prescription beyond 12 weeks (100 days of metformin)", func(w *world) {
 			buy(w, "B1", "P1", "2025-05-05 10:00:00", metforminPiece(400))
 		}, []string{"B1"}, nil},
+		{"three boxes of 30 aspirin (90 days) are the whole-box 12-week supply; four are not", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", aspirinBox(3))
+			buy(w, "B2", "P2", "2025-05-05 10:00:00", aspirinBox(4))
+		}, []string{"B2"}, []string{"B1"}},
 		{"a monthly repeat buyer is chronic; a one-off month is not", func(w *world) {
 			for m := range 3 {
 				buy(w, fmt.Sprintf("B%d", m), "P1", fmt.Sprintf("2025-%02d-05 10:00:00", 5+m), azithroPiece(30))

@@ -11,8 +11,9 @@
 -- than 7 days (ref_drug.course_days, e.g. PPIs 8 weeks) may cover the course.
 -- An acute or course supply is flagged above over_ratio × its limit: the
 -- estimate rests on the WHO DDD (for many acute drugs below the prescribed
--- daily dose) and the smallest common pack; a chronic supply above the 12
--- weeks a long prescription may cover. Runs as is in the DuckDB CLI.
+-- daily dose) and the smallest common pack; a chronic supply when, less one
+-- billed unit (whole boxes rarely make exactly 12 weeks: 3 boxes of 30 are
+-- 90 days), it still exceeds the 12 weeks a long prescription may cover. Runs as is in the DuckDB CLI.
 WITH lines AS (
     SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.diagnosis_code, s.total_amount,
            s.fund_paid + s.account_paid AS at_risk, f.item_code, any_value(f.item_name) AS item_name,
@@ -24,7 +25,8 @@ WITH lines AS (
 dosed AS (
     SELECT l.*, u.generic, u.atc, u.qty_unit, u.pieces_per_unit, u.chronic AS chronic_class, u.course_days,
            u.otc AND l.visit_type = 'pharmacy' AS otc_purchase,
-           l.qty * u.pieces_per_unit * u.strength / u.ddd AS days_supply
+           l.qty * u.pieces_per_unit * u.strength / u.ddd AS days_supply,
+           u.pieces_per_unit * u.strength / u.ddd AS unit_days
     FROM lines l JOIN conv_drug_unit u USING (org_code, item_code)
     WHERE u.generic IS NOT NULL
 ),
@@ -51,7 +53,8 @@ over AS (
                             'chronic_atc_class', chronic_class, 'repeat_buyer', repeat_buyer, 'otc_pharmacy_purchase', otc_purchase, 'times_obtained', times,
                             'amount', amount::VARCHAR)
                 ORDER BY item_code) AS items
-    FROM hits WHERE days_supply > max_days * CASE WHEN chronic OR otc_purchase THEN 1 ELSE coalesce(getvariable('over_ratio'), 2) END
+    FROM hits WHERE CASE WHEN chronic OR otc_purchase THEN days_supply - unit_days > max_days
+                         ELSE days_supply > max_days * coalesce(getvariable('over_ratio'), 2) END
     GROUP BY settlement_id
 )
 SELECT l.settlement_id AS subject_id,
