@@ -2,7 +2,8 @@
 -- one row per convention and value: how many institutions use it and up to
 -- 10 of them. Per institution: the swipe amount its card system reports;
 -- the unit its drug quantities are billed in (piece 拆零 / box; mixed when
--- both; undetermined when none of its drugs is in the daily-dose table); its
+-- both; undetermined when none of its drugs is in the daily-dose table with
+-- a pack of more than one piece); its
 -- commonest restocking cadence, or no_stock_data when it bills drugs but
 -- reports no purchase. Runs as is in the DuckDB CLI.
 WITH swipe AS (
@@ -10,9 +11,9 @@ WITH swipe AS (
 ),
 unit AS (
     SELECT 'drug_quantity_unit' AS convention,
-           CASE WHEN count(*) FILTER (WHERE qty_unit <> 'unknown') = 0 THEN 'undetermined'
-                WHEN count(DISTINCT qty_unit) FILTER (WHERE qty_unit <> 'unknown') > 1 THEN 'mixed'
-                ELSE any_value(qty_unit) FILTER (WHERE qty_unit <> 'unknown') END AS value,
+           CASE WHEN count(*) FILTER (WHERE qty_unit <> 'unknown' AND min_pack > 1) = 0 THEN 'undetermined'
+                WHEN count(DISTINCT qty_unit) FILTER (WHERE qty_unit <> 'unknown' AND min_pack > 1) > 1 THEN 'mixed'
+                ELSE any_value(qty_unit) FILTER (WHERE qty_unit <> 'unknown' AND min_pack > 1) END AS value,
            org_code
     FROM conv_drug_unit GROUP BY org_code
 ),
