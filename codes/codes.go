@@ -22,9 +22,11 @@ type Diagnosis struct {
 	Name string
 }
 
-// Diagnoses is the dictionary of the diagnosis codes seen in the data the
-// service is tested on; codes outside it are named by their restriction
-// range (DiagnosisRule.Name) in evidence.
+// Diagnoses names common ICD-10 医保版 codes (names from the 医保版
+// dictionary, SrcICD10) so that evidence shows the code and what it means;
+// a code outside it is named by its restricted range (DiagnosisRule.Name).
+// No rule depends on a code being listed here: the rules work on whole
+// ICD-10 blocks.
 var Diagnoses = []Diagnosis{
 	{"A05.900", "细菌性食物中毒"},
 	{"C34.900", "肺恶性肿瘤"},
@@ -86,23 +88,41 @@ type DiagnosisRule struct {
 	// Newborn: the code may stand on the mother's settlement for her
 	// newborn (新生儿随母), which excuses the age (and item sex) conflict.
 	Newborn bool
+	Source  string // the standard or rule the row comes from (Src…)
 }
 
-// DiagnosisRules are the restricted ranges.
+// Sources of the reference rows (each row names one).
+const (
+	// SrcICD10 is the chapter and block structure of ICD-10 (WHO 2019),
+	// which GB/T 14396-2016 疾病分类与代码 and the 医保版 疾病诊断分类与代码
+	// (医保办发〔2019〕55号) extend without moving blocks.
+	SrcICD10 = "ICD-10 (WHO 2019) 章节/类目结构；GB/T 14396-2016；医保疾病诊断分类与代码（医保办发〔2019〕55号）"
+	// SrcRuleSex is the national rule GZ10000204006000 诊断与患者性别不符.
+	SrcRuleSex = "智能监管规则库 GZ10000204006000 诊断与患者性别不符；ICD-10 性别限定类目"
+	// SrcRuleAge is the national rule GZ10000204007000 诊断与患者年龄不符.
+	SrcRuleAge = "智能监管规则库 GZ10000204007000 诊断与患者年龄不符；ICD-10 年龄限定类目"
+	// SrcRuleItem is GZ10000301002000/301004000/302004000 (儿童专用, 区分性别).
+	SrcRuleItem = "智能监管规则库 GZ10000301002000 药品儿童专用、GZ10000301004000/302004000 区分性别使用；国家医保药品/医疗服务项目编码"
+)
+
+// DiagnosisRules are the restricted ranges, whole ICD-10 blocks.
 var DiagnosisRules = []DiagnosisRule{
-	{"O00", "O99", "妊娠、分娩和产褥期", 2, 12, 55, false},
-	{"Z32", "Z37", "与生殖有关的健康服务（妊娠检查、分娩结局等）", 2, 0, -1, false},
-	{"Z39", "Z39", "产后医疗照顾和检查", 2, 0, -1, false},
-	{"N70", "N98", "女性盆腔器官炎性疾病及生殖道非炎性疾病", 2, 0, -1, false},
-	{"C51", "C58", "女性生殖器官恶性肿瘤", 2, 0, -1, false},
-	{"D06", "D06", "子宫颈原位癌", 2, 0, -1, false},
-	{"D25", "D28", "子宫、卵巢及其他女性生殖器官良性肿瘤", 2, 0, -1, false},
-	{"N40", "N51", "男性生殖器官疾病", 1, 0, -1, false},
-	{"C60", "C63", "男性生殖器官恶性肿瘤", 1, 0, -1, false},
-	{"D29", "D29", "男性生殖器官良性肿瘤", 1, 0, -1, false},
-	{"D40", "D40", "男性生殖器官动态未定或未知的肿瘤", 1, 0, -1, false},
-	{"P00", "P96", "起源于围生期的某些情况", 0, 0, 1, true},
-	{"Z38", "Z38", "按出生地分类的活产婴儿", 0, 0, 1, true},
+	{"O00", "O99", "妊娠、分娩和产褥期", 2, 12, 55, false, SrcRuleAge},
+	{"Z32", "Z37", "与生殖有关的健康服务（妊娠检查、分娩结局等）", 2, 0, -1, false, SrcRuleSex},
+	{"Z39", "Z39", "产后医疗照顾和检查", 2, 0, -1, false, SrcRuleSex},
+	{"N70", "N98", "女性盆腔器官炎性疾病及生殖道非炎性疾病", 2, 0, -1, false, SrcRuleSex},
+	{"C51", "C58", "女性生殖器官恶性肿瘤", 2, 0, -1, false, SrcRuleSex},
+	{"D06", "D06", "子宫颈原位癌", 2, 0, -1, false, SrcRuleSex},
+	{"D25", "D28", "子宫、卵巢及其他女性生殖器官良性肿瘤", 2, 0, -1, false, SrcRuleSex},
+	{"D39", "D39", "女性生殖器官动态未定或未知的肿瘤", 2, 0, -1, false, SrcRuleSex},
+	{"Q50", "Q52", "女性生殖器官先天性畸形", 2, 0, -1, false, SrcRuleSex},
+	{"N40", "N51", "男性生殖器官疾病", 1, 0, -1, false, SrcRuleSex},
+	{"C60", "C63", "男性生殖器官恶性肿瘤", 1, 0, -1, false, SrcRuleSex},
+	{"D29", "D29", "男性生殖器官良性肿瘤", 1, 0, -1, false, SrcRuleSex},
+	{"D40", "D40", "男性生殖器官动态未定或未知的肿瘤", 1, 0, -1, false, SrcRuleSex},
+	{"Q53", "Q55", "男性生殖器官先天性畸形", 1, 0, -1, false, SrcRuleSex},
+	{"P00", "P96", "起源于围生期的某些情况", 0, 0, 1, true, SrcRuleAge},
+	{"Z38", "Z38", "按出生地分类的活产婴儿", 0, 0, 1, true, SrcRuleAge},
 }
 
 // ItemRule restricts a fee item (national code) to one sex or an age.
@@ -114,21 +134,22 @@ type ItemRule struct {
 	// Neonatal: newborn care that is billed on the mother's credential
 	// (新生儿随母) and then excused on her settlement.
 	Neonatal bool
+	Source   string // the standard or rule the row comes from (Src…)
 }
 
 // ItemRules are the sex- and age-specific items (GZ10000301002000 药品儿童专用,
 // GZ10000301004000/302004000 区分性别使用). The treatment region's catalogue
 // may add sex restrictions of its own (catalog.sex_restriction).
 var ItemRules = []ItemRule{
-	{"003313000010000", "经阴道顺产接生", 2, -1, false},
-	{"003312010070000", "子宫下段剖宫产术", 2, -1, false},
-	{"003312010150000", "宫颈锥形切除术", 2, -1, false},
-	{"003311040010000", "经尿道前列腺电切术", 1, -1, false},
-	{"XG03DAH057A001010103309", "黄体酮胶囊", 2, -1, false},
-	{"XG04CAT188A001010102217", "盐酸坦索罗辛缓释胶囊", 1, -1, false},
-	{"001201000100000", "新生儿护理", 0, 1, true},
-	{"002503070030000", "新生儿胆红素测定", 0, 1, true},
-	{"001206000090000", "新生儿沐浴", 0, 1, true},
+	{"003313000010000", "经阴道顺产接生", 2, -1, false, SrcRuleItem},
+	{"003312010070000", "子宫下段剖宫产术", 2, -1, false, SrcRuleItem},
+	{"003312010150000", "宫颈锥形切除术", 2, -1, false, SrcRuleItem},
+	{"003311040010000", "经尿道前列腺电切术", 1, -1, false, SrcRuleItem},
+	{"XG03DAH057A001010103309", "黄体酮胶囊", 2, -1, false, SrcRuleItem},
+	{"XG04CAT188A001010102217", "盐酸坦索罗辛缓释胶囊", 1, -1, false, SrcRuleItem},
+	{"001201000100000", "新生儿护理", 0, 1, true, SrcRuleItem},
+	{"002503070030000", "新生儿胆红素测定", 0, 1, true, SrcRuleItem},
+	{"001206000090000", "新生儿沐浴", 0, 1, true, SrcRuleItem},
 }
 
 // DiagnosisName returns the Chinese name of a code in Diagnoses, else the
@@ -162,10 +183,14 @@ func RuleFor(code string) (DiagnosisRule, bool) {
 // SQL returns the DuckDB script that (re)creates the reference tables:
 //
 //	ref_diagnosis(code, name)
-//	ref_diagnosis_rule(cat_from, cat_to, name, sex, min_age, max_age, newborn)
-//	ref_item_rule(item_code, name, sex, max_age, neonatal)
+//	ref_diagnosis_rule(cat_from, cat_to, name, sex, min_age, max_age, newborn, source)
+//	ref_item_rule(item_code, name, sex, max_age, neonatal, source)
+//	ref_drug(generic, atc, ddd, unit, strength, min_pack, max_piece_price, chronic, course_days, otc, source)
+//	ref_chronic_atc(atc_prefix, name, source)
+//	ref_supply_limit(kind, max_days, source)
 //
-// sex and ages are NULL where the rule has none.
+// sex and ages are NULL where the rule has none. Migration 0005 shipped the
+// first three tables; 0013_reference_standards.sql is this script.
 func SQL() string {
 	var b strings.Builder
 	b.WriteString("-- Reference dictionaries (package codes; generated by codes.SQL, do not edit by hand:\n")
@@ -176,20 +201,46 @@ func SQL() string {
 		fmt.Fprintf(&b, "    (%s, %s)%s\n", quote(d.Code), quote(d.Name), sep(i, len(Diagnoses)))
 	}
 	b.WriteString("CREATE OR REPLACE TABLE ref_diagnosis_rule (cat_from VARCHAR NOT NULL, cat_to VARCHAR NOT NULL, name VARCHAR NOT NULL,\n")
-	b.WriteString("    sex INTEGER, min_age INTEGER, max_age INTEGER, newborn BOOLEAN NOT NULL);\n")
+	b.WriteString("    sex INTEGER, min_age INTEGER, max_age INTEGER, newborn BOOLEAN NOT NULL, source VARCHAR NOT NULL);\n")
 	b.WriteString("INSERT INTO ref_diagnosis_rule VALUES\n")
 	for i, r := range DiagnosisRules {
-		fmt.Fprintf(&b, "    (%s, %s, %s, %s, %s, %s, %t)%s\n", quote(r.From), quote(r.To), quote(r.Name),
-			intOrNull(r.Sex, 0), intOrNull(r.MinAge, 0), intOrNull(r.MaxAge, -1), r.Newborn, sep(i, len(DiagnosisRules)))
+		fmt.Fprintf(&b, "    (%s, %s, %s, %s, %s, %s, %t, %s)%s\n", quote(r.From), quote(r.To), quote(r.Name),
+			intOrNull(r.Sex, 0), intOrNull(r.MinAge, 0), intOrNull(r.MaxAge, -1), r.Newborn, quote(r.Source), sep(i, len(DiagnosisRules)))
 	}
 	b.WriteString("CREATE OR REPLACE TABLE ref_item_rule (item_code VARCHAR NOT NULL, name VARCHAR NOT NULL, sex INTEGER,\n")
-	b.WriteString("    max_age INTEGER, neonatal BOOLEAN NOT NULL);\n")
+	b.WriteString("    max_age INTEGER, neonatal BOOLEAN NOT NULL, source VARCHAR NOT NULL);\n")
 	b.WriteString("INSERT INTO ref_item_rule VALUES\n")
 	for i, r := range ItemRules {
-		fmt.Fprintf(&b, "    (%s, %s, %s, %s, %t)%s\n", quote(r.Code), quote(r.Name), intOrNull(r.Sex, 0),
-			intOrNull(r.MaxAge, -1), r.Neonatal, sep(i, len(ItemRules)))
+		fmt.Fprintf(&b, "    (%s, %s, %s, %s, %t, %s)%s\n", quote(r.Code), quote(r.Name), intOrNull(r.Sex, 0),
+			intOrNull(r.MaxAge, -1), r.Neonatal, quote(r.Source), sep(i, len(ItemRules)))
+	}
+	b.WriteString("CREATE OR REPLACE TABLE ref_drug (generic VARCHAR NOT NULL, atc VARCHAR NOT NULL, ddd DOUBLE NOT NULL, unit VARCHAR NOT NULL,\n")
+	b.WriteString("    strength DOUBLE NOT NULL, min_pack INTEGER NOT NULL, max_piece_price DOUBLE NOT NULL, chronic BOOLEAN NOT NULL, course_days INTEGER,\n")
+	b.WriteString("    otc BOOLEAN NOT NULL,\n")
+	b.WriteString("    source VARCHAR NOT NULL);\n")
+	b.WriteString("INSERT INTO ref_drug VALUES\n")
+	for i, d := range Drugs {
+		fmt.Fprintf(&b, "    (%s, %s, %g, %s, %g, %d, %g, %t, %s, %t, %s)%s\n", quote(d.Generic), quote(d.ATC), d.DDD, quote(d.Unit),
+			d.Strength, d.MinPack, d.MaxPiecePrice, Chronic(d.ATC), intOrNull(CourseDays(d.ATC), 0), d.OTC, quote(d.Source+"；"+SrcSpec+otcSource(d.OTC)), sep(i, len(Drugs)))
+	}
+	b.WriteString("CREATE OR REPLACE TABLE ref_chronic_atc (atc_prefix VARCHAR NOT NULL, name VARCHAR NOT NULL, source VARCHAR NOT NULL);\n")
+	b.WriteString("INSERT INTO ref_chronic_atc VALUES\n")
+	for i, c := range ChronicATC {
+		fmt.Fprintf(&b, "    (%s, %s, %s)%s\n", quote(c.ATC), quote(c.Name), quote(c.Source), sep(i, len(ChronicATC)))
+	}
+	b.WriteString("CREATE OR REPLACE TABLE ref_supply_limit (kind VARCHAR NOT NULL, max_days INTEGER NOT NULL, source VARCHAR NOT NULL);\n")
+	b.WriteString("INSERT INTO ref_supply_limit VALUES\n")
+	for i, l := range SupplyLimits {
+		fmt.Fprintf(&b, "    (%s, %d, %s)%s\n", quote(l.Kind), l.MaxDays, quote(l.Source), sep(i, len(SupplyLimits)))
 	}
 	return b.String()
+}
+
+func otcSource(otc bool) string {
+	if otc {
+		return "；" + SrcOTC
+	}
+	return ""
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

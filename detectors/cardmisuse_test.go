@@ -65,7 +65,9 @@ var dcDefaultLine = dcLine{code: "XA10BAE009A001010104388", name: "盐酸二甲�
 type dcSale struct {
 	id, org, person, card, at, terminal string
 	lines                               []dcLine
-	fundShare                           float64 // share of the total paid by the fund; the rest by the account
+	fundShare                           float64 // share of the insured part paid by the fund; the rest by the account
+	cashShare                           float64 // share of the total paid in cash (self-pay)
+	insuredSwipe                        bool    // the swipe reports the insured part (fund + account), not the bill total
 	noSwipe, noSettlement               bool
 	swipeAt                             string
 }
@@ -88,11 +90,13 @@ func (w *dcWorld) sale(s dcSale) float64 {
 	if strings.HasPrefix(s.org, "P") {
 		kind, swipe = "pharmacy", "purchase"
 	}
-	fund := float64(int64(total*s.fundShare*100)) / 100
+	cash := float64(int64(total*s.cashShare*100)) / 100
+	fund := float64(int64((total-cash)*s.fundShare*100)) / 100
 	if !s.noSettlement {
 		w.add("settlements", map[string]string{"settlement_id": s.id, "person_id": s.person, "card_no": s.card, "org_code": s.org,
 			"visit_type": kind, "admitted_at": s.at, "total_amount": fmt.Sprintf("%.2f", total), "fund_paid": fmt.Sprintf("%.2f", fund),
-			"account_paid": fmt.Sprintf("%.2f", total-fund), "cash_paid": "0.00", "insured_region": "611002", "treatment_region": "330106",
+			"account_paid": fmt.Sprintf("%.2f", total-cash-fund), "cash_paid": fmt.Sprintf("%.2f", cash),
+			"insured_region": "611002", "treatment_region": "330106",
 			"settled_at": s.at})
 		for i, l := range s.lines {
 			w.add("fee_items", map[string]string{"item_id": fmt.Sprintf("%s-%d", s.id, i), "settlement_id": s.id, "item_code": l.code,
@@ -113,7 +117,11 @@ func (w *dcWorld) sale(s dcSale) float64 {
 		if s.terminal == "" {
 			s.terminal = "T" + s.org[1:] + "10"
 		}
-		w.swipe(s.id+"W", s.card, s.person, s.org, at, fmt.Sprintf("%.2f", total), swipe, sid, s.terminal, "")
+		amount := total
+		if s.insuredSwipe {
+			amount = total - cash
+		}
+		w.swipe(s.id+"W", s.card, s.person, s.org, at, fmt.Sprintf("%.2f", amount), swipe, sid, s.terminal, "")
 	}
 	return total
 }

@@ -97,7 +97,12 @@ func (v *visit) line(code, name, category string, when time.Time, qty, price int
 }
 
 func (v *visit) lineFlag(code, name, category string, when time.Time, qty, price int, takeHome bool) *visit {
-	amount := contract.Fen(qty * price * 100)
+	return v.lineFen(code, name, category, when, qty, contract.Fen(price*100), takeHome)
+}
+
+// lineFen adds a fee line with a unit price in fen (e.g. 0.50 yuan a piece).
+func (v *visit) lineFen(code, name, category string, when time.Time, qty int, price contract.Fen, takeHome bool) *visit {
+	amount := contract.Fen(qty) * price
 	v.total += amount
 	flag := ""
 	if takeHome {
@@ -105,7 +110,7 @@ func (v *visit) lineFlag(code, name, category string, when time.Time, qty, price
 	}
 	v.lines = append(v.lines, map[string]string{"item_id": fmt.Sprintf("%s-%d", v.id, len(v.lines)+1), "settlement_id": v.id,
 		"item_code": code, "item_name": name, "category": category, "catalog_class": "A",
-		"quantity": fmt.Sprintf("%d.0000", qty), "unit_price": fmt.Sprintf("%d.0000", price), "amount": amount.String(),
+		"quantity": fmt.Sprintf("%d.0000", qty), "unit_price": price.String() + "00", "amount": amount.String(),
 		"charged_at": when.Format(ts), "dscg_tkdrug_flag": flag})
 	return v
 }

@@ -39,6 +39,19 @@ var impersonation = []factory{
 			"出生日期登记错误"},
 	}, "impersonation_age_conflict.sql"),
 	sqlRule(Info{
+		Name: "impersonation.atypical_diagnosis", Family: contract.FamilyImpersonation, SubjectType: contract.SubjectSettlement,
+		Override: Clinical, Title: "住院诊断在参保人年龄段或性别中几乎不出现",
+		Basis: "GZ10000204006000/7000 诊断与患者性别、年龄不符（统计版：按本批数据的年龄段×诊断类目频率，经验贝叶斯收缩）；条例第41条 冒名就医",
+		Thresholds: []Threshold{
+			{Name: "max_relative_rate", Default: 0.1, Unit: "ratio", Doc: "posterior rate of the category in the holder's band ÷ its overall rate below which the admission is atypical"},
+			{Name: "min_expected", Default: 3, Unit: "visits", Doc: "diagnosed visits of the category the band would hold at the overall rate; fewer and the band cannot tell"},
+			{Name: "prior_weight", Default: 100, Unit: "visits", Doc: "weight κ of the prior (category rate × chapter profile) in the band's beta-binomial posterior"},
+			{Name: "chapter_prior_weight", Default: 50, Unit: "visits", Doc: "weight of 1 (no age/sex effect) in the chapter's age/sex profile"},
+		},
+		Caveats: []string{"诊断录入错误（拼音首字母误选）", "出生日期或性别登记错误", "罕见但真实的病例（如儿童脑卒中、男性乳腺癌）",
+			"新生儿随母结算：围生期诊断记在母亲名下（已排除）"},
+	}, "impersonation_atypical_diagnosis.sql"),
+	sqlRule(Info{
 		Name: "impersonation.overlapping_stays", Family: contract.FamilyImpersonation, SubjectType: contract.SubjectSettlement,
 		Override: Clinical, Title: "同一参保人在不同机构重叠住院", Basis: "重叠住院模型；条例第41条 冒名就医",
 		Thresholds: []Threshold{{Name: "min_overlap_hours", Default: 12, Unit: "hours",

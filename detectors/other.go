@@ -43,13 +43,15 @@ var other = []factory{
 	sqlRule(Info{
 		Name: "other.overprescribing", Family: contract.FamilyOther, SubjectType: contract.SubjectSettlement,
 		Override: Clinical, Title: "超量开药",
-		Basis: "《处方管理办法》第19条（一般不超过7日用量，慢性病可延长）；GZ10000101009000；条例第38条",
+		Basis: "《处方管理办法》第19条（一般不超过7日用量，慢性病可延长）；《长期处方管理规范（试行）》（最长12周）；GZ10000101009000；条例第38条",
 		Thresholds: []Threshold{
 			{Name: "max_days_acute", Default: 7, Unit: "days", Doc: "days' supply allowed for an acute prescription"},
 			{Name: "max_days_chronic", Default: 84, Unit: "days", Doc: "days' supply allowed for a long chronic prescription"},
-			{Name: "min_reference_days", Default: 20, Unit: "stay-days", Doc: "inpatient stay-days of a drug needed to estimate its usual daily quantity"},
+			{Name: "over_ratio", Default: 2, Unit: "ratio", Doc: "flag an acute or course supply above this multiple of its limit (the days are estimated from the WHO DDD and the smallest common pack); a chronic one above max_days_chronic"},
+			{Name: "repeat_times", Default: 3, Unit: "visits", Doc: "a person who obtains the same ATC substance this many times is a chronic (repeat) buyer"},
+			{Name: "repeat_span_days", Default: 60, Unit: "days", Doc: "over at least this many days"},
 		},
-		Caveats: []string{"用量按住院日常用量估算，剂量因人而异", "长处方政策（慢病最长12周）", "出院带药"},
+		Caveats: []string{"可供天数按WHO限定日剂量(DDD)与常见规格估算，实际剂量因人而异", "长处方政策（慢病最长12周）", "出院带药", "按盒计价时按最小常见包装估算"},
 	}, "other_overprescribing.sql"),
 	sqlRule(Info{
 		Name: "other.frequent_outpatient", Family: contract.FamilyOther, SubjectType: contract.SubjectPerson,

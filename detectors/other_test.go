@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/medaudit/medaudit/contract"
 )
 
 func TestSplitAdmission(t *testing.T) {
@@ -75,31 +77,66 @@ func TestDuplicateItem(t *testing.T) {
 }
 
 func TestOverprescribing(t *testing.T) {
-	// the drug's usual daily quantity comes from inpatients: 1 a day
-	reference := func(w *world) {
-		for i := range 4 {
-			w.stay(fmt.Sprintf("R%d", i), fmt.Sprintf("PR%d", i), "H33010600001", fmt.Sprintf("2025-03-%02d 09:00:00", 3+i), 7, "J18.900").normal().save()
-		}
+	type line struct {
+		code, name string
+		qty        int
+		price      contract.Fen
 	}
-	buy := func(w *world, id, person, when string, qty int) {
+	buy := func(w *world, id, person, when string, ls ...line) {
 		v := w.purchase(id, person, "P33010600002", when)
-		v.line("XA01ABD075A002010100483", "地喹氯铵含片", "drug", v.admitted, qty, 12).save()
+		for _, l := range ls {
+			v = v.lineFen(l.code, l.name, "drug", v.admitted, l.qty, l.price, false)
+		}
+		v.save()
 	}
-	runCases(t, "other.overprescribing", []string{"visit", "drugs", "approximation"}, []detectCase{
-		{"a month of an acute drug", func(w *world) {
-			reference(w)
-			buy(w, "B1", "P1", "2025-05-05 10:00:00", 30)
+	var (
+		// boxes (a unit price above the piece ceiling): 12 × 457 mg ÷ 1,500 mg = 3.7 days a box
+		amoxBox = func(n int) line { return line{"XJ01CRA015E001010100962", "阿莫西林克拉维酸钾片", n, 3200} }
+		// pieces (拆零): 250 mg ÷ 300 mg = 0.83 days a piece
+		azithroPiece = func(n int) line { return line{"XJ01FAA068A001010100288", "阿奇霉素片", n, 200} }
+		// a chronic class (C08): up to 84 days
+		amloPiece = func(n int) line { return line{"XC08CAA006A010010203120", "苯磺酸氨氯地平片", n, 50} }
+		// metformin pieces: 500 mg ÷ 2,000 mg = 0.25 days a piece
+		metforminPiece = func(n int) line { return line{"XA10BAE009A001010104388", "盐酸二甲双胍片", n, 50} }
+		// boxes of 30 (a day a tablet): whole boxes rarely make exactly 12 weeks
+		aspirinBox = func(n int) line { return line{"XB01ACA056A001020104711", "阿司匹林肠溶片", n, 1520} }
+		// a non-prescription (OTC) drug of no chronic class: 1 piece = 1 day
+		loratadine = func(n int) line { return line{"XR06AXL101A001010101087", "氯雷他定片", n, 120} }
+		// not in the daily-dose table: never judged
+		unknown = func(n int) line { return line{"XA01ABD075A002010100483", "地喹氯铵含片", n, 1200} }
+	)
+	runCases(t, "other.overprescribing", []string{"visit", "drugs", "days_supply_method"}, []detectCase{
+		{"four boxes of an acute antibiotic (15 days)", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", amoxBox(4))
 		}, []string{"B1"}, nil},
-		{"a week's supply", func(w *world) {
-			reference(w)
-			buy(w, "B1", "P1", "2025-05-05 10:00:00", 6)
+		{"one box (4 days)", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", amoxBox(1))
 		}, nil, []string{"B1"}},
-		{"a chronic patient's monthly purchases", func(w *world) {
-			reference(w)
+		{"thirty pieces billed 拆零 (25 days)", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", azithroPiece(30))
+		}, []string{"B1"}, nil},
+		{"a month of a chronic-class drug in pieces", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", amloPiece(30))
+		}, nil, []string{"B1"}},
+		{"a long prescription beyond 12 weeks (100 days of metformin)", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", metforminPiece(400))
+		}, []string{"B1"}, nil},
+		{"three boxes of 30 aspirin (90 days) are the whole-box 12-week supply; four are not", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", aspirinBox(3))
+			buy(w, "B2", "P2", "2025-05-05 10:00:00", aspirinBox(4))
+		}, []string{"B2"}, []string{"B1"}},
+		{"a monthly repeat buyer is chronic; a one-off month is not", func(w *world) {
 			for m := range 3 {
-				buy(w, fmt.Sprintf("B%d", m), "P1", fmt.Sprintf("2025-%02d-05 10:00:00", 5+m), 30)
+				buy(w, fmt.Sprintf("B%d", m), "P1", fmt.Sprintf("2025-%02d-05 10:00:00", 5+m), azithroPiece(30))
 			}
-		}, nil, []string{"B0", "B1", "B2"}},
+			buy(w, "C1", "P2", "2025-05-05 10:00:00", azithroPiece(30))
+		}, []string{"C1"}, []string{"B0", "B1", "B2"}},
+		{"a non-prescription drug bought at a pharmacy is no prescription (two months of loratadine)", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", loratadine(60))
+		}, nil, []string{"B1"}},
+		{"a drug outside the daily-dose table is not guessed", func(w *world) {
+			buy(w, "B1", "P1", "2025-05-05 10:00:00", unknown(300))
+		}, nil, []string{"B1"}},
 	})
 }
 

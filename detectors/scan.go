@@ -39,6 +39,9 @@ type ScanSummary struct {
 	// Thresholds names where the thresholds in force came from; their
 	// values are stored in scan_thresholds.
 	Thresholds string `json:"thresholds"`
+	// Conventions are the conventions learned from the data (swipe amount,
+	// drug quantity unit, restocking), per value the institutions using it.
+	Conventions []Convention `json:"conventions,omitempty"`
 }
 
 // FlagID is the stable id of the flag of a detector on a subject.
@@ -136,6 +139,9 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		slog.Info("detector done", "detector", timings[len(timings)-1].name, "flags", len(flags), "seconds", time.Since(t0).Seconds())
 	}
 	if err := errors.Join(w.Flush(), tmp.Close()); err != nil {
+		return fail(err)
+	}
+	if sum.Conventions, err = LearnedConventions(ctx, conn); err != nil {
 		return fail(err)
 	}
 

@@ -13,10 +13,10 @@ import (
 
 func newFixturesCmd() *cobra.Command {
 	cfg := fixtures.DefaultConfig()
-	var format string
+	var format, profile string
 	var nat nationalFlags
 	cmd := &cobra.Command{
-		Use:   "fixtures --out DIR [--persons N] [--seed S] [--format csv|csv.gz|parquet|arrow]",
+		Use:   "fixtures --out DIR [--persons N] [--seed S] [--format csv|csv.gz|parquet|arrow] [--profile default|shifted]",
 		Short: "Write a synthetic batch with labelled injected fraud (labels.csv) and decoys (decoys.csv)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -29,6 +29,10 @@ func newFixturesCmd() *cobra.Command {
 				return fmt.Errorf("--format %q: want one of csv, csv.gz, parquet, arrow", format)
 			}
 			cfg.Gzip = f == pipeline.FormatCSVGz
+			cfg.Profile = fixtures.Profile(profile)
+			if err := cfg.Profile.Validate(); err != nil {
+				return fmt.Errorf("--profile: %w", err)
+			}
 			if nat.active() {
 				return nat.generate(cmd, cfg, out, f)
 			}
@@ -46,6 +50,8 @@ func newFixturesCmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.Year, "year", cfg.Year, "calendar year of the activity")
 	cmd.Flags().StringVar(&format, "format", "csv", "file format: csv, csv.gz, parquet or arrow")
 	nat.register(cmd)
+	cmd.Flags().StringVar(&profile, "profile", string(fixtures.ProfileDefault),
+		"conventions the batch is drawn with: default, or shifted (insured-part swipes, bulk restocking, 拆零 units, long prescriptions)")
 	return cmd
 }
 

@@ -1,13 +1,18 @@
 -- card_misuse.swipe_without_settlement: settlement or purchase swipes that
--- produced no settlement row, or whose amount differs from the settlement's
--- total. A swipe without a settlement id is excused when a settlement of the
--- same card, org and total follows within the platform lag (24 h by
+-- produced no settlement row, or whose amount matches neither amount a card
+-- system may report (CONTRACT.md: the bill total or the insured part, fund +
+-- account; conv_swipe_amount learns which one each institution uses). A
+-- swipe without a settlement id is excused when a settlement of the same
+-- card and org, for the amount the institution's convention reports (either
+-- when undetermined or mixed), follows within the platform lag (24 h by
 -- default). Subject: the card. Runs as is in the DuckDB CLI.
 WITH sw AS (
     SELECT w.swipe_id, w.card_no, w.person_id, w.org_code, w.swiped_at, w.kind, w.amount, w.settlement_id,
-           s.settlement_id AS found_id, s.total_amount
+           s.settlement_id AS found_id, s.total_amount, s.fund_paid + s.account_paid AS insured_amount,
+           coalesce(c.convention, 'undetermined') AS convention
     FROM card_swipes w
     LEFT JOIN settlements s ON s.settlement_id = w.settlement_id
+    LEFT JOIN conv_swipe_amount c ON c.org_code = w.org_code
     WHERE w.kind IN ('settlement', 'purchase') AND w.amount > 0
 ),
 orphans AS (
@@ -17,7 +22,8 @@ lagged AS (
     SELECT DISTINCT o.swipe_id
     FROM orphans o
     JOIN settlements s ON s.card_no = o.card_no AND s.org_code = o.org_code
-     AND abs(s.total_amount - o.amount) <= 0.01
+     AND ((o.convention <> 'insured_part' AND abs(s.total_amount - o.amount) <= 0.01)
+       OR (o.convention <> 'bill_total' AND abs(s.fund_paid + s.account_paid - o.amount) <= 0.01))
      AND s.settled_at BETWEEN o.swiped_at - INTERVAL 1 HOUR
                           AND o.swiped_at + to_hours(CAST(coalesce(getvariable('lag_hours'), 24) AS BIGINT))
     WHERE o.settlement_id IS NULL
@@ -27,10 +33,11 @@ hits AS (
            CASE WHEN found_id IS NULL AND settlement_id IS NULL THEN 'no_settlement_id'
                 WHEN found_id IS NULL THEN 'settlement_missing'
                 ELSE 'amount_mismatch' END AS problem,
-           CASE WHEN found_id IS NULL THEN amount ELSE abs(amount - total_amount) END AS at_risk
+           CASE WHEN found_id IS NULL THEN amount
+                ELSE least(abs(amount - total_amount), abs(amount - insured_amount)) END AS at_risk
     FROM sw
     WHERE (found_id IS NULL AND swipe_id NOT IN (SELECT swipe_id FROM lagged))
-       OR (found_id IS NOT NULL AND abs(amount - total_amount) > 0.01)
+       OR (found_id IS NOT NULL AND abs(amount - total_amount) > 0.01 AND abs(amount - insured_amount) > 0.01)
 ),
 per_card AS (
     SELECT h.card_no, arg_min(h.org_code, (h.swiped_at, h.org_code)) AS org_code, count(*) AS swipes,
@@ -39,6 +46,7 @@ per_card AS (
            list(json_object('swipe_id', h.swipe_id, 'at', strftime(h.swiped_at, '%Y-%m-%d %H:%M:%S'), 'kind', h.kind,
                             'amount', h.amount::VARCHAR, 'settlement_id', h.settlement_id, 'problem', h.problem,
                             'settlement_total', h.total_amount::VARCHAR,
+                            'settlement_insured_part', h.insured_amount::VARCHAR, 'org_swipe_convention', h.convention,
                             'org', json_object('org_code', h.org_code, 'name', i.name, 'kind', i.kind, 'level', i.level))
                 ORDER BY h.swiped_at, h.swipe_id) AS facts
     FROM hits h LEFT JOIN institutions i ON i.org_code = h.org_code

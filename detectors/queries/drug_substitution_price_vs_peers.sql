@@ -2,19 +2,23 @@
 -- billed unit price against the median of the other orgs' medians for the
 -- same item_code in the same region and month: above high_ratio or below
 -- low_ratio (at least min_peers peers). An org is flagged when at least
--- min_items of its drugs are out of band in some month. Subject: the
--- institution. Runs as is in the DuckDB CLI.
+-- min_items of its drugs are out of band in some month. Peers bill in the
+-- same quantity unit (conv_drug_unit: a tablet's price is not a box's,
+-- 拆零). Subject: the institution. Runs as is in the DuckDB CLI.
 WITH om AS (
     SELECT s.org_code, s.treatment_region AS region, f.item_code, date_trunc('month', f.charged_at)::DATE AS m,
            any_value(f.item_name) AS item_name, median(f.unit_price) AS price, count(*) AS lines,
-           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt
+           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt,
+           coalesce(any_value(u.qty_unit), 'unknown') AS qty_unit
     FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
+    LEFT JOIN conv_drug_unit u ON u.org_code = s.org_code AND u.item_code = f.item_code
     WHERE f.category = 'drug' AND s.total_amount > 0
-    GROUP BY ALL
+    GROUP BY s.org_code, s.treatment_region, f.item_code, date_trunc('month', f.charged_at)::DATE
 ),
 peers AS (
     SELECT a.org_code, a.item_code, a.m, median(b.price) AS peer_median, mad(b.price) AS peer_mad, count(*) AS peers
     FROM om a JOIN om b ON b.region = a.region AND b.item_code = a.item_code AND b.m = a.m AND b.org_code <> a.org_code
+                       AND b.qty_unit = a.qty_unit
     GROUP BY ALL
 ),
 out AS (
@@ -32,7 +36,7 @@ per_org AS (
            median(ratio) AS med_ratio, sum(at_risk) AS at_risk,
            list(json_object('item_code', item_code, 'item_name', item_name, 'month', strftime(m, '%Y-%m'),
                             'median_billed_price', round(price, 2), 'peer_median_price', round(peer_median, 2),
-                            'peer_mad', round(peer_mad, 2), 'peers', peers, 'ratio', round(ratio, 3), 'lines', lines,
+                            'peer_mad', round(peer_mad, 2), 'peers', peers, 'quantity_unit', qty_unit, 'ratio', round(ratio, 3), 'lines', lines,
                             'robust_z', CASE WHEN peer_mad > 0 THEN round(0.6745 * (price - peer_median) / peer_mad, 2) END,
                             'amount_at_risk', at_risk::VARCHAR)
                 ORDER BY abs(ln(ratio)) DESC, item_code, m) AS facts

@@ -1,20 +1,31 @@
 -- drug_substitution.sales_exceed_stock (GZ10000202001000 进销存异常): per
 -- org, drug and month, the quantity billed in fee_items beyond what the
 -- 进销存 can supply (opening stock + purchases − returns + adjustments, the
--- adjustments given the benefit of the doubt). A deficit in the org's first
--- month of stock data is taken as missing opening stock. A month is flagged
--- when its excess is above excess_share of the billed quantity and above
--- min_excess_units. Only orgs that report stock movements are judged.
+-- adjustments given the benefit of the doubt). Conventions learned from the
+-- data (conv_stock): an item the org never purchased has no stock data and is
+-- not judged; stock before the first purchase is unknown, so only months from
+-- the first purchase on count, and any deficit within the first restocking
+-- cycle (the months that start before the first purchase + the learned
+-- cadence: the first month for weekly or monthly restocking, more for bulk)
+-- is taken as opening stock; a billed quantity in pieces against stock counted in boxes
+-- (拆零) is converted with the price ratio at the highest usual markup (1.5).
+-- A month is flagged when its excess is above excess_share of the billed
+-- quantity and above min_excess_units.
 -- Subject: the institution. Runs as is in the DuckDB CLI.
 WITH stocked AS (
-    SELECT org_code, min(date_trunc('month', moved_on))::DATE AS first_month FROM stock_movements GROUP BY org_code
+    SELECT org_code, item_code, date_trunc('month', first_purchase)::DATE AS first_month,
+           (first_purchase + to_days(CAST(coalesce(cadence_days, 0) AS INTEGER) + 1))::DATE AS opening_until,
+           cadence, stock_unit_ratio
+    FROM conv_stock
 ),
 billed AS (
     SELECT s.org_code, f.item_code, date_trunc('month', f.charged_at)::DATE AS m,
-           sum(f.quantity) AS q, sum(f.amount) AS amt, any_value(f.item_name) AS item_name,
+           sum(f.quantity) / any_value(st.stock_unit_ratio * CASE WHEN st.stock_unit_ratio > 1 THEN 1.5 ELSE 1 END) AS q,
+           sum(f.amount) AS amt, any_value(f.item_name) AS item_name,
            sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt, count(*) AS lines
     FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
-    WHERE f.category = 'drug' AND s.total_amount > 0 AND s.org_code IN (SELECT org_code FROM stocked)
+    JOIN stocked st ON st.org_code = s.org_code AND st.item_code = f.item_code
+    WHERE f.category = 'drug' AND s.total_amount > 0 AND f.charged_at >= st.first_month
     GROUP BY ALL
 ),
 mv AS (
@@ -22,7 +33,7 @@ mv AS (
            sum(quantity) FILTER (WHERE kind = 'purchase') AS bought,
            sum(quantity) FILTER (WHERE kind = 'return') AS returned,
            sum(quantity) FILTER (WHERE kind = 'adjustment') AS adjusted
-    FROM stock_movements GROUP BY ALL
+    FROM stock_movements SEMI JOIN stocked USING (org_code, item_code) GROUP BY ALL
 ),
 j AS (
     SELECT coalesce(b.org_code, mv.org_code) AS org_code, coalesce(b.item_code, mv.item_code) AS item_code,
@@ -31,15 +42,16 @@ j AS (
     FROM billed b FULL JOIN mv ON mv.org_code = b.org_code AND mv.item_code = b.item_code AND mv.m = b.m
 ),
 run AS (
-    SELECT j.*, st.first_month,
+    SELECT j.*, st.first_month, st.opening_until, st.cadence, st.stock_unit_ratio,
            sum(q - bought + returned - adjusted) OVER w AS deficit
-    FROM j JOIN stocked st USING (org_code)
+    FROM j JOIN stocked st USING (org_code, item_code)
+    WHERE j.m >= st.first_month
     WINDOW w AS (PARTITION BY org_code, item_code ORDER BY m ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 run2 AS (
     SELECT *,
            max(deficit) OVER w AS peak,
-           max(CASE WHEN m = first_month THEN greatest(deficit, 0) ELSE 0 END) OVER (PARTITION BY org_code, item_code) AS opening_allowance,
+           max(CASE WHEN m < opening_until THEN greatest(deficit, 0) ELSE 0 END) OVER (PARTITION BY org_code, item_code) AS opening_allowance,
            sum(q - bought + returned - adjusted) OVER w - (q - bought + returned - adjusted) AS deficit_before
     FROM run
     WINDOW w AS (PARTITION BY org_code, item_code ORDER BY m ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
@@ -64,6 +76,7 @@ per_org AS (
            max(excess / q) AS max_share,
            list(json_object('item_code', item_code, 'item_name', name, 'month', strftime(m, '%Y-%m'),
                             'billed_qty', q, 'purchased_qty', bought, 'returned_qty', returned, 'adjusted_qty', adjusted,
+                            'restock_cadence', cadence, 'stock_unit_ratio', round(stock_unit_ratio, 2),
                             'stock_deficit_before_month', greatest(deficit_before - opening_allowance, 0),
                             'excess_qty', excess, 'excess_share', round(excess / q, 4),
                             'avg_unit_price', round(avg_price, 2), 'fund_account_share', round(insured_share, 4),

@@ -1,49 +1,60 @@
 -- other.overprescribing: an outpatient or pharmacy settlement whose supply of
--- one drug exceeds 7 days (acute) or 84 days (chronic: a chronic main
--- diagnosis, or a drug the person obtains at least 3 times in the data)
--- (超量开药, 处方管理办法第19条). Fee lines carry no daily dose, so the days'
--- supply is approximated as quantity ÷ the drug's usual daily quantity,
--- where the usual daily quantity is the median quantity of that item per
--- inpatient stay-day at the same unit price (same billing unit, within 1 %);
--- drugs never given to inpatients, or billed in another unit, are skipped.
--- Runs as is in the DuckDB CLI.
-WITH daily_use AS (
-    SELECT f.item_code, avg(f.unit_price) AS unit_price, median(q) AS daily_qty, count(*) AS stay_days
-    FROM (SELECT f.settlement_id, f.item_code, f.charged_at::DATE AS d, sum(f.quantity) AS q, avg(f.unit_price) AS unit_price
-          FROM fee_items f JOIN settlements s USING (settlement_id)
-          WHERE s.visit_type = 'inpatient' AND f.category = 'drug' AND NOT coalesce(f.dscg_tkdrug_flag, false)
-          GROUP BY f.settlement_id, f.item_code, f.charged_at::DATE) f
-    GROUP BY f.item_code
-    HAVING count(*) >= CAST(coalesce(getvariable('min_reference_days'), 20) AS INTEGER)
-),
-lines AS (
+-- one drug exceeds 7 days (acute) or 84 days (chronic long prescription)
+-- (超量开药, 处方管理办法第19条, 长期处方管理规范). Days of supply come from
+-- the documented daily-dose table (ref_drug: WHO DDD, the piece's strength)
+-- and the institution's learned quantity unit (conv_drug_unit: pieces, 拆零,
+-- or boxes of the smallest common pack): days = pieces × strength ÷ DDD. A
+-- drug outside the table has no days of supply and is never flagged. Chronic
+-- comes from the drug (an ATC class of ref_chronic_atc) or from the person's
+-- history (the same ATC substance obtained at least 3 times over at least
+-- 60 days: a monthly repeat buyer). A class with a standard course longer
+-- than 7 days (ref_drug.course_days, e.g. PPIs 8 weeks) may cover the course.
+-- An acute or course supply is flagged above over_ratio × its limit: the
+-- estimate rests on the WHO DDD (for many acute drugs below the prescribed
+-- daily dose) and the smallest common pack; a chronic supply when, less one
+-- billed unit (whole boxes rarely make exactly 12 weeks: 3 boxes of 30 are
+-- 90 days), it still exceeds the 12 weeks a long prescription may cover. Runs as is in the DuckDB CLI.
+WITH lines AS (
     SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.diagnosis_code, s.total_amount,
            s.fund_paid + s.account_paid AS at_risk, f.item_code, any_value(f.item_name) AS item_name,
-           sum(f.quantity) AS qty, sum(f.amount) AS amount, avg(f.unit_price) AS unit_price
+           sum(f.quantity) AS qty, sum(f.amount) AS amount
     FROM settlements s JOIN fee_items f USING (settlement_id)
-    WHERE s.visit_type IN ('outpatient', 'pharmacy') AND f.category = 'drug'
+    WHERE s.visit_type IN ('outpatient', 'pharmacy') AND f.category = 'drug' AND f.quantity > 0
     GROUP BY ALL
 ),
-repeat AS (
-    SELECT person_id, item_code, count(DISTINCT settlement_id) AS times FROM lines GROUP BY person_id, item_code
+dosed AS (
+    SELECT l.*, u.generic, u.atc, u.qty_unit, u.pieces_per_unit, u.chronic AS chronic_class, u.course_days,
+           u.otc AND l.visit_type = 'pharmacy' AS otc_purchase,
+           l.qty * u.pieces_per_unit * u.strength / u.ddd AS days_supply,
+           u.pieces_per_unit * u.strength / u.ddd AS unit_days
+    FROM lines l JOIN conv_drug_unit u USING (org_code, item_code)
+    WHERE u.generic IS NOT NULL
+),
+history AS (
+    SELECT person_id, atc, count(DISTINCT admitted_at::DATE) AS times,
+           date_diff('day', min(admitted_at), max(admitted_at)) AS span_days
+    FROM dosed GROUP BY person_id, atc
 ),
 supply AS (
-    SELECT l.*, u.daily_qty, l.qty / u.daily_qty AS days_supply, r.times,
-           r.times >= 3 OR coalesce(l.diagnosis_code, '') SIMILAR TO '(I10|I11|I25|E10|E11|E78|J44|J45|G20|N18|F20|F32).*' AS chronic
-    FROM lines l JOIN daily_use u USING (item_code) JOIN repeat r USING (person_id, item_code)
-    WHERE abs(l.unit_price - u.unit_price) <= 0.01 * u.unit_price AND u.daily_qty > 0
+    SELECT d.*, h.times, h.span_days, h.times >= coalesce(getvariable('repeat_times'), 3) AND h.span_days >= coalesce(getvariable('repeat_span_days'), 60) AS repeat_buyer,
+           d.chronic_class OR (h.times >= coalesce(getvariable('repeat_times'), 3) AND h.span_days >= coalesce(getvariable('repeat_span_days'), 60)) AS chronic
+    FROM dosed d JOIN history h USING (person_id, atc)
 ),
 hits AS (
-    SELECT *, CASE WHEN chronic THEN coalesce(getvariable('max_days_chronic'), 84) ELSE coalesce(getvariable('max_days_acute'), 7) END AS max_days
+    SELECT *, CASE WHEN chronic OR otc_purchase THEN coalesce(getvariable('max_days_chronic'), 84)
+                ELSE coalesce(course_days, getvariable('max_days_acute'), 7) END AS max_days
     FROM supply
 ),
 over AS (
     SELECT settlement_id, max(days_supply / max_days) AS worst_ratio, sum(amount * (1 - max_days / days_supply)) AS excess_amount,
            list(json_object('item_code', item_code, 'item_name', item_name, 'quantity', qty::DOUBLE,
-                            'usual_daily_quantity', daily_qty::DOUBLE, 'days_supply', round(days_supply::DOUBLE, 1),
-                            'max_days', max_days, 'chronic', chronic, 'times_obtained', times, 'amount', amount::VARCHAR)
+                            'generic_name', generic, 'atc', atc, 'quantity_unit', qty_unit, 'pieces_per_unit', pieces_per_unit,
+                            'days_supply', round(days_supply::DOUBLE, 1), 'max_days', max_days, 'chronic', chronic,
+                            'chronic_atc_class', chronic_class, 'repeat_buyer', repeat_buyer, 'otc_pharmacy_purchase', otc_purchase, 'times_obtained', times,
+                            'amount', amount::VARCHAR)
                 ORDER BY item_code) AS items
-    FROM hits WHERE days_supply > max_days
+    FROM hits WHERE CASE WHEN chronic OR otc_purchase THEN days_supply - unit_days > max_days
+                         ELSE days_supply > max_days * coalesce(getvariable('over_ratio'), 2) END
     GROUP BY settlement_id
 )
 SELECT l.settlement_id AS subject_id,
@@ -57,7 +68,7 @@ SELECT l.settlement_id AS subject_id,
                                 'at', strftime(l.admitted_at, '%Y-%m-%d %H:%M:%S'), 'diagnosis_code', l.diagnosis_code,
                                 'total_amount', l.total_amount::VARCHAR),
            'org', json_object('org_code', l.org_code, 'name', i.name, 'kind', i.kind),
-           'drugs', o.items, 'approximation', 'days_supply = quantity / median inpatient daily quantity at the same unit price',
+           'drugs', o.items, 'days_supply_method', 'days = quantity × pieces per unit × strength ÷ WHO DDD (ref_drug, conv_drug_unit)',
            'fund_and_account_paid', l.at_risk::VARCHAR
        ) AS facts,
        json_object('supply_over_limit', round(o.worst_ratio, 3)) AS score_parts
