@@ -391,7 +391,11 @@ func (h *harness) storm(ctx context.Context, addr string, st *stats) []verdict {
 			defer wg.Done()
 			tried := map[string]bool{}
 			for n := uint64(seed); ; {
-				var q struct{ Cases []struct{ ID string } }
+				var q struct {
+					Cases []struct {
+						ID string `json:"case_id"`
+					}
+				}
 				if err := h.getJSON(ctx, addr, "/api/v1/queue", token, &q); err != nil {
 					return // the server is gone
 				}

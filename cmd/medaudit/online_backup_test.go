@@ -103,8 +103,8 @@ func TestOnlineBackupUnderLoad(t *testing.T) {
 				}
 				var open []string
 				for _, c := range m["cases"].([]any) {
-					if c := c.(map[string]any); c["State"] != "已提交" {
-						open = append(open, c["ID"].(string))
+					if c := c.(map[string]any); c["state"] != "submitted" {
+						open = append(open, c["case_id"].(string))
 					}
 				}
 				if len(open) == 0 {
