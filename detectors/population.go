@@ -123,6 +123,8 @@ var rulePopulations = map[string]RulePopulation{
 		"卡号与人员对应口径不同：换卡、电子凭证与实体卡号混用，或卡号字段填写规则不同。请核对卡号口径。"},
 	"impersonation.id_inconsistent": {popSettlements, ceilingImpersonation,
 		"身份证号与性别、出生日期字段普遍不一致：可能是15位旧证号转换或字段编码口径不同。请核对人员信息的报送口径。"},
+	"impersonation.atypical_diagnosis": {popInpatient, ceilingImpersonation,
+		"诊断与持卡人年龄、性别的统计分布普遍不符：可能是出生日期或性别字段的报送口径不同（如缺省值），或本批数据没有真实的年龄结构。请核对人员信息。"},
 	"impersonation.co_admission":            {popInpatient, ceilingImpersonation, causeRule},
 	"drug_substitution.sales_exceed_stock":  {popInstitutions, ceilingInstitutionLvl, causeStock},
 	"drug_substitution.price_over_purchase": {popInstitutions, ceilingInstitutionLvl, causeStock},
