@@ -84,7 +84,11 @@ func (s *Server) startScan(c *gin.Context) {
 	s.jobs.start(s.writer, "scan", strconv.FormatInt(id, 10), s.now(), func(ctx context.Context) (any, error) {
 		var res scanResult
 		var err error
-		if res.Scan, err = detectors.ScanWith(ctx, s.db.DB, ds, s.now, s.scanOptions()); err != nil {
+		opts := s.scanOptions()
+		if !u.Sees("*") {
+			opts.Districts = u.Districts // a district user's scan changes the flags of their districts only
+		}
+		if res.Scan, err = detectors.ScanWith(ctx, s.db.DB, ds, s.now, opts); err != nil {
 			return res, err
 		}
 		if open {

@@ -65,6 +65,12 @@ type ScanOptions struct {
 	// thresholds file); it is stored with the values in force. Empty: the
 	// detectors as the caller configured them.
 	ThresholdsSource string
+	// Districts, when not nil, limits what the scan changes to the flags of
+	// the institutions of these districts (region codes): a scan started by
+	// a district user adds, refreshes, holds and resolves no flag of another
+	// district (nor one without an institution). The detectors and the
+	// population guard still read all the data.
+	Districts []string
 }
 
 // ScanWith is Scan with options.
@@ -167,6 +173,18 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	for _, n := range concentration {
 		names = append(names, "'"+strings.ReplaceAll(n, "'", "''")+"'")
 	}
+	scope := ""
+	if opts.Districts != nil {
+		quoted := make([]string, 0, len(opts.Districts)+1)
+		quoted = append(quoted, "''")
+		for _, d := range opts.Districts {
+			quoted = append(quoted, "'"+strings.ReplaceAll(d, "'", "''")+"'")
+		}
+		scope = ` AND org_code IN (SELECT org_code FROM institutions WHERE region_code IN (` + strings.Join(quoted, ", ") + `))`
+		if _, err := conn.ExecContext(ctx, `DELETE FROM new_flags WHERE NOT (org_code IS NOT NULL`+scope+`)`); err != nil {
+			return rollback(fmt.Errorf("store flags (scope): %w", err))
+		}
+	}
 	steps := []struct {
 		what string
 		q    string
@@ -174,7 +192,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	}{
 		{"resolve", `UPDATE flags SET status = 'resolved', resolved_scan_id = $scan
 			WHERE status IN ('open', 'suppressed') AND detector IN (` + strings.Join(names, ", ") + `)
-			AND flag_id NOT IN (SELECT flag_id FROM new_flags)`, &sum.Resolved},
+			AND flag_id NOT IN (SELECT flag_id FROM new_flags)` + scope, &sum.Resolved},
 		{"refresh", `UPDATE flags SET scan_id = $scan, org_code = n.org_code, score = n.score, amount_at_risk = n.amount_at_risk,
 			evidence = n.evidence::JSON, status = 'open', resolved_scan_id = NULL
 			FROM new_flags n WHERE flags.flag_id = n.flag_id`, nil},
@@ -182,7 +200,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 			n.score, n.amount_at_risk, n.override_class, n.evidence::JSON, 'open', NULL
 			FROM new_flags n WHERE n.flag_id NOT IN (SELECT flag_id FROM flags)`, &sum.New},
 		{"hold", `UPDATE flags SET status = 'suppressed' WHERE flag_id IN (SELECT af.flag_id FROM calibration_alarm_flags af
-			JOIN calibration_alarms a USING (alarm_id) WHERE a.scan_id = $scan AND a.status = 'open')`, &sum.Suppressed},
+			JOIN calibration_alarms a USING (alarm_id) WHERE a.scan_id = $scan AND a.status = 'open')` + scope, &sum.Suppressed},
 		{"clear alarms", `UPDATE calibration_alarms SET status = 'cleared', resolved_by = 'system:scan', resolved_at = $at
 			WHERE status = 'open' AND scan_id < $scan AND detector IN (` + strings.Join(names, ", ") + `)`, nil},
 	}
