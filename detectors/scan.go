@@ -24,6 +24,9 @@ type ScanSummary struct {
 	New       int            `json:"new"`
 	Resolved  int            `json:"resolved"`
 	Seconds   float64        `json:"seconds"`
+	// Policy is the settlement policy file the recompute checks used and the
+	// share of settlements it covers; nil when no such check ran.
+	Policy *PolicyCoverage `json:"policy,omitempty"`
 }
 
 // FlagID is the stable id of the flag of a detector on a subject.
@@ -109,6 +112,16 @@ func Scan(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time) 
 	if err := errors.Join(w.Flush(), tmp.Close()); err != nil {
 		return fail(err)
 	}
+	for _, d := range ds {
+		if u, ok := d.(PolicyUser); ok {
+			cov, err := Coverage(ctx, conn, u.Policies())
+			if err != nil {
+				return fail(err)
+			}
+			sum.Policy = &cov
+			break
+		}
+	}
 
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fail(err)
@@ -153,6 +166,17 @@ func Scan(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time) 
 	for _, t := range timings {
 		if _, err := conn.ExecContext(ctx, `INSERT INTO scan_detectors VALUES (?, ?, ?, ?)`, sum.ScanID, t.name, t.flags, t.seconds); err != nil {
 			return rollback(err)
+		}
+	}
+	if p := sum.Policy; p != nil {
+		js, err := json.Marshal(p)
+		if err != nil {
+			return rollback(err)
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO scan_policies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::JSON)`, sum.ScanID,
+			p.Policies.Source, p.Policies.Title, p.Policies.Revision, p.Policies.Example, p.Policies.SHA256,
+			p.Settlements, p.Covered, string(js)); err != nil {
+			return rollback(fmt.Errorf("store policy coverage: %w", err))
 		}
 	}
 	rows, err := conn.QueryContext(ctx, `SELECT family, count(*) FROM flags WHERE scan_id = ? AND status = 'open' GROUP BY family ORDER BY family`, sum.ScanID)

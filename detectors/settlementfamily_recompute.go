@@ -51,7 +51,9 @@ type lineRef struct {
 // and the account balance from persons.account_balance (balance at the
 // start of the year) less the account payments as settled. Refunds give
 // back the settled fund, account and deductible at the refund's time.
-// Settlements whose insured region has no policy are skipped.
+// Settlements whose insured region has no policy in force at the
+// settlement date are skipped: they are unknown, not wrong (Coverage counts
+// them).
 func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, visit func(*recomputed) error) error {
 	refunds, err := loadRefunds(ctx, q)
 	if err != nil {
@@ -142,7 +144,7 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 					Emergency: emergency, Total: contract.Fen(total), Fund: contract.Fen(fund), Account: contract.Fen(account),
 					Cash: contract.Fen(cash),
 					Claim: settlement.Claim{
-						InsuredRegion: contract.RegionCode(insured), TreatmentRegion: contract.RegionCode(treatment),
+						InsuredRegion: contract.RegionCode(insured), TreatmentRegion: contract.RegionCode(treatment), Date: settled,
 						InsuranceType: insurance, Retiree: retiree, VisitType: visitType, HospitalLevel: level,
 						Registration: regKind, Emergency: emergency, Lines: cur.Claim.Lines[:0],
 					},
@@ -335,7 +337,8 @@ func (r *recomputed) with(ps *settlement.PolicySet, change func(*settlement.Clai
 // settled amounts, for the data it was computed on: the five recompute
 // detectors of one scan share one pass over the data. The key is a content
 // fingerprint of every table the recompute reads (the xor of the ingest's
-// row hashes and the row counts), so new or corrected data recomputes.
+// row hashes and the row counts), so new or corrected data recomputes, and
+// the policy file's hash, so another policy table does too.
 var diffCache struct {
 	sync.Mutex
 	key   string
@@ -353,6 +356,7 @@ func recomputeDiffs(ctx context.Context, q Querier, ps *settlement.PolicySet) ([
 	if err != nil {
 		return nil, err
 	}
+	key += "/" + ps.Info().SHA256
 	diffCache.Lock()
 	defer diffCache.Unlock()
 	if key == diffCache.key {
