@@ -53,7 +53,7 @@ func (s *Server) startScan(c *gin.Context) {
 			return
 		}
 	}
-	ds, err := detectors.Registry(detectors.Config{})
+	ds, err := detectors.Registry(detectors.Config{Policies: s.policies})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -211,6 +211,10 @@ func (s *Server) scanStatus(c *gin.Context) {
 	}
 	rows.Close()
 	out["detectors"] = runs
+	if out["policy"], err = detectors.ScanPolicy(ctx, s.db, id); err != nil {
+		s.fail(c, err)
+		return
+	}
 	cond, args := inDistricts(currentUser(c), "i.region_code")
 	fams := []familySummary{}
 	rows, err = s.db.QueryContext(ctx, `SELECT f.family, count(*), count(DISTINCT f.org_code), sum(f.amount_at_risk)::VARCHAR

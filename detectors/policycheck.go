@@ -22,7 +22,7 @@ type PolicyCell struct {
 	Settlements int            `json:"settlements"` // recomputed settlements in the cell
 	Disagree    int            `json:"disagree"`    // whose settled fund differs from the recompute beyond the tolerance
 	Fit         settlement.Fit `json:"fit"`
-	Suggestion  string         `json:"suggestion"` // zh-CN first; "" when the table fits at least as well
+	Suggestion  string         `json:"suggestion"` // zh-CN first; "" when the fit is not clearly better than the table or the cell is too small
 }
 
 // PolicyCheck recomputes every covered settlement under ps and returns the
@@ -63,7 +63,7 @@ func PolicyCheck(ctx context.Context, q Querier, ps *settlement.PolicySet) ([]Po
 			continue
 		}
 		c.Fit = settlement.FitCell(obs[k])
-		if c.Fit.Fits > c.Fit.TableFits {
+		if gain := c.Fit.Fits - c.Fit.TableFits; c.Fit.N >= minFitSettlements && gain >= max(minFitGain, c.Fit.N/10) {
 			c.Suggestion = fmt.Sprintf("%s %s %s %s：%s", c.Region, insuranceZh[c.Insurance], visitZh[c.VisitType], levelZh(c.Level), c.Fit)
 		}
 		out = append(out, *c)
@@ -86,6 +86,15 @@ func PolicyCheck(ctx context.Context, q Querier, ps *settlement.PolicySet) ([]Po
 	})
 	return out, ctx.Err()
 }
+
+// A fitted suggestion needs a cell of at least minFitSettlements and must
+// reproduce at least max(minFitGain, a tenth of the cell) more settlements
+// than the table: two free parameters tried over a grid fit a handful of
+// settlements (or one more than the table) by chance.
+const (
+	minFitSettlements = 10
+	minFitGain        = 5
+)
 
 var (
 	insuranceZh = map[string]string{"employee": "职工", "resident": "居民"}

@@ -84,7 +84,8 @@ const ratioStep = 50
 // It counts exact fits rather than minimising squared error: a settlement
 // either reproduces to the fen or does not, and a minority settled under
 // other rules (a wrong registration kind, a fraud, a partly met deductible)
-// must not pull the estimate. Candidates are every ratio on a 0.5 % grid,
+// must not pull the estimate. Candidates are every ratio on a 0.5 % grid
+// from 0 (a region that pays nothing from the pool for this care),
 // and for each the deductibles implied by the fund-paying settlements
 // (D = s − f / eff, to the yuan), the most frequent first, with 0 and the
 // table's; ties prefer the table's values, then the smaller change.
@@ -110,7 +111,7 @@ func FitCell(obs []FitObs) Fit {
 		// Equal fits: the smaller departure from the table.
 		return abs(r-t.Ratio)+int(absF(d-t.Deductible)/100) < abs(f.Ratio-t.Ratio)+int(absF(f.Deductible-t.Deductible)/100)
 	}
-	for r := ratioStep; r <= 10000; r += ratioStep {
+	for r := 0; r <= 10000; r += ratioStep {
 		for _, d := range candidateDeductibles(use, r, t.Deductible) {
 			if n := countFits(use, r, d); better(r, d, n) {
 				f.Ratio, f.Deductible, f.Fits = r, d, n

@@ -92,7 +92,7 @@ the web pages and API until interrupted.`,
 			if err != nil {
 				return err
 			}
-			return serve(ctx, d, addr, schedules)
+			return serve(ctx, d, addr, schedules, nil)
 		},
 	}
 	db.register(cmd)

@@ -41,6 +41,7 @@ func newFixturesCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed; the same seed gives the same files")
 	cmd.Flags().IntVar(&cfg.Year, "year", cfg.Year, "calendar year of the activity")
 	cmd.Flags().StringVar(&format, "format", "csv", "file format: csv, csv.gz, parquet or arrow")
+	cmd.Flags().StringVar(&cfg.Profile, "profile", "", "fixture profile: default, or shifted (other conventions; writes policies.yaml beside the batch)")
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/medaudit/medaudit/detectors"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/reports"
+	"github.com/medaudit/medaudit/settlement"
 )
 
 // loadSchedules reads --schedules, or the embedded default when empty.
@@ -22,9 +23,10 @@ func loadSchedules(path string) (reports.Config, error) {
 	return reports.LoadConfig(path)
 }
 
-// newReportRunner is the report runner of the serve and report commands.
-func newReportRunner(d *pipeline.DB, cfg reports.Config) (*reports.Runner, error) {
-	ds, err := detectors.Registry(detectors.Config{})
+// newReportRunner is the report runner of the serve and report commands;
+// its scans recompute under ps (nil: the built-in examples).
+func newReportRunner(d *pipeline.DB, cfg reports.Config, ps *settlement.PolicySet) (*reports.Runner, error) {
+	ds, err := detectors.Registry(detectors.Config{Policies: ps})
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +44,7 @@ func newReportCmd() *cobra.Command {
 		job       string
 		at        string
 		schedules string
+		policies  string
 	)
 	run := &cobra.Command{
 		Use:   "run --job NAME [--at 2026-11-01T02:00] [--schedules FILE]",
@@ -56,7 +59,11 @@ func newReportCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				r, err := newReportRunner(d, cfg)
+				ps, err := loadPolicies(policies)
+				if err != nil {
+					return err
+				}
+				r, err := newReportRunner(d, cfg, ps)
 				if err != nil {
 					return err
 				}
@@ -82,6 +89,7 @@ func newReportCmd() *cobra.Command {
 	run.Flags().StringVar(&job, "job", "", "job name in the schedule config (default config: monthly, quarterly, annual)")
 	run.Flags().StringVar(&at, "at", "", "the occurrence to run, YYYY-MM-DDTHH:MM in the schedule's time zone")
 	run.Flags().StringVar(&schedules, "schedules", "", "schedule config YAML (default: the embedded schedules.yaml)")
+	policiesFlag(run, &policies)
 
 	var (
 		ldb   dbFlags

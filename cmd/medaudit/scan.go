@@ -12,16 +12,21 @@ import (
 
 func newScanCmd() *cobra.Command {
 	var (
-		db   dbFlags
-		only []string
+		db       dbFlags
+		only     []string
+		policies string
 	)
 	cmd := &cobra.Command{
-		Use:   "scan [--db FILE] [--detectors PREFIX,…]",
+		Use:   "scan [--db FILE] [--detectors PREFIX,…] [--policies FILE]",
 		Short: "Run every detector over all loaded data and store the flags",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ps, err := loadPolicies(policies)
+			if err != nil {
+				return err
+			}
 			return db.with(cmd, false, func(d *pipeline.DB) error {
-				ds, err := detectors.Registry(detectors.Config{})
+				ds, err := detectors.Registry(detectors.Config{Policies: ps})
 				if err != nil {
 					return err
 				}
@@ -37,6 +42,7 @@ func newScanCmd() *cobra.Command {
 		},
 	}
 	db.register(cmd)
+	policiesFlag(cmd, &policies)
 	cmd.Flags().StringSliceVar(&only, "detectors", nil, "run only the detectors whose names start with one of these prefixes (e.g. ghost_bed,card_misuse.burst)")
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/medaudit/medaudit/api"
 	"github.com/medaudit/medaudit/pipeline"
 	"github.com/medaudit/medaudit/reports"
+	"github.com/medaudit/medaudit/settlement"
 )
 
 func newServeCmd() *cobra.Command {
@@ -20,6 +21,7 @@ func newServeCmd() *cobra.Command {
 		db        dbFlags
 		addr      string
 		schedules string
+		policies  string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE]",
@@ -31,27 +33,33 @@ func newServeCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return serve(cmd.Context(), d, addr, cfg)
+				ps, err := loadPolicies(policies)
+				if err != nil {
+					return err
+				}
+				return serve(cmd.Context(), d, addr, cfg, ps)
 			})
 		},
 	}
 	db.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", ":8080", "listen address")
 	cmd.Flags().StringVar(&schedules, "schedules", "", "report schedule config YAML (default: the embedded schedules.yaml)")
+	policiesFlag(cmd, &policies)
 	return cmd
 }
 
 // serve runs the HTTP server and the report scheduler until ctx is
 // cancelled, then drains the server and waits for the scheduler to stop (a
 // report run cut short is redone at the next start). The scheduler takes
-// the server's writer lock for each run.
-func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config) error {
-	s, err := api.New(d, time.Now)
+// the server's writer lock for each run. Scans of both recompute under ps
+// (nil: the built-in examples).
+func serve(ctx context.Context, d *pipeline.DB, addr string, schedules reports.Config, ps *settlement.PolicySet) error {
+	s, err := api.New(d, time.Now, api.WithPolicies(ps))
 	if err != nil {
 		return err
 	}
 	defer s.Close() // after the server drained: stop background ingests and scans
-	runner, err := newReportRunner(d, schedules)
+	runner, err := newReportRunner(d, schedules, ps)
 	if err != nil {
 		return err
 	}
