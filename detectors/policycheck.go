@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/medaudit/medaudit/settlement"
 )
@@ -51,7 +52,11 @@ func PolicyCheck(ctx context.Context, q Querier, ps *settlement.PolicySet) ([]Po
 		if absFen(r.Fund-r.Res.Fund) > r.Tol {
 			c.Disagree++
 		}
-		obs[k] = append(obs[k], settlement.FitObs{InScope: r.Res.InScope, Fund: r.Fund, Tol: r.Tol, Terms: terms})
+		// The annual deductible is tracked within the cell: a person's
+		// visits at other levels of the same visit type also meet it, which
+		// the fit does not see (those visits count against every candidate).
+		obs[k] = append(obs[k], settlement.FitObs{InScope: r.Res.InScope, Fund: r.Fund, Tol: r.Tol, Terms: terms,
+			Year: r.Person + "/" + strconv.Itoa(r.Settled.Year())})
 		return nil
 	})
 	if err != nil {

@@ -52,6 +52,10 @@ type FitObs struct {
 	Fund    contract.Fen // basic fund as settled
 	Tol     contract.Fen // tolerance of the comparison (0.01 yuan per rounding step)
 	Terms   Terms        // the policy terms of the claim under the table
+	// Year identifies the person's calendar year for an annual deductible:
+	// the settlements with the same Year share one deductible, met in slice
+	// order. "" = the settlement stands alone.
+	Year string
 }
 
 // Fit is the single-band ratio and deductible that the most settlements of
@@ -76,10 +80,9 @@ const ratioStep = 50
 // d)) where eff is the candidate ratio after bonus and reduction, s the
 // in-scope amount and d the deductible taken: min(s, D) on a year's first
 // admission (per-admission basis; later admissions are left out, their
-// deductible schedule is not fitted), and min(s, D) or 0 on an annual
-// deductible (the year's first visits pay it, later ones find it met; a
-// visit that meets only the rest of it fits neither and counts against
-// every candidate alike).
+// deductible schedule is not fitted), and on an annual deductible what is
+// left of D after the same person's earlier settlements of the year in the
+// cell (FitObs.Year), as the platform counts it.
 //
 // It counts exact fits rather than minimising squared error: a settlement
 // either reproduces to the fen or does not, and a minority settled under
@@ -160,15 +163,17 @@ func candidateDeductibles(obs []FitObs, r int, table contract.Fen) []contract.Fe
 // countFits counts the settlements that ratio r and deductible d reproduce.
 func countFits(obs []FitObs, r int, d contract.Fen) int {
 	n := 0
+	used := map[string]contract.Fen{}
 	for _, o := range obs {
 		t := &o.Terms
 		eff := effRatio(int64(r), t.Bonus > 0, int64(t.Bonus), reduction{t.Reduction, int64(t.ReductionValue)})
-		full := share(o.InScope-min(o.InScope, d), eff, t.Rounding)
-		if absF(full-o.Fund) <= o.Tol {
-			n++
-			continue
+		left := d
+		if t.Annual && o.Year != "" {
+			left = max(d-used[o.Year], 0)
 		}
-		if t.Annual && absF(share(o.InScope, eff, t.Rounding)-o.Fund) <= o.Tol {
+		ded := min(o.InScope, left)
+		used[o.Year] += ded
+		if absF(share(o.InScope-ded, eff, t.Rounding)-o.Fund) <= o.Tol {
 			n++
 		}
 	}

@@ -319,18 +319,23 @@ func loadPolicies(src []byte, source string) (*PolicySet, error) {
 			}
 		}
 		var versions []*regionPolicy
+		var dated []bool // the version's period is valid: its overlaps can be checked
 		for i, doc := range docs {
 			rl := l.forRegion(keys[i])
 			var d regionDoc
 			decode(rl, "", doc, reflect.ValueOf(&d).Elem())
 			rp := compileRegion(rl, contract.RegionCode(code), &d)
-			rp.from, rp.to = parseDay(rl, "valid_from", d.ValidFrom, math.MinInt64), parseDay(rl, "valid_to", d.ValidTo, math.MaxInt64)
-			if rp.from > rp.to {
+			var okFrom, okTo bool
+			rp.from, okFrom = parseDay(rl, "valid_from", d.ValidFrom, math.MinInt64)
+			rp.to, okTo = parseDay(rl, "valid_to", d.ValidTo, math.MaxInt64)
+			if okFrom && okTo && rp.from > rp.to {
 				rl.add("valid_to", "must not be before valid_from (%s), got %s", d.ValidFrom, d.ValidTo)
+				okTo = false
 			}
 			versions = append(versions, rp)
+			dated = append(dated, okFrom && okTo)
 		}
-		checkPeriods(l, code, keys, versions)
+		checkPeriods(l, code, keys, versions, dated)
 		if codeOK && len(versions) > 0 {
 			if ps.byCode[n] == nil {
 				ps.codes = append(ps.codes, contract.RegionCode(code))
@@ -347,31 +352,38 @@ func loadPolicies(src []byte, source string) (*PolicySet, error) {
 }
 
 // parseDay reads a YYYY-MM-DD date as days since 1970-01-01; open when "".
-func parseDay(l errList, path, s string, open int64) int64 {
+func parseDay(l errList, path, s string, open int64) (int64, bool) {
 	if s == "" {
-		return open
+		return open, true
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		l.add(path, "must be a date YYYY-MM-DD, got %q", s)
-		return open
+		return open, false
 	}
-	return civilDay(t)
+	return civilDay(t), true
 }
 
 // checkPeriods sorts a region's versions by valid_from and reports
-// overlapping periods: on any day at most one version may be in force.
-func checkPeriods(l errList, code string, keys []string, vs []*regionPolicy) {
+// overlapping periods among those with valid dates (ok): on any day at most
+// one version may be in force.
+func checkPeriods(l errList, code string, keys []string, vs []*regionPolicy, ok []bool) {
 	idx := make([]int, len(vs))
 	for i := range idx {
 		idx[i] = i
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(vs[a].from, vs[b].from) })
-	for j := 1; j < len(idx); j++ {
-		prev, cur := vs[idx[j-1]], vs[idx[j]]
-		if cur.from <= prev.to {
-			l.forRegion(keys[idx[j]]).add("valid_from", "overlaps the period of %s (valid_to %s); versions of region %s must not overlap",
-				keys[idx[j-1]], dayString(prev.to), code)
+	prev := -1
+	for _, i := range idx {
+		if !ok[i] {
+			continue
+		}
+		if prev >= 0 && vs[i].from <= vs[prev].to {
+			l.forRegion(keys[i]).add("valid_from", "overlaps the period of %s (valid_to %s); versions of region %s must not overlap",
+				keys[prev], dayString(vs[prev].to), code)
+		}
+		if prev < 0 || vs[i].to > vs[prev].to {
+			prev = i
 		}
 	}
 	sorted := make([]*regionPolicy, len(vs))
