@@ -68,7 +68,7 @@ func PolicyCheck(ctx context.Context, q Querier, ps *settlement.PolicySet) ([]Po
 			continue
 		}
 		c.Fit = settlement.FitCell(obs[k])
-		if gain := c.Fit.Fits - c.Fit.TableFits; c.Fit.N >= minFitSettlements && gain >= max(minFitGain, c.Fit.N/10) {
+		if gain := c.Fit.Fits - c.Fit.TableFits; c.Fit.N >= minFitSettlements && gain >= max(minFitGain, c.Disagree/2) {
 			c.Suggestion = fmt.Sprintf("%s %s %s %s：%s", c.Region, insuranceZh[c.Insurance], visitZh[c.VisitType], levelZh(c.Level), c.Fit)
 		}
 		out = append(out, *c)
@@ -93,9 +93,9 @@ func PolicyCheck(ctx context.Context, q Querier, ps *settlement.PolicySet) ([]Po
 }
 
 // A fitted suggestion needs a cell of at least minFitSettlements and must
-// reproduce at least max(minFitGain, a tenth of the cell) more settlements
-// than the table: two free parameters tried over a grid fit a handful of
-// settlements (or one more than the table) by chance.
+// reproduce at least max(minFitGain, half the disagreeing settlements) more
+// settlements than the table: two free parameters tried over a grid fit a
+// handful of settlements (or one more than the table) by chance.
 const (
 	minFitSettlements = 10
 	minFitGain        = 5

@@ -61,13 +61,13 @@ type FitObs struct {
 // Fit is the single-band ratio and deductible that the most settlements of
 // a cell fit, beside the table's.
 type Fit struct {
-	N               int          // settlements with an in-scope amount (those the fit is judged on)
-	Ratio           int          // fitted base ratio, 1/10,000
-	Deductible      contract.Fen // fitted deductible (annual, or first admission)
-	Fits            int          // settlements the fitted terms reproduce within their tolerance
-	TableRatio      int          // the table's
-	TableDeductible contract.Fen
-	TableFits       int // settlements the table's terms reproduce (same one-band model)
+	N               int          `json:"n"`           // settlements with an in-scope amount (those the fit is judged on)
+	Ratio           int          `json:"ratio"`       // fitted base ratio, 1/10,000
+	Deductible      contract.Fen `json:"deductible"`  // fitted deductible (annual, or first admission)
+	Fits            int          `json:"fits"`        // settlements the fitted terms reproduce within their tolerance
+	TableRatio      int          `json:"table_ratio"` // the table's
+	TableDeductible contract.Fen `json:"table_deductible"`
+	TableFits       int          `json:"table_fits"` // settlements the table's terms reproduce (same one-band model)
 }
 
 // ratioStep is the grid of candidate ratios: half a percentage point.
@@ -182,6 +182,10 @@ func countFits(obs []FitObs, r int, d contract.Fen) int {
 
 // String is the suggestion in words, zh-CN first.
 func (f Fit) String() string {
+	if f.Ratio == 0 {
+		return fmt.Sprintf("结算更符合统筹基金不支付（比例 0%%，起付线无从判断；%d/%d 笔在 0.01 元容差内吻合），政策表为 %s / %s（%d 笔吻合）; settlements fit no pooled-fund payment (ratio 0%%, deductible undetermined) better than the table's %s / %s (%d vs %d of %d within tolerance)",
+			f.Fits, f.N, pct(int64(f.TableRatio)), f.TableDeductible, f.TableFits, pct(int64(f.TableRatio)), f.TableDeductible, f.Fits, f.TableFits, f.N)
+	}
 	return fmt.Sprintf("结算更符合比例 %s、起付线 %s（%d/%d 笔在 0.01 元容差内吻合），政策表为 %s / %s（%d 笔吻合）; settlements fit ratio %s, deductible %s better than the table's %s / %s (%d vs %d of %d within tolerance)",
 		pct(int64(f.Ratio)), f.Deductible, f.Fits, f.N, pct(int64(f.TableRatio)), f.TableDeductible, f.TableFits,
 		pct(int64(f.Ratio)), f.Deductible, pct(int64(f.TableRatio)), f.TableDeductible, f.Fits, f.TableFits, f.N)

@@ -208,7 +208,7 @@ func TestFitCell(t *testing.T) {
 			if tt.ratio != 6000 && tt.ratio != 0 && f.TableFits >= f.Fits/2 {
 				t.Errorf("the table fits %d, the fit %d", f.TableFits, f.Fits)
 			}
-			if !strings.Contains(f.String(), "结算更符合比例") {
+			if want := map[bool]string{true: "结算更符合统筹基金不支付", false: "结算更符合比例"}[tt.ratio == 0]; !strings.Contains(f.String(), want) {
 				t.Errorf("String = %q", f.String())
 			}
 		})

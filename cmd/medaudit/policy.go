@@ -31,9 +31,12 @@ func newPolicyCmd() *cobra.Command {
 		Use:   "policy",
 		Short: "Insured-region settlement policy files (参保地政策表)",
 	}
-	var db dbFlags
+	var (
+		db     dbFlags
+		asJSON bool
+	)
 	check := &cobra.Command{
-		Use:   "check FILE [--db FILE]",
+		Use:   "check FILE [--db FILE] [--json]",
 		Short: "Validate a policy file and print what it holds; with --db compare it with the loaded settlements",
 		Long: `Validate a policy file and print what it holds. Every problem is listed with its
 line, region and field. With --db, the loaded settlements are recomputed under the
@@ -48,16 +51,33 @@ the one-band ratio and deductible that reproduce the most settlements.`,
 				printLoadErrors(out, err)
 				return errors.New("政策表有错误 the policy file has errors")
 			}
-			fmt.Fprint(out, ps.Describe())
+			if !asJSON {
+				fmt.Fprint(out, ps.Describe())
+			}
 			if !cmd.Flags().Changed("db") {
+				if asJSON {
+					return printJSON(cmd, map[string]any{"policies": ps.Info(), "regions": ps.Regions()})
+				}
 				return nil
 			}
 			return db.with(cmd, true, func(d *pipeline.DB) error {
+				if asJSON {
+					cov, err := detectors.Coverage(cmd.Context(), d.DB, ps)
+					if err != nil {
+						return err
+					}
+					cells, err := detectors.PolicyCheck(cmd.Context(), d.DB, ps)
+					if err != nil {
+						return err
+					}
+					return printJSON(cmd, map[string]any{"policies": ps.Info(), "regions": ps.Regions(), "coverage": cov, "cells": cells})
+				}
 				return printPolicyComparison(cmd, out, d, ps)
 			})
 		},
 	}
 	db.register(check)
+	check.Flags().BoolVar(&asJSON, "json", false, "print one JSON object (policies, regions, and with --db coverage and the disagreeing cells with their fits) instead of text")
 	cmd.AddCommand(check)
 	return cmd
 }
