@@ -23,7 +23,11 @@ type PolicyCell struct {
 	Settlements int            `json:"settlements"` // recomputed settlements in the cell
 	Disagree    int            `json:"disagree"`    // whose settled fund differs from the recompute beyond the tolerance
 	Fit         settlement.Fit `json:"fit"`
-	Suggestion  string         `json:"suggestion"` // zh-CN first; "" when the fit is not clearly better than the table or the cell is too small
+	// Change is the best split of the cell at a month's first day into
+	// two terms, when it explains the disagreement and one set of terms
+	// does not (a policy revised during the year: write a dated version).
+	Change     *settlement.Change `json:"change,omitempty"`
+	Suggestion string             `json:"suggestion"` // zh-CN first; "" when the fit is not clearly better than the table or the cell is too small
 }
 
 // PolicyCheck recomputes every covered settlement under ps and returns the
@@ -56,7 +60,7 @@ func PolicyCheck(ctx context.Context, q Querier, ps *settlement.PolicySet) ([]Po
 		// visits at other levels of the same visit type also meet it, which
 		// the fit does not see (those visits count against every candidate).
 		obs[k] = append(obs[k], settlement.FitObs{InScope: r.Res.InScope, Fund: r.Fund, Tol: r.Tol, Terms: terms,
-			Year: r.Person + "/" + strconv.Itoa(r.Settled.Year())})
+			Date: r.Settled, Year: r.Person + "/" + strconv.Itoa(r.Settled.Year())})
 		return nil
 	})
 	if err != nil {
@@ -68,8 +72,20 @@ func PolicyCheck(ctx context.Context, q Querier, ps *settlement.PolicySet) ([]Po
 			continue
 		}
 		c.Fit = settlement.FitCell(obs[k])
-		if gain := c.Fit.Fits - c.Fit.TableFits; c.Fit.N >= minFitSettlements && gain >= max(minFitGain, c.Disagree/2) {
-			c.Suggestion = fmt.Sprintf("%s %s %s %s：%s", c.Region, insuranceZh[c.Insurance], visitZh[c.VisitType], levelZh(c.Level), c.Fit)
+		enough := func(fits int) bool {
+			gain := fits - c.Fit.TableFits
+			return c.Fit.N >= minFitSettlements && gain >= max(minFitGain, c.Disagree/2)
+		}
+		cell := fmt.Sprintf("%s %s %s %s", c.Region, insuranceZh[c.Insurance], visitZh[c.VisitType], levelZh(c.Level))
+		switch {
+		case enough(c.Fit.Fits):
+			c.Suggestion = cell + "：" + c.Fit.String()
+		case c.Disagree >= minFitSettlements && c.Disagree*10 >= c.Settlements: // a policy change moves a large share of the cell
+			ch, ok := settlement.FitChange(obs[k])
+			if ok && enough(ch.Before.Fits+ch.After.Fits) && ch.Before.N >= minFitSettlements && ch.After.N >= minFitSettlements {
+				c.Change = &ch
+				c.Suggestion = cell + "：" + ch.String()
+			}
 		}
 		out = append(out, *c)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/medaudit/medaudit/contract"
 )
@@ -52,6 +53,7 @@ type FitObs struct {
 	Fund    contract.Fen // basic fund as settled
 	Tol     contract.Fen // tolerance of the comparison (0.01 yuan per rounding step)
 	Terms   Terms        // the policy terms of the claim under the table
+	Date    time.Time    // settlement date (FitChange splits by it)
 	// Year identifies the person's calendar year for an annual deductible:
 	// the settlements with the same Year share one deductible, met in slice
 	// order. "" = the settlement stands alone.
@@ -178,6 +180,65 @@ func countFits(obs []FitObs, r int, d contract.Fen) int {
 		}
 	}
 	return n
+}
+
+// Change is a change of terms inside a cell: the settlements before From
+// fit one ratio and deductible, those from From on another (a policy
+// revised in the middle of the year).
+type Change struct {
+	From   time.Time `json:"from"` // first day of the later terms
+	Before Fit       `json:"before"`
+	After  Fit       `json:"after"`
+}
+
+// FitChange fits the cell's settlements before and from each first day of
+// a month separately (FitCell on each part) and returns the split whose two
+// fits reproduce the most settlements together; false when no split leaves
+// settlements on both sides or both parts fit the same terms.
+func FitChange(obs []FitObs) (Change, bool) {
+	var best Change
+	found := false
+	months := map[time.Time]bool{}
+	for _, o := range obs {
+		y, m, _ := o.Date.Date()
+		months[time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)] = true
+	}
+	splits := make([]time.Time, 0, len(months))
+	for m := range months {
+		splits = append(splits, m)
+	}
+	slices.SortFunc(splits, func(a, b time.Time) int { return a.Compare(b) })
+	for _, from := range splits {
+		var before, after []FitObs
+		for _, o := range obs {
+			if civilDay(o.Date) < civilDay(from) {
+				before = append(before, o)
+			} else {
+				after = append(after, o)
+			}
+		}
+		if len(before) == 0 || len(after) == 0 {
+			continue
+		}
+		c := Change{From: from, Before: FitCell(before), After: FitCell(after)}
+		if c.Before.Ratio == c.After.Ratio && c.Before.Deductible == c.After.Deductible {
+			continue
+		}
+		if !found || c.Before.Fits+c.After.Fits > best.Before.Fits+best.After.Fits {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+// String is the change in words, zh-CN first.
+func (c Change) String() string {
+	from := c.From.Format(time.DateOnly)
+	return fmt.Sprintf("自 %s 起结算更符合比例 %s、起付线 %s（此前 %s / %s；前后共 %d/%d 笔吻合），政策表为 %s / %s（%d 笔吻合）; from %s settlements fit ratio %s, deductible %s (before: %s / %s; %d of %d fit) better than the table's %s / %s (%d)",
+		from, pct(int64(c.After.Ratio)), c.After.Deductible, pct(int64(c.Before.Ratio)), c.Before.Deductible,
+		c.Before.Fits+c.After.Fits, c.Before.N+c.After.N, pct(int64(c.Before.TableRatio)), c.Before.TableDeductible, c.Before.TableFits+c.After.TableFits,
+		from, pct(int64(c.After.Ratio)), c.After.Deductible, pct(int64(c.Before.Ratio)), c.Before.Deductible,
+		c.Before.Fits+c.After.Fits, c.Before.N+c.After.N, pct(int64(c.Before.TableRatio)), c.Before.TableDeductible, c.Before.TableFits+c.After.TableFits)
 }
 
 // String is the suggestion in words, zh-CN first.

@@ -216,3 +216,44 @@ func TestFitCell(t *testing.T) {
 }
 
 func pctOf(r int) string { return fmt.Sprintf("%d.%02d%%", r/100, r%100) }
+
+// FitChange finds a policy revised in the middle of the year: settlements
+// before 2025-07-01 fit 60 % above 267, those after 65 % above 267.
+func TestFitChange(t *testing.T) {
+	src := "version: 1\nregions:\n  \"500000\":\n" +
+		"    - " + strings.TrimSpace(uniformRegion("      ", "valid_to: 2025-06-30", 6000, 26700)) + "\n" +
+		"    - " + strings.TrimSpace(uniformRegion("      ", "valid_from: 2025-07-01", 6500, 26700)) + "\n"
+	truth, err := settlement.LoadPolicies(strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := settlement.LoadPolicies(strings.NewReader("version: 1\nregions:\n  \"500000\":\n" + uniformRegion("    ", "", 6000, 26700)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obs []settlement.FitObs
+	for i := 0; i < 120; i++ {
+		c := settlement.Claim{InsuredRegion: "500000", TreatmentRegion: "500000", InsuranceType: "resident", VisitType: "outpatient",
+			Date: day("2025-01-05").AddDate(0, 0, 3*i), Lines: []settlement.Line{lineA(contract.Fen(300_00 + 41_07*(i%17)))}}
+		res, err := truth.SettleQuick(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		terms, err := table.Terms(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs = append(obs, settlement.FitObs{InScope: res.InScope, Fund: res.Fund, Tol: 1, Terms: terms, Date: c.Date})
+	}
+	if f := settlement.FitCell(obs); f.Fits == f.N {
+		t.Fatalf("one set of terms fits all: %+v", f)
+	}
+	ch, ok := settlement.FitChange(obs)
+	if !ok || !ch.From.Equal(time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)) || ch.Before.Ratio != 6000 || ch.After.Ratio != 6500 ||
+		ch.After.Deductible != 267_00 || ch.Before.Fits+ch.After.Fits != len(obs) {
+		t.Fatalf("change %+v, %v", ch, ok)
+	}
+	if !strings.Contains(ch.String(), "自 2025-07-01 起结算更符合比例 65%") {
+		t.Errorf("String = %q", ch.String())
+	}
+}
