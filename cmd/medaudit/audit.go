@@ -100,6 +100,8 @@ var invariants = []invariant{
 			WHERE v.id IS NOT NULL AND v.id NOT IN (SELECT scan_id FROM scans WHERE status = 'done'))`},
 	{"detector_timings_of_unfinished_scans", []string{"scan_detectors", "scans"},
 		`SELECT count(*) FROM scan_detectors WHERE scan_id NOT IN (SELECT scan_id FROM scans WHERE status = 'done')`},
+	{"policy_coverage_of_unfinished_scans", []string{"scan_policies", "scans"},
+		`SELECT count(*) FROM scan_policies WHERE scan_id NOT IN (SELECT scan_id FROM scans WHERE status = 'done')`},
 	{"verdicts_without_event", []string{"assignments", "case_events"},
 		`SELECT count(*) FROM assignments a WHERE verdict IS NOT NULL AND NOT EXISTS (
 			SELECT 1 FROM case_events e WHERE e.kind = 'verdict' AND e.case_id = a.case_id AND e.actor = a.expert_id)`},
