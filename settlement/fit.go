@@ -244,10 +244,10 @@ func (c Change) String() string {
 // String is the suggestion in words, zh-CN first.
 func (f Fit) String() string {
 	if f.Ratio == 0 {
-		return fmt.Sprintf("结算更符合统筹基金不支付（比例 0%%，起付线无从判断；%d/%d 笔在 0.01 元容差内吻合），政策表为 %s / %s（%d 笔吻合）; settlements fit no pooled-fund payment (ratio 0%%, deductible undetermined) better than the table's %s / %s (%d vs %d of %d within tolerance)",
+		return fmt.Sprintf("结算更符合统筹基金不支付（比例 0%%，起付线无从判断；%d/%d 笔在容差（每取整步 0.01 元）内吻合），政策表为 %s / %s（%d 笔吻合）; settlements fit no pooled-fund payment (ratio 0%%, deductible undetermined) better than the table's %s / %s (%d vs %d of %d within 0.01 yuan per rounding step)",
 			f.Fits, f.N, pct(int64(f.TableRatio)), f.TableDeductible, f.TableFits, pct(int64(f.TableRatio)), f.TableDeductible, f.Fits, f.TableFits, f.N)
 	}
-	return fmt.Sprintf("结算更符合比例 %s、起付线 %s（%d/%d 笔在 0.01 元容差内吻合），政策表为 %s / %s（%d 笔吻合）; settlements fit ratio %s, deductible %s better than the table's %s / %s (%d vs %d of %d within tolerance)",
+	return fmt.Sprintf("结算更符合比例 %s、起付线 %s（%d/%d 笔在容差（每取整步 0.01 元）内吻合），政策表为 %s / %s（%d 笔吻合）; settlements fit ratio %s, deductible %s better than the table's %s / %s (%d vs %d of %d within 0.01 yuan per rounding step)",
 		pct(int64(f.Ratio)), f.Deductible, f.Fits, f.N, pct(int64(f.TableRatio)), f.TableDeductible, f.TableFits,
 		pct(int64(f.Ratio)), f.Deductible, pct(int64(f.TableRatio)), f.TableDeductible, f.Fits, f.TableFits, f.N)
 }
