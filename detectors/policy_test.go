@@ -97,6 +97,13 @@ func TestPolicyCoverageUnknownRegions(t *testing.T) {
 			if got := sum.Flags["settlement"] == 1; got != tt.flagged {
 				t.Errorf("S001 flagged = %v, want %v (%+v)", got, tt.flagged, sum)
 			}
+			if tt.flagged { // the evidence names the table and the policy used
+				var ev string
+				db.QueryRow(`SELECT evidence::VARCHAR FROM flags WHERE subject_id = 'S001'`).Scan(&ev)
+				if want := fmt.Sprintf(`"example":%v`, tt.keep == nil); !strings.Contains(ev, `"policy_region":"611002"`) || !strings.Contains(ev, want) {
+					t.Errorf("evidence %s lacks the policy (%s)", ev, want)
+				}
+			}
 			cov := sum.Policy
 			if cov == nil {
 				t.Fatal("the scan summary has no policy coverage")

@@ -442,7 +442,15 @@ func stepsEvidence(ps *settlement.PolicySet, r *recomputed) map[string]any {
 	if kind == "" {
 		kind = "（无有效备案）"
 	}
+	// Which table the recompute used: a flag under the example table (示例)
+	// or a stale revision says more about the table than about the claim.
+	in := ps.Info()
+	policy := map[string]any{"source": in.Source, "title": in.Title, "revision": in.Revision, "example": in.Example, "sha256": in.SHA256}
+	if t, err := ps.Terms(r.Claim); err == nil {
+		policy["policy_region"] = string(t.Region)
+	}
 	return map[string]any{
+		"policy":      policy,
 		"settled":     map[string]string{"total": r.Total.String(), "fund": r.Fund.String(), "account": r.Account.String(), "cash": r.Cash.String()},
 		"recomputed":  map[string]string{"total": r.Res.Total.String(), "fund": r.Res.Fund.String(), "account": r.Res.Account.String(), "cash": r.Res.Cash.String(), "in_scope": r.Res.InScope.String(), "deductible": r.Res.Deductible.String(), "full_own_pay": r.Res.FullOwnPay.String(), "pre_self_pay": r.Res.PreSelfPay.String(), "over_ceiling": r.Res.OverCeiling.String(), "ratio": fmt.Sprintf("%.2f%%", float64(r.Res.Ratio)/100)},
 		"differences": map[string]string{"fund": (r.Fund - r.Res.Fund).String(), "account": (r.Account - r.Res.Account).String(), "cash": (r.Cash - r.Res.Cash).String()},
