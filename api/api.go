@@ -104,6 +104,16 @@ type Server struct {
 // Option changes a server default.
 type Option func(*Server)
 
+// WithPolicies makes scans and quotes use the insured-region policies ps
+// instead of the built-in examples; nil keeps the examples.
+func WithPolicies(ps *settlement.PolicySet) Option {
+	return func(s *Server) {
+		if ps != nil {
+			s.policies = ps
+		}
+	}
+}
+
 // WithUploads sets where uploaded batches are staged (default: the system's
 // temporary folder) and their limits.
 func WithUploads(dir string, limits UploadLimits) Option {

@@ -346,6 +346,15 @@ func TestScanOverAPI(t *testing.T) {
 	if done["status"] != "done" || done["scan"].(map[string]any)["status"] != "done" || len(done["detectors"].([]any)) == 0 || done["cases"] == nil {
 		t.Errorf("scan 2: %v", done)
 	}
+	// The settlement recompute ran: the scan names its policy file (the
+	// built-in examples) and their coverage.
+	if p, ok := done["policy"].(map[string]any); !ok || p["policies"].(map[string]any)["example"] != true ||
+		!strings.HasPrefix(p["text"].(string), "政策覆盖率：") {
+		t.Errorf("scan 2 policy: %v", done["policy"])
+	}
+	if _, m, _ := aud.call("GET", "/api/v1/scans/1", "", nil); m["policy"] != nil {
+		t.Errorf("scan 1 ran no recompute but has a policy: %v", m["policy"])
+	}
 	if _, m, _ := aud.call("GET", "/api/v1/scans", "", nil); len(m["scans"].([]any)) != 2 {
 		t.Errorf("scans listed: %v", m["scans"])
 	}

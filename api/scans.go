@@ -54,7 +54,9 @@ func (s *Server) startScan(c *gin.Context) {
 			return
 		}
 	}
-	ds, err := detectors.Registry(s.detectorCfg)
+	dcfg := s.detectorCfg
+	dcfg.Policies = s.policies
+	ds, err := detectors.Registry(dcfg)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -236,6 +238,10 @@ func (s *Server) scanStatus(c *gin.Context) {
 	}
 	rows.Close()
 	out["detectors"] = runs
+	if out["policy"], err = detectors.ScanPolicy(ctx, s.db, id); err != nil {
+		s.fail(c, err)
+		return
+	}
 	fams := []familySummary{}
 	// Money at risk counts each subject once, at its largest amount (as a
 	// case does): a stay hit by three rules is not three stays.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/medaudit/medaudit/settlement"
 )
 
 //go:embed queries/*.sql
@@ -34,6 +36,16 @@ func families() [][]factory {
 type Config struct {
 	// Params overrides thresholds: detector name → threshold name → value.
 	Params map[string]map[string]float64
+	// Policies are the insured regions' settlement policies the recompute
+	// detectors use (settlement.LoadPoliciesFile); nil = the built-in
+	// examples (settlement.DefaultPolicies).
+	Policies *settlement.PolicySet
+}
+
+// PolicyUser is the optional capability of a detector that recomputes
+// settlements under a policy set; Scan records the set and its coverage.
+type PolicyUser interface {
+	Policies() *settlement.PolicySet
 }
 
 // Registry returns every detector in a fixed order. It fails on a duplicate
@@ -51,6 +63,9 @@ func Registry(cfg Config) ([]Detector, error) {
 				if d, err = f(p); err != nil {
 					return nil, err
 				}
+			}
+			if u, ok := d.(*recomputeDetector); ok && cfg.Policies != nil {
+				u.ps = cfg.Policies
 			}
 			if seen[d.Name()] {
 				return nil, fmt.Errorf("detector name %s is used twice", d.Name())

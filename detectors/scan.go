@@ -42,6 +42,9 @@ type ScanSummary struct {
 	// Conventions are the conventions learned from the data (swipe amount,
 	// drug quantity unit, restocking), per value the institutions using it.
 	Conventions []Convention `json:"conventions,omitempty"`
+	// Policy is the settlement policy file the recompute checks used and the
+	// share of settlements it covers; nil when no such check ran.
+	Policy *PolicyCoverage `json:"policy,omitempty"`
 }
 
 // FlagID is the stable id of the flag of a detector on a subject.
@@ -150,6 +153,16 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	if sum.Conventions, err = LearnedConventions(ctx, conn); err != nil {
 		return fail(err)
 	}
+	for _, d := range ds {
+		if u, ok := d.(PolicyUser); ok {
+			cov, err := Coverage(ctx, conn, u.Policies())
+			if err != nil {
+				return fail(err)
+			}
+			sum.Policy = &cov
+			break
+		}
+	}
 
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fail(err)
@@ -221,6 +234,17 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	for _, t := range timings {
 		if _, err := conn.ExecContext(ctx, `INSERT INTO scan_detectors VALUES (?, ?, ?, ?)`, sum.ScanID, t.name, t.flags, t.seconds); err != nil {
 			return rollback(err)
+		}
+	}
+	if p := sum.Policy; p != nil {
+		js, err := json.Marshal(p)
+		if err != nil {
+			return rollback(err)
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO scan_policies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::JSON)`, sum.ScanID,
+			p.Policies.Source, p.Policies.Title, p.Policies.Revision, p.Policies.Example, p.Policies.SHA256,
+			p.Settlements, p.Covered, string(js)); err != nil {
+			return rollback(fmt.Errorf("store policy coverage: %w", err))
 		}
 	}
 	sum.Thresholds = opts.ThresholdsSource

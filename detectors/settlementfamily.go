@@ -88,6 +88,9 @@ func recomputeRule(info Info, check func(d *recomputeDetector, r *recomputed) (F
 	}
 }
 
+// Policies implements PolicyUser.
+func (d *recomputeDetector) Policies() *settlement.PolicySet { return d.ps }
+
 // Detect implements Detector.
 func (d *recomputeDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 	diffs, err := recomputeDiffs(ctx, q, d.ps)

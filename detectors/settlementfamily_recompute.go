@@ -56,7 +56,9 @@ type lineRef struct {
 // and the account balance from persons.account_balance (balance at the
 // start of the year) less the account payments as settled. Refunds give
 // back the settled fund, account and deductible at the refund's time.
-// Settlements whose insured region has no policy are skipped.
+// Settlements whose insured region has no policy in force at the
+// settlement date are skipped: they are unknown, not wrong (Coverage counts
+// them).
 func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, visit func(*recomputed) error) error {
 	refunds, err := loadRefunds(ctx, q)
 	if err != nil {
@@ -172,7 +174,7 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 					Emergency: emergency, Total: contract.Fen(total), Account: contract.Fen(account),
 					Cash: contract.Fen(cash),
 					Claim: settlement.Claim{
-						InsuredRegion: contract.RegionCode(insured), TreatmentRegion: contract.RegionCode(treatment),
+						InsuredRegion: contract.RegionCode(insured), TreatmentRegion: contract.RegionCode(treatment), Date: settled,
 						InsuranceType: insurance, Retiree: retiree, VisitType: visitType, HospitalLevel: level,
 						Registration: regKind, Emergency: emergency, Lines: cur.Claim.Lines[:0],
 					},
@@ -366,7 +368,8 @@ func (r *recomputed) with(ps *settlement.PolicySet, change func(*settlement.Clai
 // settled amounts, for the data it was computed on: the five recompute
 // detectors of one scan share one pass over the data. The key is a content
 // fingerprint of every table the recompute reads (the xor of the ingest's
-// row hashes and the row counts), so new or corrected data recomputes.
+// row hashes and the row counts), so new or corrected data recomputes, and
+// the policy file's hash, so another policy table does too.
 var diffCache struct {
 	sync.Mutex
 	key   string
@@ -384,6 +387,7 @@ func recomputeDiffs(ctx context.Context, q Querier, ps *settlement.PolicySet) ([
 	if err != nil {
 		return nil, err
 	}
+	key += "/" + ps.Info().SHA256
 	diffCache.Lock()
 	defer diffCache.Unlock()
 	if key == diffCache.key {
@@ -469,6 +473,13 @@ func stepsEvidence(ps *settlement.PolicySet, r *recomputed) map[string]any {
 	if kind == "" {
 		kind = "（无有效备案）"
 	}
+	// Which table the recompute used: a flag under the example table (示例)
+	// or a stale revision says more about the table than about the claim.
+	in := ps.Info()
+	policy := map[string]any{"source": in.Source, "title": in.Title, "revision": in.Revision, "example": in.Example, "sha256": in.SHA256}
+	if t, err := ps.Terms(r.Claim); err == nil {
+		policy["policy_region"] = string(t.Region)
+	}
 	settled := map[string]string{"total": r.Total.String(), "fund": r.Fund.String(), "account": r.Account.String(), "cash": r.Cash.String()}
 	if r.FundParts {
 		// 统筹 is compared; the other funds are reported as settled.
@@ -476,6 +487,7 @@ func stepsEvidence(ps *settlement.PolicySet, r *recomputed) map[string]any {
 		settled["other_funds"] = r.OtherFunds.String()
 	}
 	return map[string]any{
+		"policy":      policy,
 		"settled":     settled,
 		"recomputed":  map[string]string{"total": r.Res.Total.String(), "fund": r.Res.Fund.String(), "account": r.Res.Account.String(), "cash": r.Res.Cash.String(), "in_scope": r.Res.InScope.String(), "deductible": r.Res.Deductible.String(), "full_own_pay": r.Res.FullOwnPay.String(), "pre_self_pay": r.Res.PreSelfPay.String(), "over_ceiling": r.Res.OverCeiling.String(), "ratio": fmt.Sprintf("%.2f%%", float64(r.Res.Ratio)/100)},
 		"differences": map[string]string{"fund": (r.Fund - r.Res.Fund).String(), "account": (r.Account - r.Res.Account).String(), "cash": (r.Cash - r.Res.Cash).String()},

@@ -11,6 +11,7 @@ import (
 // shares 1/10,000.
 type Claim struct {
 	InsuredRegion     contract.RegionCode // 参保地 (6 digits); selects the policy
+	Date              time.Time           // settlement date; selects the policy version in force (valid_from ≤ date ≤ valid_to); zero = the latest version
 	TreatmentRegion   contract.RegionCode // 就医地 (6 digits); decides local vs cross-region
 	InsuranceType     string              // "employee" | "resident"
 	Retiree           bool                // employee retiree: the visit's retiree_bonus applies

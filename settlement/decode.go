@@ -6,20 +6,29 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // FieldError is one problem found in a policy file. LoadPolicies joins all of
 // them with errors.Join.
 type FieldError struct {
-	Region string // region code, "" for file-level fields
+	Line   int    // 1-based line of the field in the file (of its nearest enclosing field when it is missing), 0 when unknown
+	Region string // region code, "" for file-level fields; "611002[1]" for the second dated version of 611002
 	Path   string // field path inside the region (or the file), e.g. "employee.inpatient.levels.3.bands[1].ratio"
 	Msg    string // what is wrong
 }
 
 func (e *FieldError) Error() string {
 	var b strings.Builder
+	if e.Line > 0 {
+		b.WriteString("line ")
+		b.WriteString(strconv.Itoa(e.Line))
+		b.WriteString(": ")
+	}
 	if e.Region != "" {
 		b.WriteString("region ")
 		b.WriteString(e.Region)
@@ -112,6 +121,8 @@ func decode(l errList, path string, node any, rv reflect.Value) {
 		switch v := node.(type) {
 		case string:
 			rv.SetString(v)
+		case time.Time: // an unquoted date
+			rv.SetString(v.Format(time.DateOnly))
 		default:
 			l.add(path, "must be a string, got %s", describe(node))
 		}
@@ -204,4 +215,99 @@ func describe(v any) string {
 		return "the number " + strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	return fmt.Sprint(v)
+}
+
+// addLines sets the Line of every FieldError from the file's syntax tree:
+// the line of the field's key, or of the deepest enclosing field present
+// (a missing field is reported where its parent is).
+func addLines(src []byte, errs []error) {
+	f, err := parser.ParseBytes(src, 0)
+	if err != nil || len(f.Docs) == 0 {
+		return
+	}
+	root := f.Docs[0].Body
+	for _, e := range errs {
+		fe, ok := e.(*FieldError)
+		if !ok {
+			continue
+		}
+		var steps []string
+		if fe.Region != "" {
+			code, idx, _ := strings.Cut(fe.Region, "[")
+			steps = append(steps, "regions", code)
+			if idx != "" {
+				steps = append(steps, "["+idx)
+			}
+		}
+		fe.Line = lineOf(root, append(steps, pathSteps(fe.Path)...))
+	}
+}
+
+// pathSteps splits "a.b[1].c" into "a", "b", "[1]", "c".
+func pathSteps(path string) []string {
+	var out []string
+	for part := range strings.SplitSeq(path, ".") {
+		for part != "" {
+			i := strings.Index(part[1:], "[")
+			if i < 0 {
+				out = append(out, part)
+				break
+			}
+			out = append(out, part[:i+1])
+			part = part[i+1:]
+		}
+	}
+	return out
+}
+
+// lineOf follows steps (mapping keys, "[i]" sequence indexes) from n and
+// returns the line of the last one found.
+func lineOf(n ast.Node, steps []string) int {
+	line := 0
+	if n != nil && n.GetToken() != nil {
+		line = n.GetToken().Position.Line
+	}
+	for _, step := range steps {
+		n = unwrap(n)
+		var next ast.Node
+		switch v := n.(type) {
+		case *ast.MappingValueNode: // a mapping of one entry
+			if v.Key != nil && v.Key.GetToken() != nil && v.Key.GetToken().Value == step {
+				next, line = v.Value, v.Key.GetToken().Position.Line
+			}
+		case *ast.MappingNode:
+			for _, mv := range v.Values {
+				if mv.Key != nil && mv.Key.GetToken() != nil && mv.Key.GetToken().Value == step {
+					next, line = mv.Value, mv.Key.GetToken().Position.Line
+					break
+				}
+			}
+		case *ast.SequenceNode:
+			if i, err := strconv.Atoi(strings.Trim(step, "[]")); err == nil && strings.HasPrefix(step, "[") && i >= 0 && i < len(v.Values) {
+				next = v.Values[i]
+				if t := unwrap(next); t != nil && t.GetToken() != nil {
+					line = t.GetToken().Position.Line
+				}
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}
+
+// unwrap looks through anchors and tags.
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.TagNode:
+			n = v.Value
+		default:
+			return n
+		}
+	}
 }

@@ -2,13 +2,18 @@ package settlement
 
 import (
 	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/goccy/go-yaml"
 
@@ -20,6 +25,8 @@ import (
 
 type regionDoc struct {
 	Name       string         `yaml:"name"`
+	ValidFrom  string         `yaml:"valid_from"` // YYYY-MM-DD, first day in force; "" = since ever
+	ValidTo    string         `yaml:"valid_to"`   // YYYY-MM-DD, last day in force (inclusive); "" = open
 	Rounding   string         `yaml:"rounding" policy:"required"`
 	LocalScope string         `yaml:"local_scope"`
 	Account    *accountDoc    `yaml:"account"`
@@ -210,6 +217,7 @@ type visitPolicy struct {
 type regionPolicy struct {
 	code       contract.RegionCode
 	name       string
+	from, to   int64 // days since 1970-01-01 in force, inclusive (MinInt64/MaxInt64 when open)
 	rounding   Rounding
 	local      scope
 	acctClassC bool
@@ -224,19 +232,37 @@ var (
 
 // LoadPolicies reads a YAML policy file (format: README.md). It reports every
 // problem of the file at once, joined with errors.Join; each is a
-// *FieldError naming the region and the field path.
+// *FieldError naming the line, the region and the field path.
 func LoadPolicies(r io.Reader) (*PolicySet, error) {
 	src, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("settlement: read policies: %w", err)
 	}
+	return loadPolicies(src, "")
+}
+
+// LoadPoliciesFile reads the policy file at path; Info().Source is path.
+func LoadPoliciesFile(path string) (*PolicySet, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("settlement: read policies: %w", err)
+	}
+	ps, err := loadPolicies(src, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ps, nil
+}
+
+func loadPolicies(src []byte, source string) (*PolicySet, error) {
 	var root any
 	if err := yaml.NewDecoder(bytes.NewReader(src), yaml.UseOrderedMap()).Decode(&root); err != nil {
 		return nil, fmt.Errorf("settlement: parse policies: %w", err)
 	}
 	var errs []error
 	l := errList{errs: &errs}
-	ps := &PolicySet{byCode: map[uint32]*regionPolicy{}}
+	sum := sha256.Sum256(src)
+	ps := &PolicySet{byCode: map[uint32][]*regionPolicy{}, info: Info{SHA256: hex.EncodeToString(sum[:]), Source: source}}
 
 	m, ok := root.(yaml.MapSlice)
 	if !ok {
@@ -250,6 +276,12 @@ func LoadPolicies(r io.Reader) (*PolicySet, error) {
 			version, haveVersion = it.Value, true
 		case "regions":
 			regions, haveRegions = it.Value, true
+		case "title":
+			decode(l, k, it.Value, reflect.ValueOf(&ps.info.Title).Elem())
+		case "revision":
+			decode(l, k, it.Value, reflect.ValueOf(&ps.info.Revision).Elem())
+		case "example":
+			decode(l, k, it.Value, reflect.ValueOf(&ps.info.Example).Elem())
 		default:
 			l.add(k, "unknown field")
 		}
@@ -265,30 +297,107 @@ func LoadPolicies(r io.Reader) (*PolicySet, error) {
 	case !haveRegions:
 		l.add("regions", "missing (required)")
 	case !ok:
-		l.add("regions", "must be a mapping of region code to policy, got %s", describe(regions))
+		l.add("regions", "must be a mapping of region code to policy (or to a list of dated versions), got %s", describe(regions))
 	case len(rm) == 0:
 		l.add("regions", "must not be empty")
 	}
 	for _, it := range rm {
 		code := fmt.Sprint(it.Key)
-		rl := l.forRegion(code)
 		n, codeOK := regionNumber(contract.RegionCode(code))
 		if !codeOK || !contract.ValidRegionCode(code) {
-			rl.add("", "not a 6-digit GB/T 2260 region code")
+			l.forRegion(code).add("", "not a 6-digit GB/T 2260 region code")
 		}
-		var d regionDoc
-		decode(rl, "", it.Value, reflect.ValueOf(&d).Elem())
-		rp := compileRegion(rl, contract.RegionCode(code), &d)
-		if codeOK {
-			ps.byCode[n] = rp
-			ps.codes = append(ps.codes, contract.RegionCode(code))
+		// A region is one policy, or a list of versions with valid_from/valid_to.
+		docs, keys := []any{it.Value}, []string{code}
+		if list, ok := it.Value.([]any); ok {
+			if len(list) == 0 {
+				l.forRegion(code).add("", "must not be an empty list of versions")
+			}
+			docs, keys = list, make([]string, len(list))
+			for i := range list {
+				keys[i] = fmt.Sprintf("%s[%d]", code, i)
+			}
+		}
+		var versions []*regionPolicy
+		var dated []bool // the version's period is valid: its overlaps can be checked
+		for i, doc := range docs {
+			rl := l.forRegion(keys[i])
+			var d regionDoc
+			decode(rl, "", doc, reflect.ValueOf(&d).Elem())
+			rp := compileRegion(rl, contract.RegionCode(code), &d)
+			var okFrom, okTo bool
+			rp.from, okFrom = parseDay(rl, "valid_from", d.ValidFrom, math.MinInt64)
+			rp.to, okTo = parseDay(rl, "valid_to", d.ValidTo, math.MaxInt64)
+			if okFrom && okTo && rp.from > rp.to {
+				rl.add("valid_to", "must not be before valid_from (%s), got %s", d.ValidFrom, d.ValidTo)
+				okTo = false
+			}
+			versions = append(versions, rp)
+			dated = append(dated, okFrom && okTo)
+		}
+		checkPeriods(l, code, keys, versions, dated)
+		if codeOK && len(versions) > 0 {
+			if ps.byCode[n] == nil {
+				ps.codes = append(ps.codes, contract.RegionCode(code))
+			}
+			ps.byCode[n] = versions
 		}
 	}
 	if len(errs) > 0 {
+		addLines(src, errs)
 		return nil, errors.Join(errs...)
 	}
 	slices.Sort(ps.codes)
 	return ps, nil
+}
+
+// parseDay reads a YYYY-MM-DD date as days since 1970-01-01; open when "".
+func parseDay(l errList, path, s string, open int64) (int64, bool) {
+	if s == "" {
+		return open, true
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		l.add(path, "must be a date YYYY-MM-DD, got %q", s)
+		return open, false
+	}
+	return civilDay(t), true
+}
+
+// checkPeriods sorts a region's versions by valid_from and reports
+// overlapping periods among those with valid dates (ok): on any day at most
+// one version may be in force.
+func checkPeriods(l errList, code string, keys []string, vs []*regionPolicy, ok []bool) {
+	idx := make([]int, len(vs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(vs[a].from, vs[b].from) })
+	prev := -1
+	for _, i := range idx {
+		if !ok[i] {
+			continue
+		}
+		if prev >= 0 && vs[i].from <= vs[prev].to {
+			l.forRegion(keys[i]).add("valid_from", "overlaps the period of %s (valid_to %s); versions of region %s must not overlap",
+				keys[prev], dayString(vs[prev].to), code)
+		}
+		if prev < 0 || vs[i].to > vs[prev].to {
+			prev = i
+		}
+	}
+	sorted := make([]*regionPolicy, len(vs))
+	for j, i := range idx {
+		sorted[j] = vs[i]
+	}
+	copy(vs, sorted)
+}
+
+func dayString(d int64) string {
+	if d == math.MaxInt64 {
+		return "open"
+	}
+	return time.Unix(d*86400, 0).UTC().Format(time.DateOnly)
 }
 
 func checkRatio(l errList, path string, v int64) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"time"
 
 	"github.com/medaudit/medaudit/contract"
 )
@@ -12,8 +13,28 @@ import (
 // PolicySet holds the policies of every insured region. It is immutable after
 // loading and safe for concurrent use.
 type PolicySet struct {
-	byCode map[uint32]*regionPolicy // region code as a number
-	codes  []contract.RegionCode    // sorted
+	byCode map[uint32][]*regionPolicy // region code as a number → its versions, by valid_from
+	codes  []contract.RegionCode      // sorted
+	info   Info
+}
+
+// Info describes where a PolicySet came from, for the scan's record and
+// the summary.
+type Info struct {
+	Title    string `json:"title"`    // the file's title, e.g. "示例政策表（非官方费率） Example policies"
+	Revision string `json:"revision"` // the file's own revision label (free text, e.g. "2025-07"), "" when none
+	Example  bool   `json:"example"`  // the file says its values are examples (示例), not official rates
+	SHA256   string `json:"sha256"`   // hex SHA-256 of the file's bytes
+	Source   string `json:"source"`   // file path, or "builtin:default.yaml"
+}
+
+// Info returns where the policies came from.
+func (ps *PolicySet) Info() Info { return ps.info }
+
+// Covers reports whether a policy version covers the insured region at the
+// date (zero: any version), by the same lookup as Settle.
+func (ps *PolicySet) Covers(insured contract.RegionCode, date time.Time) bool {
+	return ps.lookup(insured, date) != nil
 }
 
 // Errors returned by Settle, wrapped with the detail.
@@ -33,10 +54,11 @@ func (ps *PolicySet) Regions() []contract.RegionCode {
 	return append([]contract.RegionCode(nil), ps.codes...)
 }
 
-// Resolve returns the code of the policy that applies to an insured region:
-// the region itself, else its city (NNMM00), else its province (NN0000).
+// Resolve returns the code of the policy that applies to an insured region
+// (at its latest version): the region itself, else its city (NNMM00), else
+// its province (NN0000).
 func (ps *PolicySet) Resolve(insured contract.RegionCode) (contract.RegionCode, bool) {
-	if p := ps.lookup(insured); p != nil {
+	if p := ps.lookup(insured, time.Time{}); p != nil {
 		return p.code, true
 	}
 	return "", false
@@ -58,18 +80,44 @@ func regionNumber(r contract.RegionCode) (uint32, bool) {
 	return n, true
 }
 
-func (ps *PolicySet) lookup(r contract.RegionCode) *regionPolicy {
+// lookup finds the policy version in force at date for region r: the
+// region's own, else its city's, else its province's. A zero date takes
+// each code's latest version.
+func (ps *PolicySet) lookup(r contract.RegionCode, date time.Time) *regionPolicy {
 	n, ok := regionNumber(r)
 	if !ok {
 		return nil
 	}
-	if p := ps.byCode[n]; p != nil {
-		return p
+	day := civilDay(date)
+	for _, code := range [3]uint32{n, n / 100 * 100, n / 10000 * 10000} {
+		if p := inForce(ps.byCode[code], day, date.IsZero()); p != nil {
+			return p
+		}
 	}
-	if p := ps.byCode[n/100*100]; p != nil {
-		return p
+	return nil
+}
+
+// inForce returns the version valid on day (the last one when latest).
+func inForce(versions []*regionPolicy, day int64, latest bool) *regionPolicy {
+	if latest {
+		if len(versions) == 0 {
+			return nil
+		}
+		return versions[len(versions)-1]
 	}
-	return ps.byCode[n/10000*10000]
+	for _, p := range versions {
+		if p.from <= day && day <= p.to {
+			return p
+		}
+	}
+	return nil
+}
+
+// civilDay numbers the calendar day of t in its own location (days since
+// 1970-01-01), without allocating.
+func civilDay(t time.Time) int64 {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
 }
 
 // Settle computes what the fund, the personal account and the patient pay
@@ -200,7 +248,7 @@ func effectiveKind(local bool, c *Claim) (kindIdx, bool) {
 }
 
 func (ps *PolicySet) settle(c *Claim, r *Result, steps bool) error {
-	rp := ps.lookup(c.InsuredRegion)
+	rp := ps.lookup(c.InsuredRegion, c.Date)
 	if rp == nil {
 		if _, ok := regionNumber(c.InsuredRegion); !ok {
 			return invalid("insured region %q is not a 6-digit code", c.InsuredRegion)

@@ -93,7 +93,7 @@ func checkResult(t *testing.T, ps *PolicySet, c Claim, r Result) {
 	case r.Ratio < -1 || r.Ratio > 10000:
 		fail("ratio out of range")
 	}
-	vp := ps.lookup(c.InsuredRegion).visits[map[string]int{"employee": 0, "resident": 1}[c.InsuranceType]][visitIdx[c.VisitType]]
+	vp := ps.lookup(c.InsuredRegion, c.Date).visits[map[string]int{"employee": 0, "resident": 1}[c.InsuranceType]][visitIdx[c.VisitType]]
 	if capLeft := max(contract.Fen(vp.cap)-c.FundUsedYTD, 0); r.Fund > capLeft {
 		fail("fund exceeds what is left of the annual cap")
 	}

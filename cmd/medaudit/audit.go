@@ -107,6 +107,8 @@ var invariants = []invariant{
 	{"held_flags_without_alarm", []string{"flags", "calibration_alarms", "calibration_alarm_flags"},
 		`SELECT count(*) FROM flags f WHERE f.status = 'suppressed' AND NOT EXISTS (SELECT 1 FROM calibration_alarm_flags af
 			JOIN calibration_alarms a USING (alarm_id) WHERE af.flag_id = f.flag_id AND a.status IN ('open', 'fixed'))`},
+	{"policy_coverage_of_unfinished_scans", []string{"scan_policies", "scans"},
+		`SELECT count(*) FROM scan_policies WHERE scan_id NOT IN (SELECT scan_id FROM scans WHERE status = 'done')`},
 	{"verdicts_without_event", []string{"assignments", "case_events"},
 		`SELECT count(*) FROM assignments a WHERE verdict IS NOT NULL AND NOT EXISTS (
 			SELECT 1 FROM case_events e WHERE e.kind = 'verdict' AND e.case_id = a.case_id AND e.actor = a.expert_id)`},

@@ -109,7 +109,7 @@ func newRoot() *cobra.Command {
 			pprof.StopCPUProfile()
 		}
 	}
-	root.AddCommand(newIngestCmd(), newExportCmd(), newFixturesCmd(), newConvertCmd(), newBenchCmd(), newServeCmd(), newDemoCmd(), newScanCmd(), newEvalCmd(), newCasesCmd(), newAuditCmd(), newCheckCmd(), newBackupCmd(), newRestoreCmd(), newUsersCmd(), newReportCmd())
+	root.AddCommand(newIngestCmd(), newExportCmd(), newFixturesCmd(), newConvertCmd(), newBenchCmd(), newServeCmd(), newDemoCmd(), newScanCmd(), newEvalCmd(), newCasesCmd(), newAuditCmd(), newCheckCmd(), newBackupCmd(), newRestoreCmd(), newUsersCmd(), newReportCmd(), newPolicyCmd())
 	return root
 }
 

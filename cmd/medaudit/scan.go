@@ -17,7 +17,7 @@ func newScanCmd() *cobra.Command {
 		thresholds thresholdsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "scan [--db FILE] [--detectors PREFIX,…] [--thresholds FILE]",
+		Use:   "scan [--db FILE] [--detectors PREFIX,…] [--thresholds FILE] [--policies FILE]",
 		Short: "Run every detector over all loaded data and store the flags",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

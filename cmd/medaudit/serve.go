@@ -26,7 +26,7 @@ func newServeCmd() *cobra.Command {
 		thresholds thresholdsFlag
 	)
 	cmd := &cobra.Command{
-		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE] [--trusted-proxies CIDR,…] [--behind-tls] [--backup-dir DIR] [--thresholds FILE]",
+		Use:   "serve [--db FILE] [--addr :8080] [--schedules FILE] [--trusted-proxies CIDR,…] [--behind-tls] [--backup-dir DIR] [--thresholds FILE] [--policies FILE]",
 		Short: "Serve the API and the web pages, and run the scheduled reports",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -59,6 +59,7 @@ func newServeCmd() *cobra.Command {
 // cancelled, then drains the server and waits for the scheduler to stop (a
 // report run cut short is redone at the next start). The scheduler takes
 // the server's writer lock for each run.
+//
 // serve runs the API and pages on addr and the report scheduler, whose
 // schedule reads the clock reportNow (time.Now but in the demo).
 //
@@ -73,7 +74,7 @@ func serve(ctx context.Context, d *pipeline.DB, path, addr string, schedules rep
 		return err
 	}
 	takeBackup := onlineBackup(d, path)
-	s, err := api.New(d, time.Now, append(opts, api.WithDetectors(dcfg, th.source()), api.WithBackups(backupDir, takeBackup))...)
+	s, err := api.New(d, time.Now, append(opts, api.WithDetectors(dcfg, th.source()), api.WithPolicies(dcfg.Policies), api.WithBackups(backupDir, takeBackup))...)
 	if err != nil {
 		return err
 	}
