@@ -507,4 +507,11 @@ var keys = map[string]Entry{
 	"peers_share":                    {"其他机构疑点占比", "Share at the other institutions"},
 	"ceiling":                        {"占比上限", "Ceiling"},
 	"p_value":                        {"p 值", "p-value"},
+	"policy":                         {"所用政策表", "Policy table used"},
+	"source":                         {"来源文件", "Source"},
+	"title":                          {"名称", "Title"},
+	"revision":                       {"版本", "Revision"},
+	"example":                        {"示例表（非官方费率）", "Example table (not official rates)"},
+	"sha256":                         {"文件校验值（SHA-256）", "File checksum (SHA-256)"},
+	"policy_region":                  {"适用政策的参保地", "Policy region applied"},
 }
