@@ -44,7 +44,6 @@ func newReportCmd() *cobra.Command {
 		job       string
 		at        string
 		schedules string
-		policies  string
 	)
 	run := &cobra.Command{
 		Use:   "run --job NAME [--at 2026-11-01T02:00] [--schedules FILE]",
@@ -86,7 +85,6 @@ func newReportCmd() *cobra.Command {
 	run.Flags().StringVar(&job, "job", "", "job name in the schedule config (default config: monthly, quarterly, annual)")
 	run.Flags().StringVar(&at, "at", "", "the occurrence to run, YYYY-MM-DDTHH:MM in the schedule's time zone")
 	run.Flags().StringVar(&schedules, "schedules", "", "schedule config YAML (default: the embedded schedules.yaml)")
-	policiesFlag(run, &policies)
 
 	var (
 		ldb   dbFlags
