@@ -376,7 +376,12 @@ func openArrowIPC(f BatchFile, cfg Config) (src rowSource, err error) {
 		}
 		return newArrowSource(it, f, it.file.Schema(), 0, cfg)
 	}
-	it.strm, err = ipc.NewReader(&countingReader{r: fh, progress: cfg.Progress}, opts...)
+	// ipc.NewReader drops the size limits (arrow-go v18.8.0 builds its
+	// message reader without them): a stream whose first length field
+	// declares 2 GiB of metadata would allocate 2 GiB before reading a byte
+	// of it. NewMessageReader keeps them.
+	mr := ipc.NewMessageReader(&countingReader{r: fh, progress: cfg.Progress}, opts...)
+	it.strm, err = ipc.NewReaderFromMessageReader(mr, opts...)
 	if err != nil {
 		fh.Close()
 		return nil, fmt.Errorf("not an Arrow IPC file or stream: %w", err)

@@ -290,6 +290,12 @@ func addColumnarSeeds(f *testing.F, format Format) {
 	}
 }
 
+// maxFuzzHeap bounds all the Go heap one fuzzed columnar file may allocate
+// (both passes): boundedAllocator sees only the Arrow buffers, not the
+// make calls of the readers themselves (a declared metadata length, for
+// one), which a fuzz worker under memory pressure dies of with no report.
+const maxFuzzHeap = 4 * maxFuzzAlloc
+
 // fuzzColumnar decodes a fuzzed Parquet or Arrow file through the same path
 // as Ingest (including the zero-copy pass-through). A corrupt file must be
 // refused with an error naming the format; a readable one must have all its
@@ -300,6 +306,12 @@ func fuzzColumnar(t *testing.T, table uint8, data []byte, format Format, name st
 	tb := fuzzTable(table)
 	cfg, mem := fuzzConfig()
 	bf := writeFuzzFile(t, tb, format, data)
+	before := heapAllocated()
+	defer func() {
+		if n := heapAllocated() - before; n > maxFuzzHeap {
+			t.Fatalf("decoding a %d-byte file allocated %d bytes of Go heap", len(data), n)
+		}
+	}()
 	src, err := openSource(bf, cfg)
 	if err != nil {
 		return
