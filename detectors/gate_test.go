@@ -25,16 +25,7 @@ func TestQualityGate(t *testing.T) {
 		t.Skip("the gate scans the whole sample")
 	}
 	ctx := context.Background()
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cfg := pipeline.DefaultConfig()
-	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
-	if _, err := pipeline.Ingest(ctx, db, detectortest.SampleDir(), cfg); err != nil {
-		t.Fatal(err)
-	}
+	db, cfg := ingestSample(t)
 	ds, err := detectors.Registry(detectors.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -67,4 +58,22 @@ func TestQualityGate(t *testing.T) {
 			t.Logf("above its ceiling on the sample: %+v", r)
 		}
 	}
+}
+
+// ingestSample loads the committed fixture sample into a fresh in-memory
+// database, as of 2026-06-30; the database closes with the test.
+func ingestSample(t *testing.T) (*pipeline.DB, pipeline.Config) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cfg := pipeline.DefaultConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+	if _, err := pipeline.Ingest(ctx, db, detectortest.SampleDir(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	return db, cfg
 }

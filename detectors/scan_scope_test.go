@@ -3,11 +3,8 @@ package detectors_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/medaudit/medaudit/detectors"
-	"github.com/medaudit/medaudit/detectors/detectortest"
-	"github.com/medaudit/medaudit/pipeline"
 )
 
 // fixedDetector raises a flag on each of its settlements: a plug-in as a
@@ -25,16 +22,7 @@ func (d *fixedDetector) Detect(context.Context, detectors.Querier) ([]detectors.
 // flag stays as it was.
 func TestScanScopedToDistricts(t *testing.T) {
 	ctx := context.Background()
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cfg := pipeline.DefaultConfig()
-	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
-	if _, err := pipeline.Ingest(ctx, db, detectortest.SampleDir(), cfg); err != nil {
-		t.Fatal(err)
-	}
+	db, cfg := ingestSample(t)
 	// One settlement at an institution of each of two districts.
 	pick := func(not string) (district, org, settlement string) {
 		t.Helper()
