@@ -36,7 +36,7 @@ func (s *Server) visibleAlarms(c *gin.Context, where string, args ...any) ([]det
 	if u.Sees("*") {
 		return alarms, nil
 	}
-	districts, err := orgDistricts(c, s)
+	districts, err := casebook.OrgDistricts(c.Request.Context(), s.db)
 	if err != nil {
 		return nil, err
 	}
@@ -58,24 +58,6 @@ func (s *Server) visibleAlarms(c *gin.Context, where string, args ...any) ([]det
 		alarms[i].Examples = b
 	}
 	return alarms, nil
-}
-
-// orgDistricts maps institutions to their district (region code).
-func orgDistricts(c *gin.Context, s *Server) (map[string]string, error) {
-	rows, err := s.db.QueryContext(c.Request.Context(), `SELECT org_code, region_code FROM institutions`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var org, region string
-		if err := rows.Scan(&org, &region); err != nil {
-			return nil, err
-		}
-		out[org] = region
-	}
-	return out, rows.Err()
 }
 
 // listCalibration answers GET /api/v1/calibration?status=open|fixed|released|cleared|all.

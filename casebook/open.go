@@ -68,7 +68,7 @@ func (s *Store) openCases(ctx context.Context, actor string, allowed []string) (
 	if err != nil {
 		return sum, err
 	}
-	districts, err := orgDistricts(ctx, s.db)
+	districts, err := OrgDistricts(ctx, s.db)
 	if err != nil {
 		return sum, err
 	}
@@ -188,7 +188,8 @@ func settlementRecords(ctx context.Context, tx querier) (map[string]settlementRe
 	return out, rows.Err()
 }
 
-func orgDistricts(ctx context.Context, tx querier) (map[string]string, error) {
+// OrgDistricts maps every institution to its district (region code).
+func OrgDistricts(ctx context.Context, tx querier) (map[string]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT org_code, region_code FROM institutions`)
 	if err != nil {
 		return nil, err
