@@ -306,6 +306,13 @@ func TestCardMisuseRoundAmounts(t *testing.T) {
 				w.sale(dcSale{id: fmt.Sprintf("Y%d", i), org: "P33010600003", card: fmt.Sprintf("CY%d", i%5), at: fmt.Sprintf("2025-04-%02d 10:00:00", 1+i%28), lines: hundred(50)})
 			}
 		}, fire: []string{"CROUND"}, quiet: []string{"CY0", "CY1"}, facts: []string{"round_share", "org_baseline_round_share"}},
+		{name: "whole-hundred bills fire when the terminal reports only the insured part", build: func(w *dcWorld) {
+			w.daytime("P33010600001", 40, "2025-01-01")
+			for i := range 6 {
+				w.sale(dcSale{id: fmt.Sprintf("R%d", i), org: "P33010600001", card: "CROUND", at: fmt.Sprintf("2025-03-%02d 10:00:00", 1+i),
+					lines: hundred(float64(200 + 100*(i%3))), cashShare: 0.3, insuredSwipe: true})
+			}
+		}, fire: []string{"CROUND"}, facts: []string{"round_share"}},
 	})
 }
 
@@ -353,6 +360,17 @@ func TestCardMisuseBurstAtOrg(t *testing.T) {
 				}
 			}
 		}, fire: []string{"CBURST0", "CBURST5"}, quiet: []string{"CQ000", "CQ104"}, facts: []string{"burst", "card_swipes_in_bursts"}},
+		{name: "cards swiped for 0 (a bill paid in cash, insured-part terminal) still count in a burst", build: func(w *dcWorld) {
+			w.daytime("P33010600001", 60, "2025-01-01")
+			for i := range 5 {
+				s := dcSale{id: fmt.Sprintf("B%d", i), org: "P33010600001", card: fmt.Sprintf("CBURST%d", i), terminal: "TBURST",
+					at: fmt.Sprintf("2025-03-05 20:%02d:00", 5+i), insuredSwipe: true}
+				if i%2 == 0 {
+					s.cashShare = 1
+				}
+				w.sale(s)
+			}
+		}, fire: []string{"CBURST0", "CBURST4"}, facts: []string{"burst"}},
 	})
 }
 

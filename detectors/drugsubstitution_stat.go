@@ -101,6 +101,7 @@ var mixDivergence = goRule(Info{
 	Thresholds: []Threshold{
 		{Name: "peer_quantile", Default: 0.95, Unit: "quantile", Doc: "the org's Jensen–Shannon divergence must exceed this quantile of the other orgs'"},
 		{Name: "min_unmatched_share", Default: 0.05, Unit: "share", Doc: "bought-never-billed plus billed-never-bought items must make at least this share of the org's purchase or billing volume"},
+		{Name: "min_unmatched_yuan", Default: 500, Unit: "yuan", Doc: "fund + account money of drugs billed and never bought, when nothing was bought and never billed in their place (below it, opening stock explains it: materiality floor)"},
 	},
 	Caveats: []string{"新上架品种尚未售出", "季节性备货", "连锁总部统一采购", "同一通用名不同编码的仿制药"},
 }, "drug_substitution_mix_divergence.sql", func(r Rule, q string) Detector { return &mixDetector{Rule: r, query: q} })
@@ -181,6 +182,12 @@ func (d *mixDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 		}
 		share := max(unBought/max(totBought, 1), unBilled/max(totBilled, 1))
 		if share < d.Param("min_unmatched_share") {
+			continue
+		}
+		// Drugs billed and never bought, with nothing bought in their place,
+		// may be opening stock from before the data: below the materiality
+		// floor that cannot be told from a swap.
+		if len(neverBilled) == 0 && amount < contract.Fen(d.Param("min_unmatched_yuan")*100) {
 			continue
 		}
 		z, med, mad := RobustZ(o.js, peers)

@@ -145,6 +145,18 @@ func TestDrugSubstitutionMixDivergence(t *testing.T) {
 			w.monthly("P33010600001", qty(dsSalmet, 1), 4, 1, 2, 0, true)
 			w.stock("MX1", "P33010600001", dsCalcium, "2025-01-01", "purchase", 10, 34)
 		}, fire: []string{"P33010600001"}, quiet: []string{"P33010600002", "P33010600006"}, facts: []string{"billed_never_bought", "bought_never_billed", "baseline"}},
+		{name: "billing an inhaler never bought, with nothing bought in its place, fires above the materiality floor only", build: func(w *dcWorld) {
+			for _, o := range []string{"P33010600002", "P33010600003", "P33010600004", "P33010600006"} {
+				w.monthly(o, qty(dsMetformin, 1), 6, 1, 2, 14.2, false)
+				w.monthly(o, qty(dsAmlo, 1), 4, 1, 2, 9.8, false)
+			}
+			// P1: eight inhalers never bought (1,488 yuan); P5: one, from opening stock (186 yuan)
+			for _, o := range []string{"P33010600001", "P33010600005"} {
+				w.monthly(o, qty(dsMetformin, 1), 6, 1, 2, 14.2, false)
+			}
+			w.monthly("P33010600001", qty(dsSalmet, 1), 4, 1, 2, 0, true)
+			w.monthly("P33010600005", qty(dsSalmet, 1), 1, 1, 1, 0, true)
+		}, fire: []string{"P33010600001"}, quiet: []string{"P33010600005", "P33010600002"}, facts: []string{"billed_never_bought"}},
 	})
 }
 

@@ -44,6 +44,7 @@ var impersonation = []factory{
 		Basis: "GZ10000204006000/7000 诊断与患者性别、年龄不符（统计版：按本批数据的年龄段×诊断类目频率，经验贝叶斯收缩）；条例第41条 冒名就医",
 		Thresholds: []Threshold{
 			{Name: "max_relative_rate", Default: 0.1, Unit: "ratio", Doc: "posterior rate of the category in the holder's band ÷ its overall rate below which the admission is atypical"},
+			{Name: "age_window_years", Default: 5, Unit: "years", Doc: "the holder's age band is their age ± this many years (a sliding band: no fixed band edges)"},
 			{Name: "min_expected", Default: 3, Unit: "visits", Doc: "diagnosed visits of the category the band would hold at the overall rate; fewer and the band cannot tell"},
 			{Name: "prior_weight", Default: 100, Unit: "visits", Doc: "weight κ of the prior (category rate × chapter profile) in the band's beta-binomial posterior"},
 			{Name: "chapter_prior_weight", Default: 50, Unit: "visits", Doc: "weight of 1 (no age/sex effect) in the chapter's age/sex profile"},

@@ -64,7 +64,7 @@ func TestImpersonationAtypicalDiagnosis(t *testing.T) {
 		{name: "a stroke on a 9-year-old's card", change: func(b pipelinetest.Batch) {
 			atypicalPopulation(b)
 			add(b, "S901", "1", "2016-03-01", "I63.900")
-		}, want: []string{"S901"}, evidence: []string{"I63.900", `"value":"6-11"`, "prior_rate", "posterior_rate", "band_rate", `"age":9`}},
+		}, want: []string{"S901"}, evidence: []string{"I63.900", `"value":"4-14"`, "prior_rate", "posterior_rate", "band_rate", `"age":9`}},
 		{name: "a delivery on a 70-year-old woman's card", change: func(b pipelinetest.Batch) {
 			atypicalPopulation(b)
 			add(b, "S902", "2", "1955-01-01", "O80.000")

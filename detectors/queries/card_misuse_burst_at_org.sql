@@ -8,7 +8,9 @@ WITH sw AS (
     SELECT w.swipe_id, w.card_no, w.person_id, w.org_code, coalesce(w.terminal_id, '') AS terminal_id, w.swiped_at, w.amount,
            w.settlement_id, coalesce(s.fund_paid + s.account_paid, w.amount) AS insured
     FROM card_swipes w LEFT JOIN settlements s ON s.settlement_id = w.settlement_id
-    WHERE w.kind IN ('purchase', 'settlement') AND w.amount > 0
+    -- a zero-amount swipe is still a card at the terminal: under the
+    -- insured-part convention a bill paid wholly in cash is swiped as 0
+    WHERE w.kind IN ('purchase', 'settlement') AND w.amount >= 0
 ),
 org_days AS (
     SELECT org_code, count(DISTINCT swiped_at::DATE) AS active_days FROM sw GROUP BY org_code

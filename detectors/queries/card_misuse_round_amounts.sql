@@ -1,13 +1,17 @@
 -- card_misuse.round_amounts: more than round_share of a card's (at least
--- min_swipes) pharmacy swipes are whole multiples of round_yuan, counted
+-- min_swipes) pharmacy swipes are whole multiples of round_yuan (the bill
+-- total of the swipe's settlement, or the swipe amount when unmatched), counted
 -- only at pharmacies whose own round-amount baseline is below
 -- org_round_share_max (shops that price in whole yuan are left out).
 -- Hospital and clinic totals are sums of regulated service prices and are
 -- not counted. Subject: the card. Runs as is in the DuckDB CLI.
 WITH sw AS (
+    -- the bill total is what a cash-out rounds; a swipe matched to its
+    -- settlement is judged on that total, whatever part the terminal reports
     SELECT w.swipe_id, w.card_no, w.person_id, w.org_code, w.swiped_at, w.amount, w.settlement_id,
-           w.amount % CAST(coalesce(getvariable('round_yuan'), 50) AS DECIMAL(18,2)) = 0 AS is_round
+           coalesce(s.total_amount, w.amount) % CAST(coalesce(getvariable('round_yuan'), 50) AS DECIMAL(18,2)) = 0 AS is_round
     FROM card_swipes w JOIN institutions i ON i.org_code = w.org_code
+    LEFT JOIN settlements s ON s.settlement_id = w.settlement_id
     WHERE w.kind IN ('purchase', 'settlement') AND w.amount > 0 AND i.kind = 'pharmacy'
 ),
 org AS (

@@ -3,7 +3,8 @@
 -- loaded data itself (a stroke on a 9-year-old's card). Frequencies count
 -- every diagnosed visit (outpatient and inpatient), so that a few
 -- impersonated admissions do not make their own band look typical. Per
--- ICD-10 3-char category c and age band b (or sex), the band's rate n_cb/n_b is shrunk
+-- ICD-10 3-char category c and age band b (the holder's age ± age_window_years,
+-- or the holder's sex), the band's rate n_cb/n_b is shrunk
 -- (empirical Bayes, beta-binomial) towards a prior rate π_cb = p_c × ρ_b,
 -- where p_c is the category's overall rate and ρ_b is the age (sex) profile
 -- of the category's chapter (first letter), itself shrunk towards 1:
@@ -25,33 +26,60 @@ WITH adm AS (
     WHERE s.visit_type IN ('inpatient', 'outpatient') AND length(coalesce(s.diagnosis_code, '')) >= 3
 ),
 banded AS (
-    SELECT *,
-           CASE WHEN age < 1 THEN '0' WHEN age < 6 THEN '1-5' WHEN age < 12 THEN '6-11' WHEN age < 18 THEN '12-17'
-                WHEN age < 40 THEN '18-39' WHEN age < 60 THEN '40-59' WHEN age < 75 THEN '60-74' ELSE '75+' END AS age_band,
-           CASE sex WHEN 1 THEN 'M' ELSE 'F' END AS sex_band
-    FROM adm
-),
--- one row per admission and dimension (age band, sex)
-dims AS (
-    SELECT settlement_id, cat, chapter, 'age' AS dim, age_band AS band FROM banded
-    UNION ALL
-    SELECT settlement_id, cat, chapter, 'sex', sex_band FROM banded
+    SELECT *, CASE sex WHEN 1 THEN 'M' ELSE 'F' END AS sex_band FROM adm
 ),
 total AS (SELECT count(*) AS n FROM banded),
 cat AS (SELECT cat, count(*) AS n_c FROM banded GROUP BY cat),
 ch AS (SELECT chapter, count(*) AS n_ch FROM banded GROUP BY chapter),
-band AS (SELECT dim, band, count(*) AS n_b FROM dims GROUP BY dim, band),
-cell AS (SELECT dim, band, cat, count(*) AS n_cb FROM dims GROUP BY ALL),
-chcell AS (SELECT dim, band, chapter, count(*) AS n_chb FROM dims GROUP BY ALL),
+-- the admissions to judge, by category and age (or sex)
+judged AS (SELECT DISTINCT cat, chapter, age, sex_band FROM banded WHERE visit_type = 'inpatient'),
+-- age: the band is the holder's age ± age_window_years, so that an age at
+-- the edge of a fixed band is judged together with its neighbours
+h_all AS (SELECT age, count(*) AS n FROM banded GROUP BY age),
+h_cat AS (SELECT cat, age, count(*) AS n FROM banded GROUP BY ALL),
+h_ch AS (SELECT chapter, age, count(*) AS n FROM banded GROUP BY ALL),
+ages AS (SELECT DISTINCT cat, chapter, age FROM judged),
+age_b AS (
+    SELECT a.age, sum(h.n) AS n_b FROM (SELECT DISTINCT age FROM ages) a
+    JOIN h_all h ON h.age BETWEEN a.age - coalesce(getvariable('age_window_years'), 5) AND a.age + coalesce(getvariable('age_window_years'), 5)
+    GROUP BY a.age
+),
+age_cb AS (
+    SELECT a.cat, a.age, sum(h.n) AS n_cb FROM ages a
+    JOIN h_cat h ON h.cat = a.cat
+     AND h.age BETWEEN a.age - coalesce(getvariable('age_window_years'), 5) AND a.age + coalesce(getvariable('age_window_years'), 5)
+    GROUP BY ALL
+),
+age_chb AS (
+    SELECT a.chapter, a.age, sum(h.n) AS n_chb FROM (SELECT DISTINCT chapter, age FROM ages) a
+    JOIN h_ch h ON h.chapter = a.chapter
+     AND h.age BETWEEN a.age - coalesce(getvariable('age_window_years'), 5) AND a.age + coalesce(getvariable('age_window_years'), 5)
+    GROUP BY ALL
+),
+age_cells AS (
+    SELECT 'age' AS dim, greatest(a.age - coalesce(getvariable('age_window_years'), 5), 0) || '-' ||
+               (a.age + coalesce(getvariable('age_window_years'), 5)) AS band,
+           a.age AS age_key, a.cat, a.chapter, cb.n_cb, b.n_b, chb.n_chb
+    FROM ages a
+    JOIN age_b b USING (age)
+    JOIN age_cb cb USING (cat, age)
+    JOIN age_chb chb USING (chapter, age)
+),
+sex_b AS (SELECT sex_band AS band, count(*) AS n_b FROM banded GROUP BY ALL),
+sex_cb AS (SELECT sex_band AS band, cat, count(*) AS n_cb FROM banded GROUP BY ALL),
+sex_chb AS (SELECT sex_band AS band, chapter, count(*) AS n_chb FROM banded GROUP BY ALL),
+sex_cells AS (
+    SELECT 'sex' AS dim, j.band, NULL::BIGINT AS age_key, j.cat, j.chapter, cb.n_cb, b.n_b, chb.n_chb
+    FROM (SELECT DISTINCT cat, chapter, sex_band AS band FROM judged) j
+    JOIN sex_b b USING (band)
+    JOIN sex_cb cb USING (band, cat)
+    JOIN sex_chb chb USING (band, chapter)
+),
 rates AS (
-    SELECT cl.dim, cl.band, cl.cat, cc.chapter, cl.n_cb, b.n_b, c.n_c, h.n_ch, ch2.n_chb, t.n,
-           c.n_c / t.n AS p_c, h.n_ch / t.n AS q_ch
-    FROM cell cl
-    JOIN band b USING (dim, band)
+    SELECT cl.*, c.n_c, h.n_ch, t.n, c.n_c / t.n AS p_c, h.n_ch / t.n AS q_ch
+    FROM (SELECT * FROM age_cells UNION ALL SELECT * FROM sex_cells) cl
     JOIN cat c USING (cat)
-    JOIN (SELECT DISTINCT cat, chapter FROM banded) cc USING (cat)
-    JOIN ch h ON h.chapter = cc.chapter
-    JOIN chcell ch2 ON ch2.dim = cl.dim AND ch2.band = cl.band AND ch2.chapter = cc.chapter,
+    JOIN ch h USING (chapter),
     total t
 ),
 -- leave one out: a visit is judged against the other visits of its band
@@ -74,10 +102,10 @@ atypical AS (
       AND n_b * p_c >= coalesce(getvariable('min_expected'), 3)
 ),
 hits AS (
-    SELECT v.*, a.dim, a.n_cb, a.n_b, a.n_c, a.n, a.p_c, a.chapter_ratio, a.prior_rate, a.posterior_rate, a.relative_rate, a.expected,
+    SELECT v.*, a.dim, a.band, a.n_cb, a.n_b, a.n_c, a.n, a.p_c, a.chapter_ratio, a.prior_rate, a.posterior_rate, a.relative_rate, a.expected,
            row_number() OVER (PARTITION BY v.settlement_id ORDER BY a.relative_rate, a.dim) AS rk
     FROM banded v
-    JOIN atypical a ON a.cat = v.cat AND ((a.dim = 'age' AND a.band = v.age_band) OR (a.dim = 'sex' AND a.band = v.sex_band))
+    JOIN atypical a ON a.cat = v.cat AND ((a.dim = 'age' AND a.age_key = v.age) OR (a.dim = 'sex' AND a.band = v.sex_band))
     WHERE v.visit_type = 'inpatient'
       AND NOT EXISTS (SELECT 1 FROM ref_diagnosis_rule r
                       WHERE r.newborn AND v.cat BETWEEN r.cat_from AND r.cat_to AND v.sex = 2 AND v.age BETWEEN 12 AND 55)
@@ -88,7 +116,7 @@ SELECT h.settlement_id AS subject_id,
        h.fund_paid + h.account_paid AS amount_at_risk,
        h.age || '岁' || CASE h.sex WHEN 1 THEN '男' ELSE '女' END || '性参保人' || h.person_id || '在' || coalesce(i.name, h.org_code) ||
            '住院，主诊断' || h.diagnosis_code || coalesce(' ' || d.name, '') || '在本数据' ||
-           CASE h.dim WHEN 'age' THEN h.age_band || '岁年龄段' ELSE CASE h.sex WHEN 1 THEN '男性' ELSE '女性' END END ||
+           CASE h.dim WHEN 'age' THEN h.band || '岁年龄段' ELSE CASE h.sex WHEN 1 THEN '男性' ELSE '女性' END END ||
            '的就诊中几乎不出现（该段' || h.n_b || '次有诊断的就诊中' || h.n_cb || '次，按总体比例应约' || round(h.expected, 1) || '次）' AS summary,
        json_object(
            'person', json_object('person_id', h.person_id, 'sex', CASE h.sex WHEN 1 THEN '男' ELSE '女' END, 'age', h.age),
@@ -96,7 +124,7 @@ SELECT h.settlement_id AS subject_id,
                                 'discharged_at', strftime(h.discharged_at, '%Y-%m-%d %H:%M:%S'), 'total_amount', h.total_amount::VARCHAR),
            'diagnosis', json_object('code', h.diagnosis_code, 'name', d.name, 'category', h.cat),
            'band', json_object('dimension', CASE h.dim WHEN 'age' THEN '年龄段' ELSE '性别' END,
-                               'value', CASE h.dim WHEN 'age' THEN h.age_band ELSE CASE h.sex WHEN 1 THEN '男' ELSE '女' END END,
+                               'value', CASE h.dim WHEN 'age' THEN h.band ELSE CASE h.sex WHEN 1 THEN '男' ELSE '女' END END,
                                'visits', h.n_b, 'visits_with_category', h.n_cb,
                                'band_rate', round(h.n_cb / h.n_b, 6), 'expected_at_overall_rate', round(h.expected, 2)),
            'category_overall_rate', round(h.p_c, 6), 'category_visits', h.n_c, 'all_visits', h.n,
