@@ -18,14 +18,22 @@ WITH stocked AS (
            cadence, stock_unit_ratio
     FROM conv_stock
 ),
-billed AS (
-    SELECT s.org_code, f.item_code, date_trunc('month', f.charged_at)::DATE AS m,
-           sum(f.quantity) / any_value(st.stock_unit_ratio * CASE WHEN st.stock_unit_ratio > 1 THEN 1.5 ELSE 1 END) AS q,
-           sum(f.amount) AS amt, any_value(f.item_name) AS item_name,
-           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt, count(*) AS lines
+-- drug lines with their org, joined to the stock table only after: joined
+-- on item_code alone first, the lines would multiply by the orgs stocking it
+drug_lines AS MATERIALIZED (
+    SELECT s.org_code, f.item_code, f.charged_at, f.quantity, f.amount, f.item_name,
+           (f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4) AS insured
     FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
-    JOIN stocked st ON st.org_code = s.org_code AND st.item_code = f.item_code
-    WHERE f.category = 'drug' AND s.total_amount > 0 AND f.charged_at >= st.first_month
+    WHERE f.category = 'drug' AND s.total_amount > 0
+),
+billed AS (
+    SELECT l.org_code, l.item_code, date_trunc('month', l.charged_at)::DATE AS m,
+           sum(l.quantity) / any_value(st.stock_unit_ratio * CASE WHEN st.stock_unit_ratio > 1 THEN 1.5 ELSE 1 END) AS q,
+           sum(l.amount) AS amt, any_value(l.item_name) AS item_name,
+           sum(l.insured) AS insured_amt, count(*) AS lines
+    FROM drug_lines l
+    JOIN stocked st ON st.org_code = l.org_code AND st.item_code = l.item_code
+    WHERE l.charged_at >= st.first_month
     GROUP BY ALL
 ),
 mv AS (
