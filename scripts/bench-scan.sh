@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The scan against the analyst's pandas peer (../shared/bench/pandas_peer.py),
+# measured in one run on the same plain-CSV batch, for each size in PERSONS:
+#   medaudit ingest   seconds and peak RSS (into a fresh database file)
+#   medaudit scan     seconds and peak RSS (every detector, default thresholds)
+#   pandas peer       seconds (its CSV load + rules) and peak RSS
+# and the ratios peer / scan and peer / (ingest + scan). The per-detector
+# seconds of each scan (from its "detector done" log lines) go to
+# WORK/detectors-N.tsv, slowest first. A last line per size for scripts:
+#   BENCH persons=N settlements=… fee_items=… ingest_s=… ingest_rss_mb=… scan_s=… scan_rss_mb=… peer_s=… peer_rss_mb=… scan_x=… total_x=…
+#
+#   PERSONS="100000 300000 1000000" WORK=/var/tmp/bench scripts/bench-scan.sh
+# Generated batches are kept in WORK and reused; databases are rebuilt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PERSONS=${PERSONS:-100000}
+SEED=${SEED:-20261206}
+WORK=${WORK:-/var/tmp/medaudit-bench-scan}
+PEER=${PEER:-../shared/bench/pandas_peer.py}
+BIN=${BIN:-$WORK/medaudit}
+
+. ./env.sh # CGO_ENABLED and the build tags every go command here uses
+
+if ! /usr/bin/python3 -c 'import pandas' 2>/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pandas >/dev/null
+fi
+if [ ! -x /usr/bin/time ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time >/dev/null
+fi
+[ -f "$PEER" ] || { echo "bench-scan: the peer script $PEER is missing (set PEER=…)" >&2; exit 1; }
+
+mkdir -p "$WORK"
+go build -o "$BIN" ./cmd/medaudit
+
+# measure NAME CMD…: runs CMD under /usr/bin/time -v, its stdout to
+# WORK/NAME.out and stderr to WORK/NAME.err; sets SECS and RSS_MB.
+measure() {
+  local name=$1; shift
+  /usr/bin/time -v -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
+    echo "bench-scan: $name failed; see $WORK/$name.err" >&2
+    tail -5 "$WORK/$name.err" >&2
+    exit 1
+  }
+  SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s}' "$WORK/$name.time")
+  RSS_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$WORK/$name.time")
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+printf '%-9s %11s %10s | %9s %8s | %9s %8s | %9s %8s | %8s %8s\n' persons settlements fee_items \
+  ingest_s rss_mb scan_s rss_mb peer_s rss_mb peer/scan peer/all
+for n in $PERSONS; do
+  batch=$WORK/batch-$n
+  if [ ! -f "$batch/settlements.csv" ]; then
+    rm -rf "$batch"
+    "$BIN" fixtures --out "$batch" --persons "$n" --seed "$SEED" >/dev/null 2>&1
+  fi
+  settlements=$(($(wc -l <"$batch/settlements.csv") - 1))
+  fee_items=$(($(wc -l <"$batch/fee_items.csv") - 1))
+  db=$WORK/bench-$n.duckdb
+  rm -f "$db" "$db.wal"
+
+  measure "ingest-$n" "$BIN" ingest -q --db "$db" "$batch"
+  ingest_s=$SECS ingest_rss=$RSS_MB
+  measure "scan-$n" "$BIN" scan --db "$db"
+  scan_s=$SECS scan_rss=$RSS_MB
+  measure "peer-$n" /usr/bin/python3 "$PEER" "$batch" "$WORK/peer-flags-$n.csv"
+  peer_s=$SECS peer_rss=$RSS_MB
+
+  sed -nE 's/.*detector=([^ ]+) flags=([0-9]+) seconds=([0-9.e+-]+).*/\3\t\1\t\2/p' "$WORK/scan-$n.err" |
+    sort -t$'\t' -k1,1 -gr >"$WORK/detectors-$n.tsv"
+  scan_x=$(ratio "$peer_s" "$scan_s")
+  total_x=$(ratio "$peer_s" "$(awk -v a="$ingest_s" -v b="$scan_s" 'BEGIN {print a + b}')")
+  printf '%-9s %11s %10s | %9s %8s | %9s %8s | %9s %8s | %8s %8s\n' "$n" "$settlements" "$fee_items" \
+    "$ingest_s" "$ingest_rss" "$scan_s" "$scan_rss" "$peer_s" "$peer_rss" "${scan_x}x" "${total_x}x"
+  echo "  slowest detectors (seconds, detector, flags): $WORK/detectors-$n.tsv"
+  head -8 "$WORK/detectors-$n.tsv" | sed 's/^/    /'
+  echo "BENCH persons=$n settlements=$settlements fee_items=$fee_items ingest_s=$ingest_s ingest_rss_mb=$ingest_rss scan_s=$scan_s scan_rss_mb=$scan_rss peer_s=$peer_s peer_rss_mb=$peer_rss scan_x=$scan_x total_x=$total_x"
+done
