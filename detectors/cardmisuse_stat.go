@@ -131,8 +131,8 @@ func (d *burstDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 
 // hubPharmacy is card_misuse.hub_pharmacy: pharmacies where the cards
 // flagged by the card rules converge, more than their share of all cards
-// would explain (Poisson tail); the top-k. It runs the card rules with their
-// default thresholds.
+// would explain (Poisson tail); the top-k. In a scan it reads the card
+// rules' flags of the same scan.
 var hubPharmacy = goRule(Info{
 	Name: "card_misuse.hub_pharmacy", Family: contract.FamilyCardMisuse, SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "违规刷卡集中的药店", Basis: "定点零售药店违规刷卡聚集；《医疗保障基金使用监督管理条例》第38条、第40条",
@@ -149,15 +149,22 @@ type hubDetector struct {
 	query string
 }
 
-func (d *hubDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
-	type hit struct {
-		cards     map[string]bool
-		detectors map[string]int
-		amount    contract.Fen
-		examples  []map[string]any
+// Reads implements flagReader: the card rules.
+func (d *hubDetector) Reads() []string {
+	names := make([]string, 0, len(cardMisuseCards))
+	for _, f := range cardMisuseCards {
+		if det, err := f(nil); err == nil {
+			names = append(names, det.Name())
+		}
 	}
-	hits := map[string]*hit{}
-	flagged := map[string]bool{}
+	return names
+}
+
+// Detect runs the card rules with their default thresholds, then
+// DetectFrom; a scan that runs the card rules hands their flags to
+// DetectFrom instead.
+func (d *hubDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
+	var cards []Flag
 	for _, f := range cardMisuseCards {
 		det, err := f(nil)
 		if err != nil {
@@ -167,22 +174,37 @@ func (d *hubDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, x := range fl {
-			flagged[x.SubjectID] = true
-			h := hits[x.OrgCode]
-			if h == nil {
-				h = &hit{cards: map[string]bool{}, detectors: map[string]int{}}
-				hits[x.OrgCode] = h
-			}
-			if !h.cards[x.SubjectID] {
-				h.cards[x.SubjectID] = true
-				if len(h.examples) < 20 {
-					h.examples = append(h.examples, map[string]any{"card_no": x.SubjectID, "detector": x.Detector, "summary": x.Evidence.Summary})
-				}
-			}
-			h.detectors[x.Detector]++
-			h.amount += x.AmountAtRisk
+		cards = append(cards, fl...)
+	}
+	return d.DetectFrom(ctx, q, cards)
+}
+
+// DetectFrom implements flagReader: the pharmacies where the card flags
+// given converge.
+func (d *hubDetector) DetectFrom(ctx context.Context, q Querier, cards []Flag) ([]Flag, error) {
+	type hit struct {
+		cards     map[string]bool
+		detectors map[string]int
+		amount    contract.Fen
+		examples  []map[string]any
+	}
+	hits := map[string]*hit{}
+	flagged := map[string]bool{}
+	for _, x := range cards {
+		flagged[x.SubjectID] = true
+		h := hits[x.OrgCode]
+		if h == nil {
+			h = &hit{cards: map[string]bool{}, detectors: map[string]int{}}
+			hits[x.OrgCode] = h
 		}
+		if !h.cards[x.SubjectID] {
+			h.cards[x.SubjectID] = true
+			if len(h.examples) < 20 {
+				h.examples = append(h.examples, map[string]any{"card_no": x.SubjectID, "detector": x.Detector, "summary": x.Evidence.Summary})
+			}
+		}
+		h.detectors[x.Detector]++
+		h.amount += x.AmountAtRisk
 	}
 	rows, err := featureRows(ctx, q, d.Rule, d.query)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -74,6 +73,9 @@ type ScanOptions struct {
 	// district (nor one without an institution). The detectors and the
 	// population guard still read all the data.
 	Districts []string
+	// Workers is how many detectors run at once, each on its own
+	// connection; 0 means one per CPU.
+	Workers int
 }
 
 // ScanWith is Scan with options.
@@ -116,36 +118,34 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	}
 	var timings []timing
 	names := make([]string, 0, len(ds))
-	for _, d := range ds {
-		t0 := time.Now()
-		flags, err := d.Detect(ctx, conn)
-		if err != nil {
-			return fail(fmt.Errorf("detector %s: %w", d.Name(), err))
-		}
-		sort.Slice(flags, func(i, j int) bool { return flags[i].SubjectID < flags[j].SubjectID })
-		for i := range flags {
-			f := &flags[i]
+	err = runDetectors(ctx, db, ds, opts.Workers, func(res detected) error {
+		d := res.detector
+		for i := range res.flags {
+			f := &res.flags[i]
 			if f.Detector != d.Name() {
-				return fail(fmt.Errorf("detector %s returned a flag named %s", d.Name(), f.Detector))
+				return fmt.Errorf("detector %s returned a flag named %s", d.Name(), f.Detector)
 			}
 			if err := f.Validate(); err != nil {
-				return fail(err)
+				return err
 			}
 			ev, err := json.Marshal(f.Evidence)
 			if err != nil {
-				return fail(fmt.Errorf("evidence of %s on %s: %w", f.Detector, f.SubjectID, err))
+				return fmt.Errorf("evidence of %s on %s: %w", f.Detector, f.SubjectID, err)
 			}
 			if err := enc.Encode(map[string]any{
 				"flag_id": FlagID(f.Detector, f.SubjectType, f.SubjectID), "detector": f.Detector, "family": f.Family,
 				"subject_type": f.SubjectType, "subject_id": f.SubjectID, "org_code": f.OrgCode, "score": f.Score,
 				"amount_at_risk": f.AmountAtRisk.String(), "override_class": string(f.Override), "evidence": string(ev),
 			}); err != nil {
-				return fail(err)
+				return err
 			}
 		}
-		timings = append(timings, timing{d.Name(), len(flags), time.Since(t0).Seconds()})
+		timings = append(timings, timing{d.Name(), len(res.flags), res.seconds})
 		names = append(names, "'"+strings.ReplaceAll(d.Name(), "'", "''")+"'")
-		slog.Info("detector done", "detector", timings[len(timings)-1].name, "flags", len(flags), "seconds", time.Since(t0).Seconds())
+		return nil
+	})
+	if err != nil {
+		return fail(err)
 	}
 	if err := errors.Join(w.Flush(), tmp.Close()); err != nil {
 		return fail(err)
