@@ -10,7 +10,7 @@ import (
 	"github.com/medaudit/medaudit/codes"
 )
 
-var update = flag.Bool("update", false, "rewrite pipeline/migrations/0013_reference_and_conventions.sql")
+var update = flag.Bool("update", false, "rewrite pipeline/migrations/0013_reference_and_conventions.sql and 0019_reference_lists.sql")
 
 var migration = filepath.Join("..", "pipeline", "migrations", "0013_reference_and_conventions.sql")
 
@@ -38,6 +38,29 @@ func TestMigrationUpToDate(t *testing.T) {
 	}
 	if ref != want {
 		t.Errorf("%s differs from codes.SQL(): run go test ./codes -update", migration)
+	}
+}
+
+// TestListsMigrationUpToDate keeps migration 0019 identical to ListsSQL().
+func TestListsMigrationUpToDate(t *testing.T) {
+	path := filepath.Join("..", "pipeline", "migrations", "0019_reference_lists.sql")
+	want := codes.ListsSQL()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("%s differs from codes.ListsSQL(): run go test ./codes -update", path)
+	}
+	for _, l := range codes.DiagnosisLists {
+		if l.Source == "" || l.Name == "" || (l.List != codes.ListScheduledCycle && l.List != codes.ListLowIndication) {
+			t.Errorf("list row %+v lacks a name, a source or a known list", l)
+		}
 	}
 }
 

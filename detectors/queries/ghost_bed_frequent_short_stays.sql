@@ -14,8 +14,7 @@ WITH stays AS (
     WHERE s.visit_type = 'inpatient' AND s.discharged_at IS NOT NULL
       AND coalesce(s.med_type, '') <> '28'
       AND NOT coalesce(s.days_rinp_flag_31, false)
-      AND NOT (coalesce(s.diagnosis_code, '') LIKE 'Z51%' OR coalesce(s.diagnosis_code, '') LIKE 'Z49%'
-               OR coalesce(s.diagnosis_code, '') LIKE 'N18.5%' OR coalesce(s.diagnosis_code, '') LIKE 'N18.6%')
+      AND NOT EXISTS (SELECT 1 FROM ref_diagnosis_list r WHERE r.list = 'scheduled_cycle' AND starts_with(coalesce(s.diagnosis_code, ''), r.prefix))
 ),
 counted AS (
     SELECT st.*,

@@ -13,11 +13,8 @@ WITH stays AS (
 flagged AS (
     SELECT *,
            los BETWEEN 2 AND 4 AND coalesce(med_type, '') <> '28'
-               AND NOT (coalesce(diagnosis_code, '') LIKE 'Z51%' OR coalesce(diagnosis_code, '') LIKE 'Z49%'
-                        OR coalesce(diagnosis_code, '') LIKE 'N18.5%' OR coalesce(diagnosis_code, '') LIKE 'N18.6%') AS short_stay,
-           coalesce(diagnosis_code, '') LIKE 'I10%' OR coalesce(diagnosis_code, '') LIKE 'E11.9%' OR coalesce(diagnosis_code, '') LIKE 'K29%'
-               OR coalesce(diagnosis_code, '') LIKE 'M54.5%' OR coalesce(diagnosis_code, '') LIKE 'E78%'
-               OR coalesce(diagnosis_code, '') LIKE 'J06%' AS low_indication
+               AND NOT EXISTS (SELECT 1 FROM ref_diagnosis_list r WHERE r.list = 'scheduled_cycle' AND starts_with(coalesce(diagnosis_code, ''), r.prefix)) AS short_stay,
+           EXISTS (SELECT 1 FROM ref_diagnosis_list r WHERE r.list = 'low_indication' AND starts_with(coalesce(diagnosis_code, ''), r.prefix)) AS low_indication
     FROM stays
 )
 SELECT i.org_code, i.name, i.kind, i.level, coalesce(i.specialty, '') AS specialty, coalesce(i.beds, 0) AS beds,

@@ -7,9 +7,8 @@
 -- everything at discharge is skipped). Treated comorbidities would show as
 -- treatment, which is why the intensity gate is there. Runs as is in the
 -- DuckDB CLI.
-WITH dx_list(prefix, dx_name) AS (
-    VALUES ('I10', '高血压'), ('E11.9', '2型糖尿病不伴有并发症'), ('K29', '胃炎和十二指肠炎'), ('M54.5', '腰痛'),
-           ('E78', '高脂血症'), ('J06', '急性上呼吸道感染')
+WITH dx_list AS (
+    SELECT prefix, name AS dx_name FROM ref_diagnosis_list WHERE list = 'low_indication'
 ),
 stays AS (
     SELECT s.settlement_id, s.person_id, s.org_code, s.admitted_at, s.discharged_at, s.diagnosis_code, s.med_type,

@@ -6,15 +6,17 @@
 -- three persons pairwise co-admitted on the same occasion, repeated. Each
 -- member's stay on each such occasion is flagged. A single family outbreak
 -- or group admission is one occasion and does not count (ghost_bed's
--- group_admission covers one-off crowds). Scheduled treatment cycles (Z51
--- chemo/radiotherapy courses, declared planned readmissions) recur in step
+-- group_admission covers one-off crowds). Scheduled treatment cycles (the
+-- scheduled_cycle list of ref_diagnosis_list: chemo/radiotherapy courses,
+-- dialysis; declared planned readmissions) recur in step
 -- by design and are left out. Runs as is in the DuckDB CLI.
 WITH st AS (
     SELECT settlement_id, person_id, org_code, admitted_at,
            floor(epoch(admitted_at) / (60 * coalesce(getvariable('window_minutes'), 30)))::BIGINT AS bucket
     FROM settlements
     WHERE visit_type = 'inpatient'
-      AND upper(substr(coalesce(diagnosis_code, ''), 1, 3)) <> 'Z51'   -- scheduled chemo/radiotherapy cycles (放化疗疗程)
+      -- scheduled cycles (放化疗疗程, dialysis): the shared list
+      AND NOT EXISTS (SELECT 1 FROM ref_diagnosis_list r WHERE r.list = 'scheduled_cycle' AND starts_with(coalesce(diagnosis_code, ''), r.prefix))
       AND NOT coalesce(days_rinp_flag_31, false)                        -- declared planned readmissions
 ),
 occ AS (   -- pair occasions: a < b, same org, admissions within the window

@@ -51,4 +51,4 @@ WHERE p.gap_days >= 0 AND p.gap_days <= coalesce(getvariable('max_gap_days'), 15
   AND NOT coalesce(p.days_rinp_flag_31, false)
   AND coalesce(p.prev_dscg_way, '') <> '2'
   AND (p.mdtrt_id IS NULL OR p.mdtrt_id IS DISTINCT FROM p.prev_mdtrt_id)
-  AND NOT (p.diagnosis_code LIKE 'Z51%' OR p.diagnosis_code LIKE 'Z49%' OR p.diagnosis_code LIKE 'N18.5%' OR p.diagnosis_code LIKE 'N18.6%')
+  AND NOT EXISTS (SELECT 1 FROM ref_diagnosis_list r WHERE r.list = 'scheduled_cycle' AND starts_with(coalesce(p.diagnosis_code, ''), r.prefix))
