@@ -113,7 +113,9 @@ func Eval(ctx context.Context, db *sql.DB, labelsPath string, minScore float64) 
 		scores[k] = append(scores[k], s)
 		dflags = append(dflags, detFlag{det, k})
 	}
-	rows.Close()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return rep, err
+	}
 	flagged := map[subjectKey]bool{}
 	for k, ss := range scores {
 		if NoisyOR(ss...) >= minScore {

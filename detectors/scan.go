@@ -277,9 +277,11 @@ func LatestScan(ctx context.Context, q Querier) (int64, error) {
 	}
 	defer rows.Close()
 	if rows.Next() {
-		err = rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			return 0, err
+		}
 	}
-	return id, err
+	return id, rows.Err()
 }
 
 // summarize fills the per-family counts and money of the scan's open flags
@@ -298,7 +300,9 @@ func summarize(ctx context.Context, q Querier, sum *ScanSummary) error {
 		}
 		sum.Flags[fam] = n
 	}
-	rows.Close()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
 	sum.AmountAtRiskByFamily = map[string]contract.Fen{}
 	rows, err = q.QueryContext(ctx, `WITH per AS (SELECT family, subject_type, subject_id, max(amount_at_risk) AS amount
 			FROM flags WHERE scan_id = ? AND status = 'open' GROUP BY ALL)
@@ -326,11 +330,11 @@ func summarize(ctx context.Context, q Querier, sum *ScanSummary) error {
 			sum.AmountAtRiskByFamily[fam] = a
 		}
 	}
-	rows.Close()
-	if sum.Alarms, err = LoadAlarms(ctx, q, `scan_id = ? AND status = 'open'`, sum.ScanID); err != nil {
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return err
 	}
-	return rows.Err()
+	sum.Alarms, err = LoadAlarms(ctx, q, `scan_id = ? AND status = 'open'`, sum.ScanID)
+	return err
 }
 
 // storeThresholds records the threshold values the scan's detectors ran with.
