@@ -21,7 +21,7 @@ lines AS (
     JOIN settlements s ON s.settlement_id = f.settlement_id
     SEMI JOIN cand ON cand.settlement_id = f.settlement_id
     LEFT JOIN catalog c ON c.item_code = f.item_code AND f.charged_at::DATE >= c.valid_from
-         AND (c.valid_to IS NULL OR f.charged_at::DATE <= c.valid_to)
+         AND f.charged_at::DATE <= coalesce(c.valid_to, DATE '9999-12-31')
 ),
 per_settlement AS (
     SELECT settlement_id, sum(amount) FILTER (WHERE class <> 'C') AS covered, sum(amount) FILTER (WHERE class = 'C') AS c_amount

@@ -33,7 +33,7 @@ lines AS (   -- each restricted line once, even when the catalogue and the refer
     SELECT DISTINCT f.settlement_id, f.item_id, f.item_code, f.item_name, f.charged_at, f.amount, x.sex
     FROM fee_items f
     JOIN restricted x ON x.item_code = f.item_code AND f.charged_at::DATE >= x.valid_from
-                      AND (x.valid_to IS NULL OR f.charged_at::DATE <= x.valid_to)
+                      AND f.charged_at::DATE <= coalesce(x.valid_to, DATE '9999-12-31')
     JOIN vis v ON v.settlement_id = f.settlement_id AND x.sex <> v.sex
 ),
 items AS (

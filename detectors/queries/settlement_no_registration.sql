@@ -23,7 +23,7 @@ covered AS (
            OR (r.treatment_region LIKE '__0000' AND substr(r.treatment_region, 1, 2) = substr(v.org_region, 1, 2))
            OR (r.treatment_region LIKE '____00' AND substr(r.treatment_region, 1, 4) = substr(v.org_region, 1, 4)))
       AND r.valid_from <= v.settled_at::DATE
-      AND (r.valid_to IS NULL OR r.valid_to >= v.admitted_at::DATE)
+      AND coalesce(r.valid_to, DATE '9999-12-31') >= v.admitted_at::DATE
 ),
 regs AS (   -- the person's registrations, to show why none covers
     SELECT v.settlement_id,
