@@ -24,18 +24,24 @@ type flagReader interface {
 	DetectFrom(ctx context.Context, q Querier, flags []Flag) ([]Flag, error)
 }
 
-// detected is what one detector returned, with its time.
+// detected is what one detector returned, with its time: its flags, or
+// how many it stored itself.
 type detected struct {
 	detector Detector
 	flags    []Flag
+	stored   int64
 	seconds  float64
 }
 
+// count is the number of flags the detector raised.
+func (r detected) count() int { return len(r.flags) + int(r.stored) }
+
 // runDetectors runs ds over db, up to workers at a time, each on its own
-// connection, and hands each detector's flags, sorted by subject, to emit in
-// the order of ds (readers of other detectors' flags after them). It stops
-// at the first error.
-func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, emit func(detected) error) error {
+// connection, and hands each detector's result to emit in the order of ds
+// (readers of other detectors' flags after them). A SQL detector stores its
+// flags into the table store; the others return theirs, sorted by subject.
+// It stops at the first error.
+func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, emit func(detected) error) error {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
@@ -65,8 +71,15 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, e
 		}
 		return emit(res)
 	}
-	if err := runPool(ctx, db, first, workers, func(ctx context.Context, q Querier, d Detector) ([]Flag, error) {
-		return d.Detect(ctx, q)
+	if err := runPool(ctx, db, first, workers, func(ctx context.Context, q Querier, d Detector) (detected, error) {
+		if sd, ok := d.(*SQLDetector); ok {
+			if _, read := wanted[d.Name()]; !read {
+				n, err := sd.Store(ctx, q, store)
+				return detected{detector: d, stored: n}, err
+			}
+		}
+		flags, err := d.Detect(ctx, q)
+		return detected{detector: d, flags: flags}, err
 	}, collect); err != nil {
 		return err
 	}
@@ -74,20 +87,21 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, e
 	for i, r := range readers {
 		rs[i] = r
 	}
-	return runPool(ctx, db, rs, workers, func(ctx context.Context, q Querier, d Detector) ([]Flag, error) {
+	return runPool(ctx, db, rs, workers, func(ctx context.Context, q Querier, d Detector) (detected, error) {
 		r := d.(flagReader)
 		var in []Flag
 		for _, n := range r.Reads() {
 			in = append(in, wanted[n]...)
 		}
-		return r.DetectFrom(ctx, q, in)
+		flags, err := r.DetectFrom(ctx, q, in)
+		return detected{detector: d, flags: flags}, err
 	}, emit)
 }
 
 // runPool runs detect for each of ds on up to workers connections and calls
 // emit in the order of ds.
 func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int,
-	detect func(context.Context, Querier, Detector) ([]Flag, error), emit func(detected) error) error {
+	detect func(context.Context, Querier, Detector) (detected, error), emit func(detected) error) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -118,13 +132,13 @@ func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int,
 			for i := range next {
 				d := ds[i]
 				t0 := time.Now()
-				flags, err := detect(gctx, conn, d)
+				res, err := detect(gctx, conn, d)
 				if err != nil {
 					return fmt.Errorf("detector %s: %w", d.Name(), err)
 				}
-				sort.Slice(flags, func(a, b int) bool { return flags[a].SubjectID < flags[b].SubjectID })
-				res := detected{detector: d, flags: flags, seconds: time.Since(t0).Seconds()}
-				slog.Info("detector done", "detector", d.Name(), "flags", len(flags), "seconds", res.seconds)
+				sort.Slice(res.flags, func(a, b int) bool { return res.flags[a].SubjectID < res.flags[b].SubjectID })
+				res.seconds = time.Since(t0).Seconds()
+				slog.Info("detector done", "detector", d.Name(), "flags", res.count(), "seconds", res.seconds)
 				done[i] <- res
 			}
 			return nil

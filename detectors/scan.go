@@ -118,7 +118,19 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	}
 	var timings []timing
 	names := make([]string, 0, len(ds))
-	err = runDetectors(ctx, db, ds, opts.Workers, func(res detected) error {
+	// SQL detectors store their flags here, in an in-memory database every
+	// connection of this process sees, for the length of the scan.
+	store := fmt.Sprintf("scan_work.flags_%d", sum.ScanID)
+	if _, err := conn.ExecContext(ctx, `ATTACH IF NOT EXISTS ':memory:' AS scan_work`); err != nil {
+		return fail(err)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE `+store+` (flag_id VARCHAR, detector VARCHAR, family VARCHAR,
+		subject_type VARCHAR, subject_id VARCHAR, org_code VARCHAR, score DOUBLE, amount_at_risk DECIMAL(18,2), override_class VARCHAR,
+		evidence VARCHAR)`); err != nil {
+		return fail(err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+store)
+	err = runDetectors(ctx, db, ds, opts.Workers, store, func(res detected) error {
 		d := res.detector
 		for i := range res.flags {
 			f := &res.flags[i]
@@ -140,7 +152,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 				return err
 			}
 		}
-		timings = append(timings, timing{d.Name(), len(res.flags), res.seconds})
+		timings = append(timings, timing{d.Name(), res.count(), res.seconds})
 		names = append(names, "'"+strings.ReplaceAll(d.Name(), "'", "''")+"'")
 		return nil
 	})
@@ -173,7 +185,8 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE new_flags AS SELECT * FROM read_json(?, format = 'newline_delimited', columns = {
 			flag_id: 'VARCHAR', detector: 'VARCHAR', family: 'VARCHAR', subject_type: 'VARCHAR', subject_id: 'VARCHAR',
-			org_code: 'VARCHAR', score: 'DOUBLE', amount_at_risk: 'DECIMAL(18,2)', override_class: 'VARCHAR', evidence: 'VARCHAR'})`, tmp.Name()); err != nil {
+			org_code: 'VARCHAR', score: 'DOUBLE', amount_at_risk: 'DECIMAL(18,2)', override_class: 'VARCHAR', evidence: 'VARCHAR'})
+		UNION ALL SELECT * FROM `+store, tmp.Name()); err != nil {
 		return rollback(fmt.Errorf("store flags (read flags): %w", err))
 	}
 	g0 := time.Now()
