@@ -13,7 +13,7 @@ import (
 // minutes, judged by a Poisson tail against the terminal's own rate at that
 // hour of the day, corrected for the number of windows looked at.
 var burstAtOrg = goRule(Info{
-	Name: "card_misuse.burst_at_org", Family: contract.FamilyCardMisuse, SubjectType: contract.SubjectCard,
+	Name: "card_misuse.burst_at_org", SubjectType: contract.SubjectCard,
 	Override: Clinical, Title: "同一终端短时间内多卡集中刷卡", Basis: "敛卡集中刷卡；《医疗保障基金使用监督管理条例》第40条",
 	Thresholds: []Threshold{
 		{Name: "min_cards", Default: 5, Unit: "cards", Doc: "distinct cards within window_minutes at one terminal"},
@@ -134,7 +134,7 @@ func (d *burstDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 // would explain (Poisson tail); the top-k. In a scan it reads the card
 // rules' flags of the same scan.
 var hubPharmacy = goRule(Info{
-	Name: "card_misuse.hub_pharmacy", Family: contract.FamilyCardMisuse, SubjectType: contract.SubjectInstitution,
+	Name: "card_misuse.hub_pharmacy", SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "违规刷卡集中的药店", Basis: "定点零售药店违规刷卡聚集；《医疗保障基金使用监督管理条例》第38条、第40条",
 	Thresholds: []Threshold{
 		{Name: "min_cards", Default: 3, Unit: "cards", Doc: "flagged cards needed at the pharmacy"},

@@ -10,7 +10,7 @@ import "github.com/medaudit/medaudit/contract"
 // not tied to the diagnosis).
 var drugSubstitution = []factory{
 	sqlRule(Info{
-		Name: "drug_substitution.sales_exceed_stock", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
+		Name: "drug_substitution.sales_exceed_stock", SubjectType: contract.SubjectInstitution,
 		Override: Clinical, Title: "医保结算量超过进销存可供量", Basis: "GZ10000202001000 进销存数量异常；《医疗保障基金使用监督管理条例》第38条",
 		Thresholds: []Threshold{
 			{Name: "excess_share", Default: 0.05, Unit: "share", Doc: "excess above this share of the month's billed quantity"},
@@ -20,7 +20,7 @@ var drugSubstitution = []factory{
 	}, "drug_substitution_sales_exceed_stock.sql"),
 	mixDivergence,
 	sqlRule(Info{
-		Name: "drug_substitution.price_over_purchase", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
+		Name: "drug_substitution.price_over_purchase", SubjectType: contract.SubjectInstitution,
 		Override: Clinical, Title: "结算价超过进价1.5倍（超加价）", Basis: "超加价收费；《医疗保障基金使用监督管理条例》第38条",
 		Thresholds: []Threshold{
 			{Name: "max_ratio", Default: 1.5, Unit: "×", Doc: "median billed unit price / average purchase price"},
@@ -29,7 +29,7 @@ var drugSubstitution = []factory{
 		Caveats: []string{"包装规格不同（进货按大包装、销售按小包装）", "进价录入错误"},
 	}, "drug_substitution_price_over_purchase.sql"),
 	sqlRule(Info{
-		Name: "drug_substitution.price_vs_peers", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
+		Name: "drug_substitution.price_vs_peers", SubjectType: contract.SubjectInstitution,
 		Override: Clinical, Title: "结算价偏离同区同品种中位价", Basis: "价格异常比对；《医疗保障基金使用监督管理条例》第38条",
 		Thresholds: []Threshold{
 			{Name: "high_ratio", Default: 1.3, Unit: "×", Doc: "median billed price above this × the peers' median"},
@@ -42,13 +42,13 @@ var drugSubstitution = []factory{
 	itemShare,
 	suddenVolume,
 	sqlRule(Info{
-		Name: "drug_substitution.non_covered_billed", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
+		Name: "drug_substitution.non_covered_billed", SubjectType: contract.SubjectInstitution,
 		Override: Clinical, Title: "目录外（丙类）商品纳入医保结算", Basis: "《医疗保障基金使用监督管理条例》第38条第6项 将不属于基金支付范围的费用纳入结算",
 		Thresholds: []Threshold{{Name: "min_lines", Default: 3, Unit: "lines", Doc: "class C lines written with a covered class and paid by the fund or account"}},
 		Caveats:    []string{"目录类别编码错误", "目录版本切换期间类别变更"},
 	}, "drug_substitution_non_covered_billed.sql"),
 	sqlRule(Info{
-		Name: "drug_substitution.trace_dup", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
+		Name: "drug_substitution.trace_dup", SubjectType: contract.SubjectInstitution,
 		Override: Absolute, Title: "药品追溯码重复结算", Basis: "药品追溯码重复结算（回流药、串换药品）；《医疗保障基金使用监督管理条例》第38条、第40条",
 		Thresholds: []Threshold{{Name: "min_dups", Default: 2, Unit: "uses", Doc: "duplicate uses of trace codes at the org (re-scans after a refunded sale excluded)"}},
 		Caveats:    []string{"作废交易后重新扫码（已核对退费记录）", "扫码设备重复上传"},

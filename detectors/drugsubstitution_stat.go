@@ -96,7 +96,7 @@ func featureRows(ctx context.Context, q Querier, r Rule, query string) ([]featur
 
 // mixDivergence is drug_substitution.mix_divergence.
 var mixDivergence = goRule(Info{
-	Name: "drug_substitution.mix_divergence", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
+	Name: "drug_substitution.mix_divergence", SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "进销品种结构背离", Basis: "串换药品：进销存品种比对；《医疗保障基金使用监督管理条例》第38条",
 	Thresholds: []Threshold{
 		{Name: "peer_quantile", Default: 0.95, Unit: "quantile", Doc: "the org's Jensen–Shannon divergence must exceed this quantile of the other orgs'"},
@@ -211,7 +211,7 @@ func (d *mixDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 
 // itemShare is drug_substitution.item_share.
 var itemShare = goRule(Info{
-	Name: "drug_substitution.item_share", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
+	Name: "drug_substitution.item_share", SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "单品医保销售占比异常", Basis: "串换药品：单品占比与同类机构比较；《医疗保障基金使用监督管理条例》第38条",
 	Thresholds: []Threshold{
 		{Name: "min_z", Default: 3.5, Unit: "robust z", Doc: "robust z of the log basket share (share of the org's settlements holding the item) against the other orgs of the same kind (Iglewicz–Hoaglin 3.5, DOMAIN §9)"},
@@ -320,7 +320,7 @@ func (d *shareDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 
 // suddenVolume is drug_substitution.sudden_volume.
 var suddenVolume = goRule(Info{
-	Name: "drug_substitution.sudden_volume", Family: contract.FamilyDrugSubstitution, SubjectType: contract.SubjectInstitution,
+	Name: "drug_substitution.sudden_volume", SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "单品结算量突增", Basis: "串换药品：品种销量突变（黄陂案例）；《医疗保障基金使用监督管理条例》第38条",
 	Thresholds: []Threshold{
 		{Name: "window_months", Default: 6, Unit: "months", Doc: "trailing months whose median is the baseline"},

@@ -36,32 +36,22 @@ type groupAdmission struct {
 	query string
 }
 
-func newGroupAdmission(params map[string]float64) (Detector, error) {
-	info := Info{
-		Name: "ghost_bed.group_admission", Family: contract.FamilyGhostBed, SubjectType: contract.SubjectSettlement,
-		Override: Clinical, Title: "组团入院、同步出院",
-		Basis: "《医疗保障基金使用监督管理条例》第38条 挂床住院、第40条 虚构医药服务；国家医保局飞检案例（组团入院8人以上）",
-		Thresholds: []Threshold{
-			{Name: "min_group_size", Default: 5, Unit: "persons", Doc: "persons admitted together and discharged the same day"},
-			{Name: "window_hours", Default: 2, Unit: "hours", Doc: "admissions within this span form a group"},
-			{Name: "alpha", Default: 0.01, Unit: "probability", Doc: "Bonferroni-corrected Poisson tail below which a group is not chance"},
-			{Name: "min_events", Default: 2, Unit: "groups", Doc: "significant groups a hospital must have for its groups to be flagged (repeated)"},
-			{Name: "single_group_size", Default: 7, Unit: "persons", Doc: "a group this large is flagged without repetition when its corrected tail is below alpha × single_alpha_factor (the flying-inspection cases name groups of 8 and more)"},
-			{Name: "single_alpha_factor", Default: 0.01, Unit: "share", Doc: "how much stronger than alpha the corrected tail of a single large group must be"},
-			{Name: "max_outbreak_share", Default: 0.5, Unit: "share", Doc: "groups where more than this share of diagnoses are acute infections, poisonings or injuries are excused"},
-		},
-		Caveats: []string{"群体性食物中毒、流感等聚集性疫情", "交通事故等群体伤亡事件", "单位组织的集中体检或疗养项目", "养老机构集中送诊的老人"},
-	}
-	r, err := NewRule(info, params)
-	if err != nil {
-		return nil, err
-	}
-	q, err := queries.ReadFile("queries/ghost_bed_group_admission.sql")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", info.Name, err)
-	}
-	return &groupAdmission{Rule: r, query: string(q)}, nil
-}
+// groupAdmissionRule is ghost_bed.group_admission.
+var groupAdmissionRule = goRule(Info{
+	Name: "ghost_bed.group_admission", SubjectType: contract.SubjectSettlement,
+	Override: Clinical, Title: "组团入院、同步出院",
+	Basis: "《医疗保障基金使用监督管理条例》第38条 挂床住院、第40条 虚构医药服务；国家医保局飞检案例（组团入院8人以上）",
+	Thresholds: []Threshold{
+		{Name: "min_group_size", Default: 5, Unit: "persons", Doc: "persons admitted together and discharged the same day"},
+		{Name: "window_hours", Default: 2, Unit: "hours", Doc: "admissions within this span form a group"},
+		{Name: "alpha", Default: 0.01, Unit: "probability", Doc: "Bonferroni-corrected Poisson tail below which a group is not chance"},
+		{Name: "min_events", Default: 2, Unit: "groups", Doc: "significant groups a hospital must have for its groups to be flagged (repeated)"},
+		{Name: "single_group_size", Default: 7, Unit: "persons", Doc: "a group this large is flagged without repetition when its corrected tail is below alpha × single_alpha_factor (the flying-inspection cases name groups of 8 and more)"},
+		{Name: "single_alpha_factor", Default: 0.01, Unit: "share", Doc: "how much stronger than alpha the corrected tail of a single large group must be"},
+		{Name: "max_outbreak_share", Default: 0.5, Unit: "share", Doc: "groups where more than this share of diagnoses are acute infections, poisonings or injuries are excused"},
+	},
+	Caveats: []string{"群体性食物中毒、流感等聚集性疫情", "交通事故等群体伤亡事件", "单位组织的集中体检或疗养项目", "养老机构集中送诊的老人"},
+}, "ghost_bed_group_admission.sql", func(r Rule, q string) Detector { return &groupAdmission{Rule: r, query: q} })
 
 type groupStay struct {
 	id, person, org, orgName, admitted, discharged, dx, atRisk string

@@ -21,29 +21,19 @@ type hospitalRate struct {
 	query string
 }
 
-func newHospitalRate(params map[string]float64) (Detector, error) {
-	info := Info{
-		Name: "ghost_bed.hospital_rate", Family: contract.FamilyGhostBed, SubjectType: contract.SubjectInstitution,
-		Override: Clinical, Title: "医院短期住院、低指征住院或床位周转率远高于同类机构",
-		Basis: "住院率异常地区和机构的大数据筛查（国家医保局飞检）；条例第38条",
-		Thresholds: []Threshold{
-			{Name: "min_z", Default: 3, Unit: "robust z", Doc: "modified z-score against peers above which the hospital is flagged"},
-			{Name: "min_stays", Default: 20, Unit: "stays", Doc: "hospitals with fewer stays are not compared"},
-			{Name: "min_peers", Default: 3, Unit: "hospitals", Doc: "peers needed at the same level before widening to all levels"},
-			{Name: "max_p", Default: 0.01, Unit: "probability", Doc: "Poisson tail of the hospital's count given the peer median rate must be below this (small hospitals vary by chance)"},
-		},
-		Caveats: []string{"专科医院（精神、康复、肿瘤）病种结构不同", "日间病房、短期观察床", "核定床位数据未更新"},
-	}
-	r, err := NewRule(info, params)
-	if err != nil {
-		return nil, err
-	}
-	q, err := queries.ReadFile("queries/ghost_bed_hospital_rate.sql")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", info.Name, err)
-	}
-	return &hospitalRate{Rule: r, query: string(q)}, nil
-}
+// hospitalRateRule is ghost_bed.hospital_rate.
+var hospitalRateRule = goRule(Info{
+	Name: "ghost_bed.hospital_rate", SubjectType: contract.SubjectInstitution,
+	Override: Clinical, Title: "医院短期住院、低指征住院或床位周转率远高于同类机构",
+	Basis: "住院率异常地区和机构的大数据筛查（国家医保局飞检）；条例第38条",
+	Thresholds: []Threshold{
+		{Name: "min_z", Default: 3, Unit: "robust z", Doc: "modified z-score against peers above which the hospital is flagged"},
+		{Name: "min_stays", Default: 20, Unit: "stays", Doc: "hospitals with fewer stays are not compared"},
+		{Name: "min_peers", Default: 3, Unit: "hospitals", Doc: "peers needed at the same level before widening to all levels"},
+		{Name: "max_p", Default: 0.01, Unit: "probability", Doc: "Poisson tail of the hospital's count given the peer median rate must be below this (small hospitals vary by chance)"},
+	},
+	Caveats: []string{"专科医院（精神、康复、肿瘤）病种结构不同", "日间病房、短期观察床", "核定床位数据未更新"},
+}, "ghost_bed_hospital_rate.sql", func(r Rule, q string) Detector { return &hospitalRate{Rule: r, query: q} })
 
 type hospitalFeatures struct {
 	org, name, kind, specialty, atRisk string

@@ -17,8 +17,18 @@ type Rule struct {
 }
 
 // NewRule sets the thresholds of info to their defaults, overridden by
-// params (by threshold name); an unknown name is an error.
+// params (by threshold name); an unknown name is an error. The family is
+// the name's part before the dot ("family.rule"); an Info that names
+// another family is an error.
 func NewRule(info Info, params map[string]float64) (Rule, error) {
+	family, _, ok := strings.Cut(info.Name, ".")
+	if !ok || family == "" {
+		return Rule{}, fmt.Errorf("detector name %q is not family.rule", info.Name)
+	}
+	if info.Family != "" && info.Family != family {
+		return Rule{}, fmt.Errorf("%s: family %q differs from its name", info.Name, info.Family)
+	}
+	info.Family = family
 	r := Rule{info: info, params: map[string]float64{}}
 	for _, t := range info.Thresholds {
 		r.params[t.Name] = t.Default
