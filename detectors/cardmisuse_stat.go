@@ -12,7 +12,7 @@ import (
 // burstAtOrg is card_misuse.burst_at_org: many cards at one terminal within
 // minutes, judged by a Poisson tail against the terminal's own rate at that
 // hour of the day, corrected for the number of windows looked at.
-var burstAtOrg = goRule(Info{
+var burstAtOrg = rule(Info{
 	Name: "card_misuse.burst_at_org", SubjectType: contract.SubjectCard,
 	Override: Clinical, Title: "同一终端短时间内多卡集中刷卡", Basis: "敛卡集中刷卡；《医疗保障基金使用监督管理条例》第40条",
 	Thresholds: []Threshold{
@@ -133,7 +133,7 @@ func (d *burstDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 // flagged by the card rules converge, more than their share of all cards
 // would explain (Poisson tail); the top-k. In a scan it reads the card
 // rules' flags of the same scan.
-var hubPharmacy = goRule(Info{
+var hubPharmacy = rule(Info{
 	Name: "card_misuse.hub_pharmacy", SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "违规刷卡集中的药店", Basis: "定点零售药店违规刷卡聚集；《医疗保障基金使用监督管理条例》第38条、第40条",
 	Thresholds: []Threshold{
@@ -257,20 +257,4 @@ func (d *hubDetector) DetectFrom(ctx context.Context, q Querier, cards []Flag) (
 		flags = append(flags, c.flag)
 	}
 	return flags, ctx.Err()
-}
-
-// goRule is the factory of a statistical detector written in Go whose
-// feature query is queries/<file>.
-func goRule(info Info, file string, build func(Rule, string) Detector) factory {
-	return func(params map[string]float64) (Detector, error) {
-		q, err := queries.ReadFile("queries/" + file)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", info.Name, err)
-		}
-		r, err := NewRule(info, params)
-		if err != nil {
-			return nil, err
-		}
-		return build(r, string(q)), nil
-	}
 }

@@ -95,7 +95,7 @@ func featureRows(ctx context.Context, q Querier, r Rule, query string) ([]featur
 }
 
 // mixDivergence is drug_substitution.mix_divergence.
-var mixDivergence = goRule(Info{
+var mixDivergence = rule(Info{
 	Name: "drug_substitution.mix_divergence", SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "进销品种结构背离", Basis: "串换药品：进销存品种比对；《医疗保障基金使用监督管理条例》第38条",
 	Thresholds: []Threshold{
@@ -210,7 +210,7 @@ func (d *mixDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 }
 
 // itemShare is drug_substitution.item_share.
-var itemShare = goRule(Info{
+var itemShare = rule(Info{
 	Name: "drug_substitution.item_share", SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "单品医保销售占比异常", Basis: "串换药品：单品占比与同类机构比较；《医疗保障基金使用监督管理条例》第38条",
 	Thresholds: []Threshold{
@@ -319,7 +319,7 @@ func (d *shareDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 }
 
 // suddenVolume is drug_substitution.sudden_volume.
-var suddenVolume = goRule(Info{
+var suddenVolume = rule(Info{
 	Name: "drug_substitution.sudden_volume", SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "单品结算量突增", Basis: "串换药品：品种销量突变（黄陂案例）；《医疗保障基金使用监督管理条例》第38条",
 	Thresholds: []Threshold{

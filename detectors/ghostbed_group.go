@@ -37,7 +37,7 @@ type groupAdmission struct {
 }
 
 // groupAdmissionRule is ghost_bed.group_admission.
-var groupAdmissionRule = goRule(Info{
+var groupAdmissionRule = rule(Info{
 	Name: "ghost_bed.group_admission", SubjectType: contract.SubjectSettlement,
 	Override: Clinical, Title: "组团入院、同步出院",
 	Basis: "《医疗保障基金使用监督管理条例》第38条 挂床住院、第40条 虚构医药服务；国家医保局飞检案例（组团入院8人以上）",

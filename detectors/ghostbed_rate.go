@@ -22,7 +22,7 @@ type hospitalRate struct {
 }
 
 // hospitalRateRule is ghost_bed.hospital_rate.
-var hospitalRateRule = goRule(Info{
+var hospitalRateRule = rule(Info{
 	Name: "ghost_bed.hospital_rate", SubjectType: contract.SubjectInstitution,
 	Override: Clinical, Title: "医院短期住院、低指征住院或床位周转率远高于同类机构",
 	Basis: "住院率异常地区和机构的大数据筛查（国家医保局飞检）；条例第38条",

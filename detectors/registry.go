@@ -15,14 +15,24 @@ var queries embed.FS
 // factory builds one detector from its threshold overrides.
 type factory func(params map[string]float64) (Detector, error)
 
-// sqlRule is a factory for a SQL detector whose query is queries/<file>.
-func sqlRule(info Info, file string) factory {
+// rule is the one way to define a detector read from a query file: its
+// description, its query (queries/<file>) and, for a rule whose logic goes
+// on in Go after the query, what builds it from the rule in force and the
+// query text. A nil build makes a SQL detector: the query is the whole rule.
+func rule(info Info, file string, build func(Rule, string) Detector) factory {
 	return func(params map[string]float64) (Detector, error) {
 		q, err := queries.ReadFile("queries/" + file)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", info.Name, err)
 		}
-		return NewSQL(info, string(q), params)
+		if build == nil {
+			return NewSQL(info, string(q), params)
+		}
+		r, err := NewRule(info, params)
+		if err != nil {
+			return nil, err
+		}
+		return build(r, string(q)), nil
 	}
 }
 

@@ -53,18 +53,18 @@ var settlementFamily = []factory{
 			Doc: "tolerance per rounding step on the payment above the cap"}},
 		Caveats: []string{"超出部分由大病保险、大额补助支付而计入统筹基金字段", "年度累计含本批次以外的结算"},
 	}, checkCapExceeded),
-	sqlRule(Info{
+	rule(Info{
 		Name: "settlement.no_registration", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement,
 		Override: Absolute, Title: "异地就医直接结算无有效备案", Basis: "医保发〔2022〕22号 异地就医备案；急诊抢救视同备案、出院结算前补办备案有效",
 		Thresholds: []Threshold{{Name: "min_score", Default: 0.85, Unit: "score", Doc: "score of a cross-region settlement with no covering registration"}},
 		Caveats:    []string{"急诊抢救未标记急诊", "备案数据未随批次下发", "备案就医地填写为上级区划"},
-	}, "settlement_no_registration.sql"),
-	sqlRule(Info{
+	}, "settlement_no_registration.sql", nil),
+	rule(Info{
 		Name: "settlement.resident_account", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement,
 		Override: Absolute, Title: "居民医保参保人使用个人账户支付", Basis: "居民医保不设个人账户；条例第38条第6项",
 		Thresholds: []Threshold{{Name: "min_account", Default: 0.01, Unit: "yuan", Doc: "account payments from this amount on are flagged"}},
 		Caveats:    []string{"参保类型变更（居民转职工）未及时更新", "家庭共济：职工家属账户支付被记在居民本人名下"},
-	}, "settlement_resident_account.sql"),
+	}, "settlement_resident_account.sql", nil),
 }
 
 // recomputeDetector is a settlement check answered by the recompute pass.
