@@ -49,14 +49,24 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 	for _, d := range ds {
 		present[d.Name()] = true
 	}
-	var first []Detector
+	// The recompute detectors share one computation per scan: the first of
+	// them starts first and the others run last, so that no worker waits on
+	// it while other detectors could run.
+	var first, shared []Detector
 	var readers []flagReader
 	for _, d := range ds {
 		if r, ok := d.(flagReader); ok && all(r.Reads(), present) {
 			readers = append(readers, r)
 			continue
 		}
+		if _, ok := d.(PolicyUser); ok {
+			shared = append(shared, d)
+			continue
+		}
 		first = append(first, d)
+	}
+	if len(shared) > 0 {
+		first = append(append(shared[:1:1], first...), shared[1:]...)
 	}
 	// flags kept for the readers, by detector
 	wanted := map[string][]Flag{}
