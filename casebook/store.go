@@ -42,6 +42,15 @@ func appendEvent(ctx context.Context, tx *sql.Tx, caseID, actor, kind string, at
 	if err != nil {
 		return err
 	}
+	return appendEvents(ctx, tx, []Event{{CaseID: caseID, Actor: actor, Kind: kind, At: at, Payload: string(body)}})
+}
+
+// appendEvents chains events, in order, after the trail's head inside tx
+// and writes them with one statement, then moves the head.
+func appendEvents(ctx context.Context, tx *sql.Tx, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
 	var prev *Event
 	var seq int64
 	var hash string
@@ -52,16 +61,25 @@ func appendEvent(ctx context.Context, tx *sql.Tx, caseID, actor, kind string, at
 	default:
 		prev = &Event{Seq: seq, Hash: hash}
 	}
-	e := Chain(prev, Event{CaseID: caseID, Actor: actor, Kind: kind, At: at.UTC().Truncate(time.Microsecond), Payload: string(body)})
-	if _, err := tx.ExecContext(ctx, `INSERT INTO case_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.CaseID, e.Actor, e.Kind, e.At, e.Payload, e.PrevHash, e.Hash); err != nil {
-		return fmt.Errorf("append event: %w", err)
+	n := len(events)
+	seqs, ats := make([]int64, n), make([]time.Time, n)
+	cols := make([][]string, 6) // case_id, actor, kind, payload, prev_hash, hash
+	for i := range cols {
+		cols[i] = make([]string, n)
 	}
-	if prev == nil {
-		_, err = tx.ExecContext(ctx, `INSERT INTO audit_head VALUES (1, ?, ?)`, e.Seq, e.Hash)
-	} else {
-		_, err = tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, e.Seq, e.Hash)
+	for i, e := range events {
+		e.At = e.At.UTC().Truncate(time.Microsecond)
+		e = Chain(prev, e)
+		prev = &e
+		seqs[i], ats[i] = e.Seq, e.At
+		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i] = e.CaseID, e.Actor, e.Kind, e.Payload, e.PrevHash, e.Hash
 	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO case_events SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
+		unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])`,
+		seqs, cols[0], cols[1], cols[2], ats, cols[3], cols[4], cols[5]); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO audit_head VALUES (1, ?, ?)`, prev.Seq, prev.Hash)
 	return err
 }
 
