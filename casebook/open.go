@@ -54,6 +54,9 @@ func (s *Store) openCases(ctx context.Context, actor string, allowed []string) (
 	openMu.Lock() // the pending flags read below must not be opened twice
 	defer openMu.Unlock()
 	var sum OpenSummary
+	if err := s.refreshFiles(ctx); err != nil {
+		return sum, err
+	}
 	subjects, err := pendingFlags(ctx, s.db)
 	if err != nil {
 		return sum, err
@@ -118,6 +121,7 @@ const openChunk = 500
 // querier is a database or a transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func pendingFlags(ctx context.Context, tx querier) (map[string]*subjectFlags, error) {
@@ -243,7 +247,8 @@ func (r *caseRows) add(id, subjectType, subjectID, org, district, families, amou
 // the chunk's existing cases and their flags in two queries, works out
 // every case in Go (priority, route, specialty, the chained events) and
 // writes them with one statement per table: the flag links, the new cases,
-// the updated ones, the reopened ones, the events and the trail's head.
+// the updated ones, the reopened ones, the events and the trail's head
+// (inTx then stores the case files of the chunk).
 func (s *Store) openChunk(ctx context.Context, tx *sql.Tx, chunk []*subjectFlags, in openInputs) (OpenSummary, error) {
 	var sum OpenSummary
 	ids := make([]string, len(chunk))
