@@ -147,7 +147,11 @@ func (s *Server) caseFor(c *gin.Context) (casebook.CaseFile, bool, error) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	notFound := &Error{Code: CodeNotFound, Message: "no such case"}
-	f, err := s.cases.File(ctx, id, u.NeedsIDNumbers())
+	st, err := s.caseFileStamp(ctx)
+	if err != nil {
+		return casebook.CaseFile{}, false, err
+	}
+	f, err := s.cases.FileAt(ctx, id, u.NeedsIDNumbers(), st)
 	if errors.Is(err, casebook.ErrNotFound) {
 		return f, false, notFound
 	}

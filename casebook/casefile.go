@@ -90,7 +90,16 @@ type CaseFlag struct {
 // missing or older than the last ingest run or scan is assembled from the
 // tables instead.
 func (s *Store) File(ctx context.Context, caseID string, unmasked bool) (CaseFile, error) {
-	f, ok, err := s.storedFile(ctx, caseID)
+	st, err := s.Stamp(ctx)
+	if err != nil {
+		return CaseFile{}, err
+	}
+	return s.FileAt(ctx, caseID, unmasked, st)
+}
+
+// FileAt is File for a reader that holds the current stamp.
+func (s *Store) FileAt(ctx context.Context, caseID string, unmasked bool, st Stamp) (CaseFile, error) {
+	f, ok, err := s.storedFile(ctx, caseID, st)
 	if err != nil {
 		return CaseFile{}, err
 	}

@@ -11,9 +11,33 @@ import (
 	"github.com/medaudit/medaudit/internal/glossary"
 )
 
-// fileStamp is what a stored case file was built from: it is fresh while
-// no ingest run has committed and no scan has started since.
-const fileStamp = `(SELECT max(run_id) FROM ingest_runs WHERE status = 'committed'), (SELECT max(scan_id) FROM scans)`
+// Stamp names the data a stored case file was built from: the last
+// committed ingest run and the last scan. A stored file is fresh while the
+// stamp has not moved.
+type Stamp struct {
+	run, scan sql.NullInt64
+}
+
+// lastRun and lastScan are the current stamp in SQL.
+const (
+	lastRun  = `(SELECT max(run_id) FROM ingest_runs WHERE status = 'committed')`
+	lastScan = `(SELECT max(scan_id) FROM scans)`
+)
+
+// Stamp reads the current stamp. A reader that knows no ingest or scan has
+// written since may keep it (the API does, per data version) and pass it
+// to FileAt.
+func (s *Store) Stamp(ctx context.Context) (Stamp, error) {
+	return readStamp(ctx, s.db)
+}
+
+func readStamp(ctx context.Context, q querier) (Stamp, error) {
+	var st Stamp
+	if err := q.QueryRowContext(ctx, `SELECT `+lastRun+`, `+lastScan).Scan(&st.run, &st.scan); err != nil {
+		return st, fmt.Errorf("read the case files' stamp: %w", err)
+	}
+	return st, nil
+}
 
 // assembleFiles assembles the case files of ids (masked) from the tables
 // with a handful of set-based queries, whatever their number. Cases that
@@ -153,9 +177,9 @@ func storeFiles(ctx context.Context, tx *sql.Tx, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var run, scan sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT `+fileStamp).Scan(&run, &scan); err != nil {
-		return fmt.Errorf("read the case files' stamp: %w", err)
+	st, err := readStamp(ctx, tx)
+	if err != nil {
+		return err
 	}
 	files, err := assembleFiles(ctx, tx, ids)
 	if err != nil {
@@ -177,7 +201,7 @@ func storeFiles(ctx context.Context, tx *sql.Tx, ids []string) error {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO case_files SELECT unnest(?::VARCHAR[]), ?, ?, unnest(?::VARCHAR[])`,
-		keys, run, scan, bodies); err != nil {
+		keys, st.run, st.scan, bodies); err != nil {
 		return fmt.Errorf("store case files: %w", err)
 	}
 	return nil
@@ -210,7 +234,7 @@ func storeTouchedFiles(ctx context.Context, tx *sql.Tx, seq int64) error {
 // are missing or older than the last committed ingest run or scan.
 func (s *Store) refreshFiles(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT c.case_id FROM cases c LEFT JOIN case_files f USING (case_id)
-		WHERE f.case_id IS NULL OR (f.data_run, f.scan_id) IS DISTINCT FROM (SELECT (`+fileStamp+`)) ORDER BY 1`)
+		WHERE f.case_id IS NULL OR f.data_run IS DISTINCT FROM `+lastRun+` OR f.scan_id IS DISTINCT FROM `+lastScan+` ORDER BY 1`)
 	if err != nil {
 		return fmt.Errorf("read stale case files: %w", err)
 	}
@@ -237,13 +261,12 @@ func (s *Store) refreshFiles(ctx context.Context) error {
 	return nil
 }
 
-// storedFile reads the stored file of caseID if it is fresh.
-func (s *Store) storedFile(ctx context.Context, caseID string) (*CaseFile, bool, error) {
+// storedFile reads the stored file of caseID if it was built at stamp st.
+func (s *Store) storedFile(ctx context.Context, caseID string, st Stamp) (*CaseFile, bool, error) {
 	var body string
-	var fresh bool
-	err := s.db.QueryRowContext(ctx, `SELECT file, (data_run, scan_id) IS NOT DISTINCT FROM (SELECT (`+fileStamp+`))
-		FROM case_files WHERE case_id = ?`, caseID).Scan(&body, &fresh)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !fresh) {
+	err := s.db.QueryRowContext(ctx, `SELECT file FROM case_files
+		WHERE case_id = ? AND data_run IS NOT DISTINCT FROM ? AND scan_id IS NOT DISTINCT FROM ?`, caseID, st.run, st.scan).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
