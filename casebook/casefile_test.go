@@ -49,6 +49,14 @@ func TestCaseFileStoredAtWrite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		st, err := s.Stamp(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, district, ok, err := s.StoredFile(ctx, stay, st)
+		if want, _ := json.Marshal(stored); !unmasked && (err != nil || !ok || district != "330106" || string(raw) != string(want)) {
+			t.Errorf("the stored JSON (%v %v, district %q)\n%s\nis not the case file\n%s", ok, err, district, raw, want)
+		}
 		if _, err := db.Exec(`DELETE FROM case_files WHERE case_id = ?`, stay); err != nil {
 			t.Fatal(err)
 		}
@@ -80,6 +88,11 @@ func TestCaseFileStoredAtWrite(t *testing.T) {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if st, err := s.Stamp(ctx); err != nil {
+		t.Fatal(err)
+	} else if _, _, ok, err := s.StoredFile(ctx, stay, st); ok || err != nil {
+		t.Errorf("a file stored before the new batch is served as fresh (%v)", err)
 	}
 	f, err := s.File(ctx, stay, false)
 	if err != nil || bedLines(f) != 2 {

@@ -185,7 +185,7 @@ func storeFiles(ctx context.Context, tx *sql.Tx, ids []string) error {
 	if err != nil {
 		return fmt.Errorf("assemble case files: %w", err)
 	}
-	keys, bodies := make([]string, 0, len(files)), make([]string, 0, len(files))
+	keys, districts, bodies := make([]string, 0, len(files)), make([]string, 0, len(files)), make([]string, 0, len(files))
 	for _, id := range ids {
 		f, ok := files[id]
 		if !ok {
@@ -195,13 +195,14 @@ func storeFiles(ctx context.Context, tx *sql.Tx, ids []string) error {
 		if err != nil {
 			return err
 		}
-		keys, bodies = append(keys, id), append(bodies, string(b))
+		keys, districts, bodies = append(keys, id), append(districts, f.Case.District), append(bodies, string(b))
 	}
 	if len(keys) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO case_files SELECT unnest(?::VARCHAR[]), ?, ?, unnest(?::VARCHAR[])`,
-		keys, st.run, st.scan, bodies); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO case_files (case_id, data_run, scan_id, district, file)
+		SELECT unnest(?::VARCHAR[]), ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[])`,
+		keys, st.run, st.scan, districts, bodies); err != nil {
 		return fmt.Errorf("store case files: %w", err)
 	}
 	return nil
@@ -261,19 +262,51 @@ func (s *Store) refreshFiles(ctx context.Context) error {
 	return nil
 }
 
-// storedFile reads the stored file of caseID if it was built at stamp st.
-func (s *Store) storedFile(ctx context.Context, caseID string, st Stamp) (*CaseFile, bool, error) {
-	var body string
-	err := s.db.QueryRowContext(ctx, `SELECT file FROM case_files
-		WHERE case_id = ? AND data_run IS NOT DISTINCT FROM ? AND scan_id IS NOT DISTINCT FROM ?`, caseID, st.run, st.scan).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
+// StoredFile returns the stored case file of caseID as JSON (ID numbers
+// and names masked: what an auditor reads) and its case's district, if it
+// was built at stamp st; ok is false when there is none or it is stale.
+func (s *Store) StoredFile(ctx context.Context, caseID string, st Stamp) (file []byte, district string, ok bool, err error) {
+	stmt, err := s.fileLookup(ctx)
+	if err != nil {
+		return nil, "", false, err
+	}
+	var built Stamp
+	var d sql.NullString
+	// The key alone, so that DuckDB looks it up in the primary key's index;
+	// the stamp is compared here.
+	err = stmt.QueryRowContext(ctx, caseID).Scan(&file, &built.run, &built.scan, &d)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && built != st) {
+		return nil, "", false, nil
 	}
 	if err != nil {
+		return nil, "", false, fmt.Errorf("stored case file %s: %w", caseID, err)
+	}
+	return file, d.String, true, nil
+}
+
+// fileLookup is the statement StoredFile runs, prepared once per store.
+func (s *Store) fileLookup(ctx context.Context) (*sql.Stmt, error) {
+	if stmt := s.lookup.Load(); stmt != nil {
+		return stmt, nil
+	}
+	stmt, err := s.db.PrepareContext(ctx, `SELECT encode(file), data_run, scan_id, district FROM case_files WHERE case_id = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("prepare the case file lookup: %w", err)
+	}
+	if !s.lookup.CompareAndSwap(nil, stmt) {
+		stmt.Close()
+	}
+	return s.lookup.Load(), nil
+}
+
+// storedFile is StoredFile decoded.
+func (s *Store) storedFile(ctx context.Context, caseID string, st Stamp) (*CaseFile, bool, error) {
+	body, _, ok, err := s.StoredFile(ctx, caseID, st)
+	if err != nil || !ok {
 		return nil, false, err
 	}
 	f := &CaseFile{}
-	if err := json.Unmarshal([]byte(body), f); err != nil {
+	if err := json.Unmarshal(body, f); err != nil {
 		return nil, false, fmt.Errorf("stored case file %s: %w", caseID, err)
 	}
 	f.inZone()

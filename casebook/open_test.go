@@ -2,6 +2,7 @@ package casebook_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +15,7 @@ import (
 // cardFlags adds two open flags on each of n cards K0000…, at an
 // institution of district 330106: a card-misuse flag of 100.00 + i fen
 // and a settlement flag of half that.
-func cardFlags(t *testing.T, db *pipeline.DB, n int) {
+func cardFlags(t testing.TB, db *pipeline.DB, n int) {
 	t.Helper()
 	if _, err := db.Exec(`INSERT INTO flags
 		SELECT 'K' || lpad(i::VARCHAR, 4, '0') || '-' || d.det, 1, 1, d.det, d.fam, 'card', 'K' || lpad(i::VARCHAR, 4, '0'), 'H33010600001',
@@ -151,5 +152,29 @@ func TestOpenCasesAddsToAndReopensCases(t *testing.T) {
 	}
 	if _, err := s.VerifyTrail(ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// BenchmarkOpenCases opens the cases of cases card subjects (two flags
+// each, three chunks at 1,200) on a fresh database per round.
+func BenchmarkOpenCases(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1200} {
+		b.Run(fmt.Sprintf("cases=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			opened := 0
+			for b.Loop() {
+				b.StopTimer()
+				db, s := setup(b)
+				cardFlags(b, db, n)
+				b.StartTimer()
+				sum, err := s.OpenCases(ctx, "system:bench")
+				if err != nil || sum.Opened != n+2 {
+					b.Fatalf("%+v %v", sum, err)
+				}
+				opened += sum.Opened
+			}
+			b.ReportMetric(float64(opened)/b.Elapsed().Seconds(), "cases/s")
+		})
 	}
 }

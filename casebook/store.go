@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/medaudit/medaudit/contract"
@@ -22,6 +23,7 @@ type Store struct {
 	now      func() time.Time
 	Limits   Limits
 	Priority PriorityConfig
+	lookup   atomic.Pointer[sql.Stmt] // StoredFile's statement, prepared at its first use
 }
 
 // NewStore returns a store over a migrated database.

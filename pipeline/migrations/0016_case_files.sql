@@ -9,5 +9,6 @@ CREATE TABLE case_files (
     case_id  VARCHAR PRIMARY KEY,
     data_run BIGINT,           -- max(run_id) of the committed ingest runs it was built from; NULL: none
     scan_id  BIGINT,           -- max(scan_id) of scans when it was built; NULL: none
+    district VARCHAR,          -- the case's district, for the reader's scope check
     file     VARCHAR NOT NULL  -- casebook.CaseFile as JSON, ID number and name masked
 );
