@@ -108,3 +108,57 @@ func TestCaseFileStoredAtWrite(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestReleasedFlagsShowOpenInStoredFiles: a flag of a case held by a
+// later scan's calibration alarm and then released shows open in the
+// stored case file (no event names the case, the release stores it).
+func TestReleasedFlagsShowOpenInStoredFiles(t *testing.T) {
+	ctx := context.Background()
+	db, s := setup(t)
+	if _, err := s.OpenCases(ctx, "system:scan"); err != nil {
+		t.Fatal(err)
+	}
+	stay := casebook.CaseID("settlement", "S001")
+	// A second scan holds F1 under an alarm.
+	for _, q := range []string{
+		`INSERT INTO scans VALUES (2, now(), now(), 'done', 2, NULL)`,
+		`UPDATE flags SET status = 'suppressed', scan_id = 2 WHERE flag_id = 'F1'`,
+		`INSERT INTO calibration_alarms (alarm_id, detector, family, population, cell_region, cell_insurance, cell_visit_type,
+			population_size, flagged, share, ceiling, institutions, rest_share, amount_at_risk, examples, breakdown, cause,
+			first_scan_id, scan_id, status)
+			VALUES ('A1', 'ghost_bed.no_daily_activity', 'ghost_bed', 'inpatient_stays', '*', '*', '*', 10, 5, 0.5, 0.1, 5, 0.5, 950.00,
+			'[]', '[]', '测试', 2, 2, 'open')`,
+		`INSERT INTO calibration_alarm_flags VALUES ('A1', 'F1')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.OpenCases(ctx, "system:scan"); err != nil { // stores the stale files again
+		t.Fatal(err)
+	}
+	status := func() string {
+		st, err := s.Stamp(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _, ok, err := s.StoredFile(ctx, stay, st)
+		if err != nil || !ok {
+			t.Fatalf("no fresh stored file: %v", err)
+		}
+		var f casebook.CaseFile
+		if err := json.Unmarshal(raw, &f); err != nil || len(f.Flags) != 1 {
+			t.Fatalf("stored file: %v %s", err, raw)
+		}
+		return f.Flags[0].Status
+	}
+	if got := status(); got != "suppressed" {
+		t.Fatalf("held flag stored as %q", got)
+	}
+	if _, err := s.ResolveAlarm(ctx, "A1", "aud1", casebook.RoleAuditor, casebook.ResolveReleased, "核实：确有违规"); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(); got != "open" {
+		t.Errorf("released flag stored as %q", got)
+	}
+}

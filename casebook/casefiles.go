@@ -211,7 +211,12 @@ func storeFiles(ctx context.Context, tx *sql.Tx, ids []string) error {
 // storeTouchedFiles stores again the files of the cases that got an event
 // after seq in tx: every change to a case appends one.
 func storeTouchedFiles(ctx context.Context, tx *sql.Tx, seq int64) error {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT case_id FROM case_events WHERE seq > ? AND case_id IN (SELECT case_id FROM cases) ORDER BY 1`, seq)
+	return storeFilesWhere(ctx, tx, `SELECT DISTINCT case_id FROM case_events WHERE seq > ? AND case_id IN (SELECT case_id FROM cases) ORDER BY 1`, seq)
+}
+
+// storeFilesWhere stores again the files of the cases query names.
+func storeFilesWhere(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("read changed cases: %w", err)
 	}
