@@ -44,8 +44,13 @@ if [ -n "$DB" ] && [ "$RUNS" != casefile_distinct ]; then
   echo "load: DB serves an existing database for RUNS=casefile_distinct only (the other runs need the demo's users)" >&2; exit 2
 fi
 vegeta=$(command -v vegeta || echo "$(go env GOPATH)/bin/vegeta")
-if [[ " $RUNS " == *" casefile_distinct "* ]] && [ ! -x "$vegeta" ]; then
-  go install github.com/tsenart/vegeta/v12@v12.13.0
+if [[ " $RUNS " == *" casefile_distinct "* ]]; then
+  [[ "$DURATION" =~ ^[0-9]+s$ ]] || { echo "load: casefile_distinct needs DURATION in seconds (60s)" >&2; exit 2; }
+  [ -x "$vegeta" ] || go install github.com/tsenart/vegeta/v12@v12.13.0
+  if ! command -v jq >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jq >/dev/null
+  fi
 fi
 
 work=$(mktemp -d)
