@@ -91,6 +91,7 @@ type Server struct {
 	jobs         *jobs
 	version      version
 	readCache    *readCache
+	fileStamp    stampCache
 	flight       singleflight.Group
 	uploadDir    string
 	uploadLimits UploadLimits

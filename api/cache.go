@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/medaudit/medaudit/auth"
+	"github.com/medaudit/medaudit/casebook"
 )
 
 // The server is the database's only writer (DuckDB allows one writing
@@ -37,9 +38,11 @@ func (v *version) get() uint64 { return v.n.Load() }
 type readCache struct {
 	mu       sync.Mutex
 	entries  map[string]cacheEntry
-	max      int   // entries
-	maxBytes int64 // bytes of keys and bodies; 0: unbounded
-	bytes    int64 // held now
+	max      int    // entries
+	maxBytes int64  // bytes of keys and bodies; 0: unbounded
+	bytes    int64  // held now
+	top      uint64 // the newest version put
+	stale    bool   // entries of older versions than top may be held
 }
 
 type cacheEntry struct {
@@ -69,18 +72,42 @@ func (c *readCache) put(key string, e cacheEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	size := int64(len(key) + len(e.body))
-	if old, ok := c.entries[key]; ok {
-		c.bytes -= int64(len(key) + len(old.body))
-	}
-	if len(c.entries) >= c.max || (c.maxBytes > 0 && c.bytes+size > c.maxBytes) {
-		clear(c.entries) // a new version makes most entries dead anyway
-		c.bytes = 0
-	}
 	if c.maxBytes > 0 && size > c.maxBytes {
 		return
 	}
+	c.drop(key)
+	if e.version > c.top {
+		c.top, c.stale = e.version, len(c.entries) > 0
+	}
+	full := func() bool { return len(c.entries) >= c.max || (c.maxBytes > 0 && c.bytes+size > c.maxBytes) }
+	if full() {
+		// Answers of an older version are dead: they go first, then any
+		// (map order is random) until the new answer fits.
+		if c.stale {
+			for k, old := range c.entries {
+				if old.version < c.top {
+					c.drop(k)
+				}
+			}
+			c.stale = false
+		}
+		for k := range c.entries {
+			if !full() {
+				break
+			}
+			c.drop(k)
+		}
+	}
 	c.entries[key] = e
 	c.bytes += size
+}
+
+// drop removes key and its bytes.
+func (c *readCache) drop(key string) {
+	if old, ok := c.entries[key]; ok {
+		c.bytes -= int64(len(key) + len(old.body))
+		delete(c.entries, key)
+	}
 }
 
 // authTTL bounds how long a resolved session or token is trusted without
@@ -174,3 +201,30 @@ func (e cacheEntry) write(c *gin.Context) {
 
 // cacheable are the statuses whose answers only a write can change.
 var cacheable = map[int]bool{http.StatusOK: true, http.StatusBadRequest: true, http.StatusForbidden: true, http.StatusNotFound: true}
+
+// stampCache keeps the stamp of the stored case files (the last ingest run
+// and scan) for the version it was read at: only a write can move it, so a
+// case file costs one lookup by key until the next write.
+type stampCache struct {
+	mu      sync.Mutex
+	ok      bool
+	version uint64
+	stamp   casebook.Stamp
+}
+
+// caseFileStamp returns the current stamp of the stored case files.
+func (s *Server) caseFileStamp(ctx context.Context) (casebook.Stamp, error) {
+	v := s.version.get() // read first: a write during the read below leaves the next version to read it again
+	c := &s.fileStamp
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok && c.version == v {
+		return c.stamp, nil
+	}
+	st, err := s.cases.Stamp(ctx)
+	if err != nil {
+		return st, err
+	}
+	c.ok, c.version, c.stamp = true, v, st
+	return st, nil
+}

@@ -15,6 +15,10 @@ func TestReviewerNeverReceivesACardNumber(t *testing.T) {
 	if _, err := e.db.Exec(`UPDATE flags SET evidence = '{"title":"住院期间无诊疗","summary":"卡号 A12345678 住院3天中2天只有床位费（参保人 P001）","facts":{"idle_days":2,"card_no":"A12345678","persons_on_card":["P001","P002"]},"score_parts":{"idle":0.8},"thresholds":{"min_idle_share":0.5}}' WHERE flag_id = 'F1'`); err != nil {
 		t.Fatal(err)
 	}
+	// as a rescan that wrote this evidence would: the stored case files are stale
+	if _, err := e.db.Exec(`INSERT INTO scans SELECT coalesce(max(scan_id), 0) + 1, now(), now(), 'done', 1, NULL FROM scans`); err != nil {
+		t.Fatal(err)
+	}
 	raw := []string{"A12345678", "P001", "P002"}
 	rev := e.token(t, "rev_a")
 	_, _, body := rev.call("GET", "/api/v1/cases/"+e.panelCase, "", nil)

@@ -64,6 +64,11 @@ func (s *Store) ResolveAlarm(ctx context.Context, alarmID, actor, role, resoluti
 			}
 			n, _ := res.RowsAffected()
 			sum.Released = int(n)
+			// Cases that already hold released flags show them open.
+			if err := storeFilesWhere(ctx, tx, `SELECT DISTINCT case_id FROM case_flags
+				WHERE flag_id IN (SELECT flag_id FROM calibration_alarm_flags WHERE alarm_id = ?)`, alarmID); err != nil {
+				return err
+			}
 		}
 		return appendEvent(ctx, tx, alarmID, actor, "calibration_resolved", now, map[string]any{
 			"alarm_id": alarmID, "detector": detector, "resolution": resolution, "note": note, "role": role,

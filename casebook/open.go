@@ -3,11 +3,12 @@ package casebook
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/medaudit/medaudit/contract"
 )
@@ -53,6 +54,9 @@ func (s *Store) openCases(ctx context.Context, actor string, allowed []string) (
 	openMu.Lock() // the pending flags read below must not be opened twice
 	defer openMu.Unlock()
 	var sum OpenSummary
+	if err := s.refreshFiles(ctx); err != nil {
+		return sum, err
+	}
 	subjects, err := pendingFlags(ctx, s.db)
 	if err != nil {
 		return sum, err
@@ -87,20 +91,18 @@ func (s *Store) openCases(ctx context.Context, actor string, allowed []string) (
 			return false
 		})
 	}
+	in := openInputs{actor: actor, prec: prec, records: records, districts: districts}
 	for len(keys) > 0 {
-		chunk := keys[:min(openChunk, len(keys))]
-		keys = keys[len(chunk):]
+		n := min(openChunk, len(keys))
+		chunk := make([]*subjectFlags, n)
+		for i, k := range keys[:n] {
+			chunk[i] = subjects[k]
+		}
+		keys = keys[n:]
 		var part OpenSummary
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			part = OpenSummary{}
-			for _, key := range chunk {
-				sf := subjects[key]
-				part.Flags += len(sf.flags)
-				if err := s.openOne(ctx, tx, actor, sf, prec, records, districts, &part); err != nil {
-					return err
-				}
-			}
-			return nil
+		err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+			part, err = s.openChunk(ctx, tx, chunk, in)
+			return err
 		})
 		if err != nil {
 			return sum, err
@@ -119,11 +121,11 @@ const openChunk = 500
 // querier is a database or a transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func pendingFlags(ctx context.Context, tx querier) (map[string]*subjectFlags, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT f.flag_id, f.detector, f.family, f.subject_type, f.subject_id, coalesce(f.org_code, ''),
-		f.score, f.amount_at_risk::VARCHAR, f.override_class
+	rows, err := tx.QueryContext(ctx, `SELECT `+flagRefColumns+`, f.subject_type, f.subject_id, coalesce(f.org_code, '')
 		FROM flags f LEFT JOIN rule_settings r USING (detector)
 		WHERE f.status = 'open' AND coalesce(r.mode, 'active') = 'active'
 		  AND NOT EXISTS (SELECT 1 FROM case_flags cf WHERE cf.flag_id = f.flag_id)
@@ -135,15 +137,10 @@ func pendingFlags(ctx context.Context, tx querier) (map[string]*subjectFlags, er
 	out := map[string]*subjectFlags{}
 	for rows.Next() {
 		var f FlagRef
-		var st, sid, org, amount, oc string
-		if err := rows.Scan(&f.FlagID, &f.Detector, &f.Family, &st, &sid, &org, &f.Score, &amount, &oc); err != nil {
+		var st, sid, org string
+		if err := f.scan(rows, &st, &sid, &org); err != nil {
 			return nil, err
 		}
-		a, err := contract.ParseDecimal(amount, 2)
-		if err != nil {
-			return nil, err
-		}
-		f.Amount, f.Clinical = contract.Fen(a), oc == "clinical"
 		key := st + "\x00" + sid
 		sf, ok := out[key]
 		if !ok {
@@ -206,101 +203,199 @@ func OrgDistricts(ctx context.Context, tx querier) (map[string]string, error) {
 	return out, rows.Err()
 }
 
-func (s *Store) openOne(ctx context.Context, tx *sql.Tx, actor string, sf *subjectFlags, prec map[string]float64,
-	records map[string]settlementRecord, districts map[string]string, sum *OpenSummary) error {
-	id := CaseID(sf.subjectType, sf.subjectID)
-	org := ""
-	for _, o := range sortedKeys(sf.orgs) {
-		if org == "" || sf.orgs[o] > sf.orgs[org] {
-			org = o
-		}
-	}
-	c, err := s.get(ctx, tx, id)
-	exists := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
+// flagRefColumns are the columns FlagRef.scan reads first, of flags f.
+const flagRefColumns = `f.flag_id, f.detector, f.family, f.score, f.amount_at_risk::VARCHAR, f.override_class`
+
+// scan reads flagRefColumns, then extra columns into extra.
+func (f *FlagRef) scan(rows *sql.Rows, extra ...any) error {
+	var amount, oc string
+	if err := rows.Scan(append([]any{&f.FlagID, &f.Detector, &f.Family, &f.Score, &amount, &oc}, extra...)...); err != nil {
 		return err
 	}
-	// A case's flags are its old ones plus the new.
-	flags := sf.flags
-	if exists {
-		old, err := caseFlagRefs(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		flags = append(old, flags...)
-	}
-	var amount contract.Fen
-	var fams []string
-	for _, f := range flags {
-		amount = max(amount, f.Amount) // flags on one subject overlap: the largest stands
-		if !slices.Contains(fams, f.Family) {
-			fams = append(fams, f.Family)
-		}
-	}
-	slices.Sort(fams)
-	rec := records[sf.subjectID]
-	priority := s.Priority.Priority(amount, flags, prec, rec.Diagnosis, rec.medType)
-	route := Route(flags)
-	specialty := Specialty(rec.Record)
-	now := s.now()
-	for _, f := range sf.flags {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO case_flags VALUES (?, ?)`, id, f.FlagID); err != nil {
-			return err
-		}
-	}
-	ids := make([]string, len(sf.flags))
-	for i, f := range sf.flags {
-		ids[i] = f.FlagID
-	}
-	payload := map[string]any{"flags": ids, "amount_at_risk": amount.String(), "priority": priority, "route": route, "specialty": specialty}
-	if !exists {
-		sum.Opened++
-		if _, err := tx.ExecContext(ctx, `INSERT INTO cases (case_id, subject_type, subject_id, org_code, district, families, amount_at_risk,
-			priority, route, specialty, state, opened_at, updated_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?, ?, ?, 'open', ?, ?, ?)`,
-			id, sf.subjectType, sf.subjectID, org, districts[org], strings.Join(fams, ","), amount.String(), priority, route, specialty,
-			now, now, s.Limits.Due(Open, now)); err != nil {
-			return fmt.Errorf("open case %s: %w", id, err)
-		}
-		return appendEvent(ctx, tx, id, actor, "opened", now, payload)
-	}
-	sum.Updated++
-	if _, err := tx.ExecContext(ctx, `UPDATE cases SET families = ?, amount_at_risk = ?::DECIMAL(18,2), priority = ?, route = ?, updated_at = ?
-		WHERE case_id = ?`, strings.Join(fams, ","), amount.String(), priority, route, now, id); err != nil {
+	a, err := contract.ParseDecimal(amount, 2)
+	if err != nil {
 		return err
 	}
-	if err := appendEvent(ctx, tx, id, actor, "flags_added", now, payload); err != nil {
-		return err
-	}
-	if c.State == Closed {
-		sum.Reopened++
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET state = 'open', due_at = ? WHERE case_id = ?`, s.Limits.Due(Open, now), id); err != nil {
-			return err
-		}
-		return appendEvent(ctx, tx, id, actor, "reopened", now, map[string]any{"from": Closed, "to": Open})
-	}
+	f.Amount, f.Clinical = contract.Fen(a), oc == "clinical"
 	return nil
 }
 
-func caseFlagRefs(ctx context.Context, tx *sql.Tx, caseID string) ([]FlagRef, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT f.flag_id, f.detector, f.family, f.score, f.amount_at_risk::VARCHAR, f.override_class
-		FROM case_flags cf JOIN flags f USING (flag_id) WHERE cf.case_id = ? ORDER BY f.flag_id`, caseID)
+// openInputs is what every chunk of OpenCases reads.
+type openInputs struct {
+	actor     string
+	prec      map[string]float64
+	records   map[string]settlementRecord
+	districts map[string]string
+}
+
+// caseRows are the columns of the cases a chunk opens or updates, one
+// slice per column, bound as lists and unnested into set-based writes.
+type caseRows struct {
+	id, subjectType, subjectID, org, district, families, amount, route, specialty []string
+	priority                                                                      []float64
+	at, due                                                                       []time.Time
+}
+
+func (r *caseRows) add(id, subjectType, subjectID, org, district, families, amount, route, specialty string, priority float64, at, due time.Time) {
+	r.id, r.subjectType, r.subjectID = append(r.id, id), append(r.subjectType, subjectType), append(r.subjectID, subjectID)
+	r.org, r.district, r.families = append(r.org, org), append(r.district, district), append(r.families, families)
+	r.amount, r.route, r.specialty = append(r.amount, amount), append(r.route, route), append(r.specialty, specialty)
+	r.priority, r.at, r.due = append(r.priority, priority), append(r.at, at), append(r.due, due)
+}
+
+// openChunk opens the cases of one chunk of subjects inside tx: it reads
+// the chunk's existing cases and their flags in two queries, works out
+// every case in Go (priority, route, specialty, the chained events) and
+// writes them with one statement per table: the flag links, the new cases,
+// the updated ones, the reopened ones, the events and the trail's head
+// (inTx then stores the case files of the chunk).
+func (s *Store) openChunk(ctx context.Context, tx *sql.Tx, chunk []*subjectFlags, in openInputs) (OpenSummary, error) {
+	var sum OpenSummary
+	ids := make([]string, len(chunk))
+	for i, sf := range chunk {
+		ids[i] = CaseID(sf.subjectType, sf.subjectID)
+	}
+	states, old, err := existingCases(ctx, tx, ids)
 	if err != nil {
-		return nil, err
+		return sum, err
+	}
+	var (
+		linkCase, linkFlag []string
+		opened, updated    caseRows
+		reopened           []string
+		reopenDue          []time.Time
+		events             []Event
+	)
+	event := func(id, kind string, at time.Time, payload any) error {
+		body, err := json.Marshal(payload)
+		events = append(events, Event{CaseID: id, Actor: in.actor, Kind: kind, At: at, Payload: string(body)})
+		return err
+	}
+	for i, sf := range chunk {
+		id := ids[i]
+		sum.Flags += len(sf.flags)
+		org := ""
+		for _, o := range sortedKeys(sf.orgs) {
+			if org == "" || sf.orgs[o] > sf.orgs[org] {
+				org = o
+			}
+		}
+		state, exists := states[id]
+		// A case's flags are its old ones plus the new.
+		flags := append(slices.Clone(old[id]), sf.flags...)
+		var amount contract.Fen
+		var fams []string
+		for _, f := range flags {
+			amount = max(amount, f.Amount) // flags on one subject overlap: the largest stands
+			if !slices.Contains(fams, f.Family) {
+				fams = append(fams, f.Family)
+			}
+		}
+		slices.Sort(fams)
+		rec := in.records[sf.subjectID]
+		priority := s.Priority.Priority(amount, flags, in.prec, rec.Diagnosis, rec.medType)
+		route := Route(flags)
+		specialty := Specialty(rec.Record)
+		now := s.now()
+		flagIDs := make([]string, len(sf.flags))
+		for j, f := range sf.flags {
+			flagIDs[j] = f.FlagID
+			linkCase, linkFlag = append(linkCase, id), append(linkFlag, f.FlagID)
+		}
+		payload := map[string]any{"flags": flagIDs, "amount_at_risk": amount.String(), "priority": priority, "route": route, "specialty": specialty}
+		if !exists {
+			sum.Opened++
+			opened.add(id, sf.subjectType, sf.subjectID, org, in.districts[org], strings.Join(fams, ","), amount.String(), route, specialty,
+				priority, now, s.Limits.Due(Open, now))
+			if err := event(id, "opened", now, payload); err != nil {
+				return sum, err
+			}
+			continue
+		}
+		sum.Updated++
+		updated.add(id, "", "", "", "", strings.Join(fams, ","), amount.String(), route, "", priority, now, time.Time{})
+		if err := event(id, "flags_added", now, payload); err != nil {
+			return sum, err
+		}
+		if state == Closed {
+			sum.Reopened++
+			reopened, reopenDue = append(reopened, id), append(reopenDue, s.Limits.Due(Open, now))
+			if err := event(id, "reopened", now, map[string]any{"from": Closed, "to": Open}); err != nil {
+				return sum, err
+			}
+		}
+	}
+	writes := []struct {
+		n    int
+		what string
+		sql  string
+		args []any
+	}{
+		{len(linkCase), "link flags", `INSERT INTO case_flags SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[])`, []any{linkCase, linkFlag}},
+		{len(opened.id), "open cases", `INSERT INTO cases (case_id, subject_type, subject_id, org_code, district, families, amount_at_risk,
+			priority, route, specialty, state, opened_at, updated_at, due_at)
+			SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
+				unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::DECIMAL(18,2), unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
+				'open', unnest(?::TIMESTAMP[]) AS opened, opened, unnest(?::TIMESTAMP[])`,
+			[]any{opened.id, opened.subjectType, opened.subjectID, opened.org, opened.district, opened.families, opened.amount,
+				opened.priority, opened.route, opened.specialty, opened.at, opened.due}},
+		{len(updated.id), "update cases", `UPDATE cases SET families = u.families, amount_at_risk = u.amount, priority = u.priority,
+			route = u.route, updated_at = u.updated
+			FROM (SELECT unnest(?::VARCHAR[]) AS case_id, unnest(?::VARCHAR[]) AS families, unnest(?::VARCHAR[])::DECIMAL(18,2) AS amount,
+				unnest(?::DOUBLE[]) AS priority, unnest(?::VARCHAR[]) AS route, unnest(?::TIMESTAMP[]) AS updated) u
+			WHERE cases.case_id = u.case_id`,
+			[]any{updated.id, updated.families, updated.amount, updated.priority, updated.route, updated.at}},
+		{len(reopened), "reopen cases", `UPDATE cases SET state = 'open', due_at = u.due
+			FROM (SELECT unnest(?::VARCHAR[]) AS case_id, unnest(?::TIMESTAMP[]) AS due) u WHERE cases.case_id = u.case_id`,
+			[]any{reopened, reopenDue}},
+	}
+	for _, w := range writes {
+		if w.n == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, w.sql, w.args...); err != nil {
+			return sum, fmt.Errorf("%s: %w", w.what, err)
+		}
+	}
+	return sum, appendEvents(ctx, tx, events)
+}
+
+// existingCases reads the state and the flags of the cases among ids that
+// exist already.
+func existingCases(ctx context.Context, tx *sql.Tx, ids []string) (map[string]State, map[string][]FlagRef, error) {
+	states := map[string]State{}
+	rows, err := tx.QueryContext(ctx, `SELECT case_id, state FROM cases WHERE case_id IN (SELECT unnest(?::VARCHAR[]))`, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read cases: %w", err)
 	}
 	defer rows.Close()
-	var out []FlagRef
+	var found []string
 	for rows.Next() {
-		var f FlagRef
-		var amount, oc string
-		if err := rows.Scan(&f.FlagID, &f.Detector, &f.Family, &f.Score, &amount, &oc); err != nil {
-			return nil, err
+		var id string
+		var st State
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, nil, err
 		}
-		a, err := contract.ParseDecimal(amount, 2)
-		if err != nil {
-			return nil, err
-		}
-		f.Amount, f.Clinical = contract.Fen(a), oc == "clinical"
-		out = append(out, f)
+		states[id] = st
+		found = append(found, id)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil || len(found) == 0 {
+		return states, nil, err
+	}
+	frows, err := tx.QueryContext(ctx, `SELECT `+flagRefColumns+`, cf.case_id FROM case_flags cf JOIN flags f USING (flag_id)
+		WHERE cf.case_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY cf.case_id, f.flag_id`, found)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read case flags: %w", err)
+	}
+	defer frows.Close()
+	old := map[string][]FlagRef{}
+	for frows.Next() {
+		var f FlagRef
+		var id string
+		if err := f.scan(frows, &id); err != nil {
+			return nil, nil, err
+		}
+		old[id] = append(old[id], f)
+	}
+	return states, old, frows.Err()
 }

@@ -46,10 +46,20 @@ type SampleClaim struct {
 // claims are redrawn from the stored seed and frame, as RecordSampleFindings
 // does.
 func (s *Store) SampleOf(ctx context.Context, caseID string) (*CaseSample, error) {
+	c, err := s.Get(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return sampleOf(ctx, s.db, c)
+}
+
+// sampleOf is SampleOf for case c, read through q.
+func sampleOf(ctx context.Context, q querier, c Case) (*CaseSample, error) {
+	caseID := c.ID
 	var out CaseSample
 	var found sql.NullString
 	var est, low, high sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT seed, size, created_at, found, estimate::VARCHAR, low::VARCHAR, high::VARCHAR
+	err := q.QueryRowContext(ctx, `SELECT seed, size, created_at, found, estimate::VARCHAR, low::VARCHAR, high::VARCHAR
 		FROM case_samples WHERE case_id = ?`, caseID).Scan(&out.Seed, &out.Size, &out.DrawnAt, &found, &est, &low, &high)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -58,11 +68,7 @@ func (s *Store) SampleOf(ctx context.Context, caseID string) (*CaseSample, error
 		return nil, fmt.Errorf("sample of %s: %w", caseID, err)
 	}
 	out.DrawnAt = glossary.CST(out.DrawnAt)
-	c, err := s.Get(ctx, caseID)
-	if err != nil {
-		return nil, err
-	}
-	frame, err := samplingFrame(ctx, s.db, c.SubjectID)
+	frame, err := samplingFrame(ctx, q, c.SubjectID)
 	if err != nil {
 		return nil, err
 	}

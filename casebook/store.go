@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/medaudit/medaudit/contract"
@@ -22,6 +23,7 @@ type Store struct {
 	now      func() time.Time
 	Limits   Limits
 	Priority PriorityConfig
+	lookup   atomic.Pointer[sql.Stmt] // StoredFile's statement, prepared at its first use
 }
 
 // NewStore returns a store over a migrated database.
@@ -42,6 +44,15 @@ func appendEvent(ctx context.Context, tx *sql.Tx, caseID, actor, kind string, at
 	if err != nil {
 		return err
 	}
+	return appendEvents(ctx, tx, []Event{{CaseID: caseID, Actor: actor, Kind: kind, At: at, Payload: string(body)}})
+}
+
+// appendEvents chains events, in order, after the trail's head inside tx
+// and writes them with one statement, then moves the head.
+func appendEvents(ctx context.Context, tx *sql.Tx, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
 	var prev *Event
 	var seq int64
 	var hash string
@@ -52,16 +63,25 @@ func appendEvent(ctx context.Context, tx *sql.Tx, caseID, actor, kind string, at
 	default:
 		prev = &Event{Seq: seq, Hash: hash}
 	}
-	e := Chain(prev, Event{CaseID: caseID, Actor: actor, Kind: kind, At: at.UTC().Truncate(time.Microsecond), Payload: string(body)})
-	if _, err := tx.ExecContext(ctx, `INSERT INTO case_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.CaseID, e.Actor, e.Kind, e.At, e.Payload, e.PrevHash, e.Hash); err != nil {
-		return fmt.Errorf("append event: %w", err)
+	n := len(events)
+	seqs, ats := make([]int64, n), make([]time.Time, n)
+	cols := make([][]string, 6) // case_id, actor, kind, payload, prev_hash, hash
+	for i := range cols {
+		cols[i] = make([]string, n)
 	}
-	if prev == nil {
-		_, err = tx.ExecContext(ctx, `INSERT INTO audit_head VALUES (1, ?, ?)`, e.Seq, e.Hash)
-	} else {
-		_, err = tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, e.Seq, e.Hash)
+	for i, e := range events {
+		e.At = e.At.UTC().Truncate(time.Microsecond)
+		e = Chain(prev, e)
+		prev = &e
+		seqs[i], ats[i] = e.Seq, e.At
+		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i] = e.CaseID, e.Actor, e.Kind, e.Payload, e.PrevHash, e.Hash
 	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO case_events SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
+		unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])`,
+		seqs, cols[0], cols[1], cols[2], ats, cols[3], cols[4], cols[5]); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO audit_head VALUES (1, ?, ?)`, prev.Seq, prev.Hash)
 	return err
 }
 
@@ -71,7 +91,8 @@ func appendEvent(ctx context.Context, tx *sql.Tx, caseID, actor, kind string, at
 // all but one of concurrent appenders (a duplicate seq) instead of waiting.
 var writeMu sync.Mutex
 
-// inTx runs f in a transaction, one at a time.
+// inTx runs f in a transaction, one at a time. Before it commits, the
+// case file of every case f appended an event to is stored again.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	writeMu.Lock()
 	defer writeMu.Unlock()
@@ -79,7 +100,16 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	var head int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_head`).Scan(&head); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("read audit head: %w", err)
+	}
 	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := storeTouchedFiles(ctx, tx, head); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -200,13 +230,14 @@ const caseColumns = `case_id, subject_type, subject_id, org_code, district, fami
 	priority, route, specialty, specialty_gap, state, opened_at, due_at, verdict, coalesce(violation_amount, 0)::VARCHAR,
 	recovered::VARCHAR, fine::VARCHAR`
 
-func scanCase(row interface{ Scan(...any) error }) (Case, error) {
+// scanCase reads caseColumns, then extra columns into extra.
+func scanCase(row interface{ Scan(...any) error }, extra ...any) (Case, error) {
 	var c Case
 	var fams, amount, viol, rec, fine string
 	var org, district, spec, verdict sql.NullString
 	var due sql.NullTime
-	err := row.Scan(&c.ID, &c.SubjectType, &c.SubjectID, &org, &district, &fams, &amount, &c.Priority, &c.Route, &spec, &c.SpecialtyGap,
-		&c.State, &c.OpenedAt, &due, &verdict, &viol, &rec, &fine)
+	err := row.Scan(append([]any{&c.ID, &c.SubjectType, &c.SubjectID, &org, &district, &fams, &amount, &c.Priority, &c.Route, &spec, &c.SpecialtyGap,
+		&c.State, &c.OpenedAt, &due, &verdict, &viol, &rec, &fine}, extra...)...)
 	if err != nil {
 		return c, err
 	}
@@ -317,33 +348,45 @@ func (s *Store) assign(ctx context.Context, tx *sql.Tx, c Case, round, n int, ex
 func (s *Store) reviews(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, caseID string) ([]Review, error) {
-	rows, err := q.QueryContext(ctx, `SELECT expert_id, round, assigned_at, due_at, submitted_at, coalesce(verdict, ''),
-		coalesce(violation_amount, 0)::VARCHAR, coalesce(comment, '') FROM assignments WHERE case_id = ? ORDER BY round, assigned_at, expert_id`, caseID)
+	rows, err := q.QueryContext(ctx, `SELECT `+reviewColumns+` FROM assignments WHERE case_id = ? ORDER BY round, assigned_at, expert_id`, caseID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []Review
 	for rows.Next() {
-		var r Review
-		var sub sql.NullTime
-		var v, amount string
-		if err := rows.Scan(&r.ExpertID, &r.Round, &r.AssignedAt, &r.DueAt, &sub, &v, &amount, &r.Comment); err != nil {
-			return nil, err
-		}
-		r.AssignedAt, r.DueAt = glossary.CST(r.AssignedAt), glossary.CST(r.DueAt)
-		if sub.Valid {
-			r.SubmittedAt = glossary.CST(sub.Time)
-		}
-		r.Verdict = Verdict(v)
-		a, err := contract.ParseDecimal(amount, 2)
+		r, err := scanReview(rows)
 		if err != nil {
 			return nil, err
 		}
-		r.ViolationAmount = contract.Fen(a)
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// reviewColumns are the columns of assignments scanReview reads.
+const reviewColumns = `expert_id, round, assigned_at, due_at, submitted_at, coalesce(verdict, ''),
+	coalesce(violation_amount, 0)::VARCHAR, coalesce(comment, '')`
+
+// scanReview reads reviewColumns, then extra columns into extra.
+func scanReview(rows *sql.Rows, extra ...any) (Review, error) {
+	var r Review
+	var sub sql.NullTime
+	var v, amount string
+	if err := rows.Scan(append([]any{&r.ExpertID, &r.Round, &r.AssignedAt, &r.DueAt, &sub, &v, &amount, &r.Comment}, extra...)...); err != nil {
+		return r, err
+	}
+	r.AssignedAt, r.DueAt = glossary.CST(r.AssignedAt), glossary.CST(r.DueAt)
+	if sub.Valid {
+		r.SubmittedAt = glossary.CST(sub.Time)
+	}
+	r.Verdict = Verdict(v)
+	a, err := contract.ParseDecimal(amount, 2)
+	if err != nil {
+		return r, err
+	}
+	r.ViolationAmount = contract.Fen(a)
+	return r, nil
 }
 
 // SubmitVerdict records a reviewer's verdict. When both independent verdicts

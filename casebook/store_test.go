@@ -18,7 +18,7 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { c.t = c.t.Add(time.Minute); return c.t }
 
-func setup(t *testing.T) (*pipeline.DB, *casebook.Store) {
+func setup(t testing.TB) (*pipeline.DB, *casebook.Store) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 1})

@@ -51,6 +51,7 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&sec.BehindTLS, "behind-tls", false, "users reach the server over HTTPS (here or at the proxy): Secure cookies and HSTS")
 	cmd.Flags().Float64Var(&sec.RatePerSecond, "rate-per-user", sec.RatePerSecond, "API requests a second each user may make (a token bucket; over it: 429 with Retry-After)")
 	cmd.Flags().IntVar(&sec.Burst, "rate-burst", sec.Burst, "API requests a user may make at once before --rate-per-user applies")
+	cmd.Flags().Int64Var(&sec.CacheBytes, "cache-bytes", sec.CacheBytes, "bytes of API answers the response cache may hold (keys and bodies; default 256 MiB)")
 	cmd.Flags().StringVar(&backupDir, "backup-dir", "", "folder of online and scheduled backups (POST /api/v1/backups, medaudit backup --server, backup jobs; default: backups/ next to --db)")
 	return cmd
 }
