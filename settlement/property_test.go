@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -111,6 +112,17 @@ func TestSettleProperties(t *testing.T) {
 		r.Steps = nil
 		if !reflect.DeepEqual(q, r) {
 			fail("SettleQuick differs from Settle")
+		}
+		// The claim settled from its line sums (the set-based recompute's
+		// path) gives the same result.
+		var sums [settlement.NumRoundings]settlement.LineSums
+		for m := range sums {
+			if sums[m], err = settlement.SumLines(c.Lines, settlement.Rounding(m)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s, err := ps.SettleSums(c, &sums); err != nil || !reflect.DeepEqual(s, r) {
+			fail(fmt.Sprintf("SettleSums differs from Settle: %+v, %v", s, err))
 		}
 	}
 	if settled < n/2 {
