@@ -37,11 +37,11 @@ type recomputed struct {
 	OtherFunds contract.Fen
 	FundParts  bool // hifp_pay was given
 	Cash       contract.Fen
-	Claim      settlement.Claim
-	Res        settlement.Result // recomputed (SettleQuick)
+	Claim      settlement.Claim  // with its lines only once loadLines read them
+	Res        settlement.Result // recomputed (SettleSums: SettleQuick on the lines)
 	Tol        contract.Fen      // 0.01 × rounding steps
 	Steps      int               // rounding steps the tolerance allows for
-	LineClass  []settlement.Line // the lines with the class written on them, when any differs from the catalogue
+	LineClass  []settlement.Line // the lines with the class written on them (loadLines)
 	Mismatched []lineRef         // lines whose written class differs from the catalogue's
 	ClassC     []lineRef         // class C lines (catalogue)
 	sums       claimSums         // what the claims query gave about the lines
@@ -120,9 +120,9 @@ func openRecompute(ctx context.Context, q Querier) (*recomputeRun, error) {
 
 // close drops the recompute's temp objects and unpins the connection.
 func (run *recomputeRun) close() error {
-	_, err := run.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS recompute_claims;
+	_, err := run.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS recompute_claims; DROP TABLE IF EXISTS recompute_parts;
 		DROP VIEW IF EXISTS recompute_lines;
-		DROP MACRO IF EXISTS recompute_over; DROP MACRO IF EXISTS recompute_share; DROP MACRO IF EXISTS recompute_div`)
+		DROP MACRO IF EXISTS recompute_over; DROP MACRO IF EXISTS recompute_share; DROP MACRO IF EXISTS recompute_round`)
 	return errors.Join(err, run.release())
 }
 
