@@ -129,7 +129,7 @@ func (run *recomputeRun) close() error {
 // recomputeClaimsPerBucket bounds the claims one stream query returns (the
 // driver materialises a result; a variable so that a test can force many
 // buckets).
-var recomputeClaimsPerBucket = 1_000_000
+var recomputeClaimsPerBucket = 250_000
 
 // stream reads the claims bucket by bucket (each person, with all their
 // claims, is in one bucket) and recomputes them.
@@ -220,11 +220,13 @@ func (s *recomputeState) batch(ctx context.Context, rec arrow.RecordBatch) error
 		}
 		s.cur.sums = claimSums{bad: c.bad.Value(i), badW: c.badW.Value(i), mismatched: int(c.mismatched.Value(i)),
 			lineSteps: int(c.lineSteps.Value(i))}
+		sums := func(total, over, own, pre contract.Fen) settlement.LineSums {
+			return settlement.LineSums{Total: total, OverCeiling: over, FullOwnPay: own, PreSelfPay: pre,
+				InScope: total - over - own - pre}
+		}
 		for m := range settlement.NumRoundings {
-			s.cur.sums.cat[m] = settlement.LineSums{Total: fen(c.linesTotal, i), OverCeiling: fen(c.over[m], i),
-				FullOwnPay: fen(c.own[m], i), PreSelfPay: fen(c.pre[m], i), InScope: fen(c.ab[m], i) - fen(c.pre[m], i)}
-			s.cur.sums.written[m] = settlement.LineSums{Total: fen(c.linesTotal, i), OverCeiling: fen(c.over[m], i),
-				FullOwnPay: fen(c.ownW[m], i), PreSelfPay: fen(c.preW[m], i), InScope: fen(c.abW[m], i) - fen(c.preW[m], i)}
+			s.cur.sums.cat[m] = sums(fen(c.linesTotal, i), fen(c.over[m], i), fen(c.own[m], i), fen(c.pre[m], i))
+			s.cur.sums.written[m] = sums(fen(c.linesTotal, i), fen(c.over[m], i), fen(c.ownW[m], i), fen(c.preW[m], i))
 		}
 		lo, hi := c.refunds.ValueOffsets(i)
 		if err := s.claim(fen(c.balance0, i), c.refundTimes.Int64Values()[lo:hi]); err != nil {
@@ -336,7 +338,7 @@ func claimColumns(rec arrow.RecordBatch) (claimCols, error) {
 		for _, f := range []struct {
 			dst  **array.Int64
 			name string
-		}{{&c.over[m], "over"}, {&c.own[m], "own"}, {&c.pre[m], "pre"}, {&c.ab[m], "ab"}, {&c.ownW[m], "own_w"}, {&c.preW[m], "pre_w"}, {&c.abW[m], "ab_w"}} {
+		}{{&c.over[m], "over"}, {&c.own[m], "own"}, {&c.pre[m], "pre"}, {&c.ownW[m], "own_w"}, {&c.preW[m], "pre_w"}} {
 			set(f.dst, f.name+strconv.Itoa(m))
 		}
 	}

@@ -3,7 +3,9 @@
 -- (settlement.LineSums), under each of the three rounding modes (suffix 0
 -- half up, 1 half even, 2 down: the per-line over-ceiling and class B
 -- shares are rounded line by line), both with the catalogue's classes and
--- with the classes written on the lines (suffix _w). One grouped pass over
+-- with the classes written on the lines (suffix _w); the in-scope amount is
+-- what the lines leave (total − over − own − pre) when every line has a
+-- class A, B or C (else the claim is bad). One grouped pass over
 -- the lines (settlement_recompute_lines.sql, which must run first).
 --
 -- A claim is a settlement, or an inpatient stay settled in parts (中途结算,
@@ -27,17 +29,27 @@ WITH vis AS (
            s.treatment_region, s.emergency, s.registration_id, s.total_amount, s.fund_paid, s.hifp_pay, s.account_paid,
            s.cash_paid, i.region_code AS org_region, i.level AS org_level, i.name AS org_name,
            p.insurance_type, coalesce(p.retiree, false) AS retiree, p.account_balance,
-           CASE WHEN s.visit_type = 'inpatient' THEN coalesce(s.mdtrt_id, s.settlement_id) ELSE s.settlement_id END AS stay_id
+           CASE WHEN s.visit_type = 'inpatient' THEN coalesce(s.mdtrt_id, s.settlement_id) ELSE s.settlement_id END AS stay_id,
+           row_number() OVER () AS row_no
     FROM settlements s
     JOIN persons p USING (person_id)
     JOIN institutions i USING (org_code)
     WHERE s.settlement_id NOT IN (SELECT settlement_id FROM reversed_settlements)
 )
+-- An outpatient or pharmacy settlement is a claim of its own; only
+-- inpatient settlements need the windows that gather a stay's parts.
+-- claim_no is an integer key of the claim to group lines by.
+SELECT *, settlement_id AS claim_id, settled_at AS stay_end, 1 AS part_no, row_no AS claim_no
+FROM vis
+WHERE visit_type <> 'inpatient'
+UNION ALL BY NAME
 SELECT *,
        last_value(settlement_id) OVER claim AS claim_id,
        max(settled_at) OVER claim AS stay_end,
-       row_number() OVER claim AS part_no
+       row_number() OVER claim AS part_no,
+       min(row_no) OVER claim AS claim_no
 FROM vis
+WHERE visit_type = 'inpatient'
 WINDOW claim AS (PARTITION BY person_id, stay_id ORDER BY settled_at, settlement_id
                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING);
 
@@ -58,7 +70,7 @@ WITH cov AS (
 ),
 line AS (
     -- A line above 10 billion yuan is rejected (bad); its amount is not summed.
-    SELECT p.claim_id, l.line_class, l.class, l.selfpay, l.ceiling, l.unit_price,
+    SELECT p.claim_no, l.line_class, l.class, l.selfpay, l.ceiling, l.unit_price,
            CASE WHEN abs(l.amount) > 1000000000000 THEN 0 ELSE l.amount END AS amount,
            CASE WHEN l.class = 'B' AND l.selfpay <> 0 THEN l.selfpay ELSE 1000 END AS selfpay_w,
            abs(l.amount) > 1000000000000 OR l.ceiling < 0 AS bad_any,
@@ -68,28 +80,24 @@ line AS (
     JOIN recompute_parts p USING (settlement_id)
 ),
 lines AS (
-    SELECT claim_id, sum(amount)::BIGINT AS lines_total,
+    SELECT claim_no, sum(amount)::BIGINT AS lines_total,
            sum(o0)::BIGINT AS over0, sum(o1)::BIGINT AS over1, sum(o2)::BIGINT AS over2,
            sum(amount - o0) FILTER (class = 'C') AS own0, sum(amount - o1) FILTER (class = 'C') AS own1,
            sum(amount - o2) FILTER (class = 'C') AS own2,
            sum(recompute_share(amount - o0, selfpay, 0)) FILTER (class = 'B') AS pre0,
            sum(recompute_share(amount - o1, selfpay, 1)) FILTER (class = 'B') AS pre1,
            sum(recompute_share(amount - o2, selfpay, 2)) FILTER (class = 'B') AS pre2,
-           sum(amount - o0) FILTER (class IN ('A', 'B')) AS ab0, sum(amount - o1) FILTER (class IN ('A', 'B')) AS ab1,
-           sum(amount - o2) FILTER (class IN ('A', 'B')) AS ab2,
            sum(amount - o0) FILTER (line_class = 'C') AS own_w0, sum(amount - o1) FILTER (line_class = 'C') AS own_w1,
            sum(amount - o2) FILTER (line_class = 'C') AS own_w2,
            sum(recompute_share(amount - o0, selfpay_w, 0)) FILTER (line_class = 'B') AS pre_w0,
            sum(recompute_share(amount - o1, selfpay_w, 1)) FILTER (line_class = 'B') AS pre_w1,
            sum(recompute_share(amount - o2, selfpay_w, 2)) FILTER (line_class = 'B') AS pre_w2,
-           sum(amount - o0) FILTER (line_class IN ('A', 'B')) AS ab_w0, sum(amount - o1) FILTER (line_class IN ('A', 'B')) AS ab_w1,
-           sum(amount - o2) FILTER (line_class IN ('A', 'B')) AS ab_w2,
            count(*) FILTER (class = 'B') + count(*) FILTER (ceiling > 0 AND unit_price > ceiling) AS line_steps,
            count(*) FILTER (line_class IS DISTINCT FROM class) AS mismatched,
            bool_or(bad_any OR class NOT IN ('A', 'B', 'C') OR (class = 'B' AND (selfpay < 0 OR selfpay > 10000))) AS bad,
            bool_or(bad_any OR line_class NOT IN ('A', 'B', 'C')) AS bad_w
     FROM line
-    GROUP BY claim_id
+    GROUP BY claim_no
 ),
 money AS (
     SELECT claim_id,
@@ -118,16 +126,14 @@ SELECT v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_dat
        coalesce(l.over0, 0) AS over0, coalesce(l.over1, 0) AS over1, coalesce(l.over2, 0) AS over2,
        coalesce(l.own0, 0)::BIGINT AS own0, coalesce(l.own1, 0)::BIGINT AS own1, coalesce(l.own2, 0)::BIGINT AS own2,
        coalesce(l.pre0, 0)::BIGINT AS pre0, coalesce(l.pre1, 0)::BIGINT AS pre1, coalesce(l.pre2, 0)::BIGINT AS pre2,
-       coalesce(l.ab0, 0)::BIGINT AS ab0, coalesce(l.ab1, 0)::BIGINT AS ab1, coalesce(l.ab2, 0)::BIGINT AS ab2,
        coalesce(l.own_w0, 0)::BIGINT AS own_w0, coalesce(l.own_w1, 0)::BIGINT AS own_w1, coalesce(l.own_w2, 0)::BIGINT AS own_w2,
        coalesce(l.pre_w0, 0)::BIGINT AS pre_w0, coalesce(l.pre_w1, 0)::BIGINT AS pre_w1, coalesce(l.pre_w2, 0)::BIGINT AS pre_w2,
-       coalesce(l.ab_w0, 0)::BIGINT AS ab_w0, coalesce(l.ab_w1, 0)::BIGINT AS ab_w1, coalesce(l.ab_w2, 0)::BIGINT AS ab_w2,
        coalesce(l.line_steps, 0) AS line_steps, coalesce(l.mismatched, 0) AS mismatched,
        coalesce(l.bad, false) AS bad, coalesce(l.bad_w, false) AS bad_w,
        coalesce(r.refunds_us, []) AS refunds_us
 FROM recompute_parts v
 JOIN money m USING (claim_id)
 LEFT JOIN cov c USING (settlement_id)
-LEFT JOIN lines l USING (claim_id)
+LEFT JOIN lines l USING (claim_no)
 LEFT JOIN refunds r USING (claim_id)
 WHERE v.part_no = 1;
