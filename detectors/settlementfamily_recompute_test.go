@@ -207,3 +207,45 @@ func diffsByID(t *testing.T, ctx context.Context, db *pipeline.DB, ps *settlemen
 	}
 	return out
 }
+
+// TestScanStateSharesRecompute: in one scan the recompute detectors share
+// one recomputation; outside a scan, and in the next scan, it is computed
+// again (nothing outlives the scan).
+func TestScanStateSharesRecompute(t *testing.T) {
+	ctx := context.Background()
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := pipeline.DefaultConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+	if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := settlement.DefaultPolicies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs := func(ctx context.Context) []*recomputed {
+		d, err := recomputeDiffs(ctx, db, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d) == 0 {
+			t.Fatal("the sample has no settlement that disagrees")
+		}
+		return d
+	}
+	scan := withScanState(ctx)
+	a, b := diffs(scan), diffs(scan)
+	if &a[0] != &b[0] {
+		t.Error("two detectors of one scan recomputed twice")
+	}
+	if c := diffs(withScanState(ctx)); &c[0] == &a[0] {
+		t.Error("the next scan reused the recompute of the last")
+	}
+	if c := diffs(ctx); &c[0] == &a[0] {
+		t.Error("a detector outside a scan reused a scan's recompute")
+	}
+}
