@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -70,11 +69,11 @@ type lineRef struct {
 // Claims whose insured region has no policy in force at the settlement
 // date are skipped: they are unknown, not wrong (Coverage counts them).
 func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, visit func(*recomputed) error) error {
-	run, err := openRecompute(ctx, q)
+	run, err := openRecompute(ctx, q, ps)
 	if err != nil {
 		return err
 	}
-	return errors.Join(run.stream(ctx, ps, visit), run.close())
+	return errors.Join(run.stream(ctx, visit), run.close())
 }
 
 // recomputeRun is one recompute over the loaded data on a pinned
@@ -84,14 +83,15 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 type recomputeRun struct {
 	conn    *sql.Conn
 	release func() error
+	ps      *settlement.PolicySet
 }
 
-// openRecompute builds the claims of the recompute.
-func openRecompute(ctx context.Context, q Querier) (*recomputeRun, error) {
+// openRecompute builds the claims of the recompute under ps.
+func openRecompute(ctx context.Context, q Querier, ps *settlement.PolicySet) (*recomputeRun, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var run recomputeRun
+	run := recomputeRun{ps: ps}
 	switch c := q.(type) {
 	case *sql.Conn:
 		run.conn, run.release = c, func() error { return nil }
@@ -106,10 +106,15 @@ func openRecompute(ctx context.Context, q Querier) (*recomputeRun, error) {
 	default:
 		return nil, fmt.Errorf("recompute: needs a *sql.DB or *sql.Conn, got %T", q)
 	}
-	for _, name := range []string{"settlement_recompute_lines.sql", "settlement_recompute_claims.sql"} {
-		text, err := queries.ReadFile("queries/" + name)
-		if err == nil {
-			_, err = run.conn.ExecContext(ctx, string(text))
+	for _, name := range []string{"settlement_recompute_lines.sql", "rounding", "settlement_recompute_claims.sql"} {
+		var err error
+		if name == "rounding" {
+			err = run.writeRounding(ctx)
+		} else {
+			var text []byte
+			if text, err = queries.ReadFile("queries/" + name); err == nil {
+				_, err = run.conn.ExecContext(ctx, string(text))
+			}
 		}
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("recompute %s: %w", name, err), run.close())
@@ -118,9 +123,33 @@ func openRecompute(ctx context.Context, q Querier) (*recomputeRun, error) {
 	return &run, nil
 }
 
+// writeRounding fills recompute_rounding with the rounding of every policy
+// version, for the claims query to round each claim's lines as its policy
+// does.
+func (run *recomputeRun) writeRounding(ctx context.Context) error {
+	vs := run.ps.PolicyVersions()
+	if len(vs) == 0 {
+		return nil
+	}
+	day := func(t time.Time, open string) string {
+		if t.IsZero() {
+			return open
+		}
+		return t.Format(time.DateOnly)
+	}
+	rows := make([]string, len(vs))
+	args := make([]any, 0, 4*len(vs))
+	for i, v := range vs {
+		rows[i] = "(?, ?::DATE, ?::DATE, ?)"
+		args = append(args, string(v.Region), day(v.From, "0001-01-01"), day(v.To, "9999-12-31"), int(v.Rounding))
+	}
+	_, err := run.conn.ExecContext(ctx, "INSERT INTO recompute_rounding VALUES "+strings.Join(rows, ", "), args...)
+	return err
+}
+
 // close drops the recompute's temp objects and unpins the connection.
 func (run *recomputeRun) close() error {
-	_, err := run.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS recompute_claims; DROP TABLE IF EXISTS recompute_parts;
+	_, err := run.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS recompute_claims; DROP TABLE IF EXISTS recompute_parts; DROP TABLE IF EXISTS recompute_rounding;
 		DROP VIEW IF EXISTS recompute_lines;
 		DROP MACRO IF EXISTS recompute_over; DROP MACRO IF EXISTS recompute_share; DROP MACRO IF EXISTS recompute_round`)
 	return errors.Join(err, run.release())
@@ -133,7 +162,7 @@ var recomputeClaimsPerBucket = 250_000
 
 // stream reads the claims bucket by bucket (each person, with all their
 // claims, is in one bucket) and recomputes them.
-func (run *recomputeRun) stream(ctx context.Context, ps *settlement.PolicySet, visit func(*recomputed) error) error {
+func (run *recomputeRun) stream(ctx context.Context, visit func(*recomputed) error) error {
 	var n int
 	if err := run.conn.QueryRowContext(ctx, `SELECT count(*) FROM recompute_claims`).Scan(&n); err != nil {
 		return fmt.Errorf("recompute: count claims: %w", err)
@@ -143,7 +172,7 @@ func (run *recomputeRun) stream(ctx context.Context, ps *settlement.PolicySet, v
 	if err != nil {
 		return err
 	}
-	st := recomputeState{ps: ps, visit: visit}
+	st := recomputeState{ps: run.ps, visit: visit}
 	return run.conn.Raw(func(dc any) error {
 		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
 		if err != nil {
@@ -171,10 +200,11 @@ func (run *recomputeRun) stream(ctx context.Context, ps *settlement.PolicySet, v
 
 // claimSums are what the claims query gives about a claim's lines.
 type claimSums struct {
-	cat, written [settlement.NumRoundings]settlement.LineSums // with the catalogue's classes, with the classes written on the lines
-	bad, badW    bool                                         // a line the engine rejects (catalogue, written classes)
-	mismatched   int                                          // lines whose written class differs from the catalogue's
-	lineSteps    int                                          // rounding steps of the lines: class B shares and over-ceiling parts
+	cat, written settlement.LineSums // with the catalogue's classes, with the classes written on the lines
+	mode         settlement.Rounding // the rounding of the lines: the policy's in force
+	bad, badW    bool                // a line the engine rejects (catalogue, written classes)
+	mismatched   int                 // lines whose written class differs from the catalogue's
+	lineSteps    int                 // rounding steps of the lines: class B shares and over-ceiling parts
 }
 
 // recomputeState carries the running totals across the claims of a stream.
@@ -220,14 +250,15 @@ func (s *recomputeState) batch(ctx context.Context, rec arrow.RecordBatch) error
 		}
 		s.cur.sums = claimSums{bad: c.bad.Value(i), badW: c.badW.Value(i), mismatched: int(c.mismatched.Value(i)),
 			lineSteps: int(c.lineSteps.Value(i))}
-		sums := func(total, over, own, pre contract.Fen) settlement.LineSums {
+		sums := func(own, pre contract.Fen) settlement.LineSums {
+			total, over := fen(c.linesTotal, i), fen(c.over, i)
 			return settlement.LineSums{Total: total, OverCeiling: over, FullOwnPay: own, PreSelfPay: pre,
 				InScope: total - over - own - pre}
 		}
-		for m := range settlement.NumRoundings {
-			s.cur.sums.cat[m] = sums(fen(c.linesTotal, i), fen(c.over[m], i), fen(c.own[m], i), fen(c.pre[m], i))
-			s.cur.sums.written[m] = sums(fen(c.linesTotal, i), fen(c.over[m], i), fen(c.ownW[m], i), fen(c.preW[m], i))
-		}
+		s.cur.sums.cat, s.cur.sums.written = sums(fen(c.own, i), fen(c.pre, i)), sums(fen(c.ownW, i), fen(c.preW, i))
+		// No policy in force is -1, which wraps to a mode no policy has:
+		// the engine finds no policy either, or SettleSums rejects the sums.
+		s.cur.sums.mode = settlement.Rounding(c.mode.Value(i))
 		lo, hi := c.refunds.ValueOffsets(i)
 		if err := s.claim(fen(c.balance0, i), c.refundTimes.Int64Values()[lo:hi]); err != nil {
 			return err
@@ -247,14 +278,21 @@ func (s *recomputeState) claim(balance0 contract.Fen, refundsUs []int64) error {
 	}
 	s.started, s.person = true, cur.Person
 	s.st.applyRefunds(cur.Settled, &s.balance)
-	if s.st.settle(s.ps, cur, s.balance) {
+	ok, err := s.st.settle(s.ps, cur, s.balance)
+	if err != nil {
+		return err
+	}
+	if ok {
 		if err := s.visit(cur); err != nil {
 			return err
 		}
 	}
 	vt := visitIdx(cur.VisitType)
 	s.st.fund[vt] += cur.Fund
-	ded := countedDeductible(s.ps, cur)
+	ded, err := countedDeductible(s.ps, cur)
+	if err != nil {
+		return err
+	}
 	if cur.VisitType != visitInpatient {
 		s.st.ded[vt] += ded
 	} else {
@@ -281,8 +319,7 @@ type stringArray interface {
 type claimCols struct {
 	id, person, org, orgName, visitType, insured, treatment, insurance, regKind, regUsed, regID stringArray
 	level, admitted, date, settled, balance0, total, fund, otherFunds, account, cash            *array.Int64
-	linesTotal, lineSteps, mismatched, refundTimes                                              *array.Int64
-	over, own, pre, ab, ownW, preW, abW                                                         [settlement.NumRoundings]*array.Int64
+	linesTotal, lineSteps, mismatched, refundTimes, mode, over, own, pre, ownW, preW            *array.Int64
 	retiree, emergency, fundParts, bad, badW                                                    *array.Boolean
 	refunds                                                                                     *array.List
 }
@@ -330,17 +367,10 @@ func claimColumns(rec arrow.RecordBatch) (claimCols, error) {
 		{&c.balance0, "balance0"}, {&c.total, "total"}, {&c.fund, "fund"}, {&c.otherFunds, "other_funds"},
 		{&c.account, "account"}, {&c.cash, "cash"}, {&c.linesTotal, "lines_total"}, {&c.lineSteps, "line_steps"},
 		{&c.mismatched, "mismatched"}, {&c.retiree, "retiree"}, {&c.emergency, "emergency"}, {&c.fundParts, "fund_parts"},
-		{&c.bad, "bad"}, {&c.badW, "bad_w"}, {&c.refunds, "refunds_us"},
+		{&c.bad, "bad"}, {&c.badW, "bad_w"}, {&c.refunds, "refunds_us"}, {&c.mode, "mode"}, {&c.over, "over"},
+		{&c.own, "own"}, {&c.pre, "pre"}, {&c.ownW, "own_w"}, {&c.preW, "pre_w"},
 	} {
 		set(f.dst, f.name)
-	}
-	for m := range settlement.NumRoundings {
-		for _, f := range []struct {
-			dst  **array.Int64
-			name string
-		}{{&c.over[m], "over"}, {&c.own[m], "own"}, {&c.pre[m], "pre"}, {&c.ownW[m], "own_w"}, {&c.preW[m], "pre_w"}} {
-			set(f.dst, f.name+strconv.Itoa(m))
-		}
 	}
 	if c.refunds != nil {
 		var ok bool
@@ -415,15 +445,27 @@ func (run *recomputeRun) loadLines(ctx context.Context, claims []*recomputed) er
 // computation, whatever else was wrong with the settlement; using it keeps
 // one wrong settlement from making the person's later, correct ones look
 // wrong too.
-func countedDeductible(ps *settlement.PolicySet, r *recomputed) contract.Fen {
+func countedDeductible(ps *settlement.PolicySet, r *recomputed) (contract.Fen, error) {
 	if r.sums.mismatched == 0 || r.sums.badW {
-		return r.Res.Deductible
+		return r.Res.Deductible, nil
 	}
-	res, err := ps.SettleSums(r.Claim, &r.sums.written)
-	if err != nil {
-		return r.Res.Deductible
+	res, ok, err := settleSums(ps, r.Claim, r.sums.mode, r.sums.written)
+	if !ok {
+		return r.Res.Deductible, err
 	}
-	return res.Deductible
+	return res.Deductible, nil
+}
+
+// settleSums settles a claim from its line sums; false when the claim is
+// not settleable (no policy in force, an invalid claim). Sums rounded with
+// another mode than the policy's are an error: the claims query and the
+// engine disagree on which policy is in force.
+func settleSums(ps *settlement.PolicySet, c settlement.Claim, mode settlement.Rounding, sums settlement.LineSums) (settlement.Result, bool, error) {
+	res, err := ps.SettleSums(c, mode, sums)
+	if errors.Is(err, settlement.ErrRoundingMode) {
+		return res, false, fmt.Errorf("recompute: %w", err)
+	}
+	return res, err == nil, nil
 }
 
 // defaultSelfPay is the class B 先行自付 share assumed for a line written as
@@ -489,7 +531,7 @@ func (s *personYear) applyRefunds(t time.Time, balance *contract.Fen) {
 // settle fills the running totals into the claim and recomputes it from
 // its line sums; false when the insured region has no policy or the claim
 // is not settleable.
-func (s *personYear) settle(ps *settlement.PolicySet, r *recomputed, balance contract.Fen) bool {
+func (s *personYear) settle(ps *settlement.PolicySet, r *recomputed, balance contract.Fen) (bool, error) {
 	vt := visitIdx(r.VisitType)
 	c := &r.Claim
 	c.FundUsedYTD = max(s.fund[vt], 0)
@@ -501,16 +543,16 @@ func (s *personYear) settle(ps *settlement.PolicySet, r *recomputed, balance con
 		c.AccountBalance = max(balance, 0)
 	}
 	if r.sums.bad {
-		return false
+		return false, nil
 	}
-	res, err := ps.SettleSums(*c, &r.sums.cat)
-	if err != nil {
-		return false
+	res, ok, err := settleSums(ps, *c, r.sums.mode, r.sums.cat)
+	if !ok {
+		return false, err
 	}
 	r.Res = res
 	r.Steps = 3 + r.sums.lineSteps // deductible, bands, account, and the lines' own
 	r.Tol = contract.Fen(r.Steps)
-	return true
+	return true, nil
 }
 
 // with returns the recomputation of r's claim under a change.
@@ -536,12 +578,12 @@ func recomputeDiffs(ctx context.Context, q Querier, ps *settlement.PolicySet) ([
 // computeDiffs recomputes every claim from its line sums, then reads the
 // lines of the claims that disagree.
 func computeDiffs(ctx context.Context, q Querier, ps *settlement.PolicySet) (diffs []*recomputed, err error) {
-	run, err := openRecompute(ctx, q)
+	run, err := openRecompute(ctx, q, ps)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, run.close()) }()
-	err = run.stream(ctx, ps, func(r *recomputed) error {
+	err = run.stream(ctx, func(r *recomputed) error {
 		if r.Fund != r.Res.Fund || r.Account != r.Res.Account {
 			c := *r
 			diffs = append(diffs, &c)

@@ -258,27 +258,58 @@ type LineSums struct {
 	InScope     contract.Fen // class A and B lines after over-ceiling and 先行自付
 }
 
-// NumRoundings is the number of rounding modes: Rounding values are
-// 0..NumRoundings-1.
-const NumRoundings = 3
+// ErrRoundingMode is returned by SettleSums when the sums were rounded
+// with another mode than the policy in force rounds with.
+var ErrRoundingMode = errors.New("settlement: line sums rounded with another mode than the policy's")
 
 // SettleSums is SettleQuick for a claim given by its line sums instead of
-// its lines (c.Lines is ignored): sums[m] are the sums under rounding m, and
-// the policy in force picks its mode. It validates the claim as Settle does,
-// except for the checks of single lines, which the caller made when it
-// summed them; the result equals SettleQuick's on the lines.
-func (ps *PolicySet) SettleSums(c Claim, sums *[NumRoundings]LineSums) (Result, error) {
+// its lines (c.Lines is ignored): sums are the lines summed under mode,
+// which must be the rounding of the policy in force (PolicyVersions). It
+// validates the claim as Settle does, except for the checks of single
+// lines, which the caller made when it summed them; the result equals
+// SettleQuick's on the lines.
+func (ps *PolicySet) SettleSums(c Claim, mode Rounding, sums LineSums) (Result, error) {
 	var r Result
 	pc, err := ps.prepare(&c)
 	if err != nil {
 		return r, err
 	}
-	ls := lineSums{LineSums: sums[pc.rp.rounding]}
-	if err := checkTotal(ls.Total); err != nil {
+	if mode != pc.rp.rounding {
+		return r, fmt.Errorf("%w: %s, the policy of %s rounds %s", ErrRoundingMode, mode, pc.rp.code, pc.rp.rounding)
+	}
+	if err := checkTotal(sums.Total); err != nil {
 		return r, err
 	}
-	pc.finish(&c, &r, &ls, false)
+	pc.finish(&c, &r, &lineSums{LineSums: sums}, false)
 	return r, nil
+}
+
+// PolicyVersion is the rounding of one policy version, for callers that
+// sum the lines themselves (SettleSums): the policy of an insured region
+// is its own version in force, else its city's (NNMM00), else its
+// province's (NN0000), as Settle looks them up.
+type PolicyVersion struct {
+	Region   contract.RegionCode
+	From, To time.Time // first and last day in force (UTC dates); zero when open
+	Rounding Rounding
+}
+
+// PolicyVersions lists every version of every region's policy.
+func (ps *PolicySet) PolicyVersions() []PolicyVersion {
+	var out []PolicyVersion
+	day := func(d int64, open int64) time.Time {
+		if d == open {
+			return time.Time{}
+		}
+		return time.Unix(d*86400, 0).UTC()
+	}
+	for _, code := range ps.codes {
+		n, _ := regionNumber(code)
+		for _, v := range ps.byCode[n] {
+			out = append(out, PolicyVersion{Region: code, From: day(v.from, math.MinInt64), To: day(v.to, math.MaxInt64), Rounding: v.rounding})
+		}
+	}
+	return out
 }
 
 // SumLines is the first step of Settle: the sums of the lines under mode.

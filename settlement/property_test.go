@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -115,14 +116,22 @@ func TestSettleProperties(t *testing.T) {
 		}
 		// The claim settled from its line sums (the set-based recompute's
 		// path) gives the same result.
-		var sums [settlement.NumRoundings]settlement.LineSums
-		for m := range sums {
-			if sums[m], err = settlement.SumLines(c.Lines, settlement.Rounding(m)); err != nil {
+		terms, err := ps.Terms(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []settlement.Rounding{settlement.HalfUp, settlement.HalfEven, settlement.Down} {
+			sums, err := settlement.SumLines(c.Lines, m)
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		if s, err := ps.SettleSums(c, &sums); err != nil || !reflect.DeepEqual(s, r) {
-			fail(fmt.Sprintf("SettleSums differs from Settle: %+v, %v", s, err))
+			s, err := ps.SettleSums(c, m, sums)
+			switch {
+			case m != terms.Rounding && !errors.Is(err, settlement.ErrRoundingMode):
+				fail(fmt.Sprintf("SettleSums took sums rounded %s for a policy rounding %s: %v", m, terms.Rounding, err))
+			case m == terms.Rounding && (err != nil || !reflect.DeepEqual(s, r)):
+				fail(fmt.Sprintf("SettleSums differs from Settle: %+v, %v", s, err))
+			}
 		}
 	}
 	if settled < n/2 {

@@ -1,12 +1,14 @@
 -- The claims of the settlement recompute, one row per claim, with the sums
 -- of its lines the settlement engine applies the policy to
--- (settlement.LineSums), under each of the three rounding modes (suffix 0
--- half up, 1 half even, 2 down: the per-line over-ceiling and class B
--- shares are rounded line by line), both with the catalogue's classes and
--- with the classes written on the lines (suffix _w); the in-scope amount is
--- what the lines leave (total − over − own − pre) when every line has a
--- class A, B or C (else the claim is bad). One grouped pass over
--- the lines (settlement_recompute_lines.sql, which must run first).
+-- (settlement.LineSums), both with the catalogue's classes and with the
+-- classes written on the lines (suffix _w); the in-scope amount is what
+-- the lines leave (total - over - own - pre) when every line has a class
+-- A, B or C (else the claim is bad). The per-line over-ceiling and class B
+-- shares are rounded line by line with the rounding (mode) of the insured
+-- region's policy in force on the claim's date: the region's own version,
+-- else its city's, else its province's (recompute_rounding; -1 when none).
+-- One grouped pass over the lines (settlement_recompute_lines.sql, which
+-- must run first).
 --
 -- A claim is a settlement, or an inpatient stay settled in parts (中途结算,
 -- the same visit id mdtrt_id): recompute_parts gives each settlement its
@@ -35,23 +37,35 @@ WITH vis AS (
     JOIN persons p USING (person_id)
     JOIN institutions i USING (org_code)
     WHERE s.settlement_id NOT IN (SELECT settlement_id FROM reversed_settlements)
-)
+),
 -- An outpatient or pharmacy settlement is a claim of its own; only
 -- inpatient settlements need the windows that gather a stay's parts.
 -- claim_no is an integer key of the claim to group lines by.
-SELECT *, settlement_id AS claim_id, settled_at AS stay_end, 1 AS part_no, row_no AS claim_no
-FROM vis
-WHERE visit_type <> 'inpatient'
-UNION ALL BY NAME
-SELECT *,
-       last_value(settlement_id) OVER claim AS claim_id,
-       max(settled_at) OVER claim AS stay_end,
-       row_number() OVER claim AS part_no,
-       min(row_no) OVER claim AS claim_no
-FROM vis
-WHERE visit_type = 'inpatient'
-WINDOW claim AS (PARTITION BY person_id, stay_id ORDER BY settled_at, settlement_id
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING);
+parts AS (
+    SELECT *, settlement_id AS claim_id, settled_at AS stay_end, settled_at AS claim_date, 1 AS part_no,
+           row_no AS claim_no
+    FROM vis
+    WHERE visit_type <> 'inpatient'
+    UNION ALL BY NAME
+    SELECT *,
+           last_value(settlement_id) OVER claim AS claim_id,
+           max(settled_at) OVER claim AS stay_end,
+           min(settled_at) OVER claim AS claim_date,
+           row_number() OVER claim AS part_no,
+           min(row_no) OVER claim AS claim_no
+    FROM vis
+    WHERE visit_type = 'inpatient'
+    WINDOW claim AS (PARTITION BY person_id, stay_id ORDER BY settled_at, settlement_id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+)
+SELECT p.*, coalesce(r1.rounding, r2.rounding, r3.rounding, -1) AS mode
+FROM parts p
+LEFT JOIN recompute_rounding r1 ON r1.region = p.insured_region
+     AND r1.valid_from <= p.claim_date::DATE AND r1.valid_to >= p.claim_date::DATE
+LEFT JOIN recompute_rounding r2 ON r2.region = substr(p.insured_region, 1, 4) || '00'
+     AND r2.valid_from <= p.claim_date::DATE AND r2.valid_to >= p.claim_date::DATE
+LEFT JOIN recompute_rounding r3 ON r3.region = substr(p.insured_region, 1, 2) || '0000'
+     AND r3.valid_from <= p.claim_date::DATE AND r3.valid_to >= p.claim_date::DATE;
 
 CREATE OR REPLACE TEMP TABLE recompute_claims AS
 WITH cov AS (
@@ -70,28 +84,20 @@ WITH cov AS (
 ),
 line AS (
     -- A line above 10 billion yuan is rejected (bad); its amount is not summed.
-    SELECT p.claim_no, l.line_class, l.class, l.selfpay, l.ceiling, l.unit_price,
+    SELECT p.claim_no, p.mode, l.line_class, l.class, l.selfpay, l.ceiling, l.unit_price,
            CASE WHEN abs(l.amount) > 1000000000000 THEN 0 ELSE l.amount END AS amount,
            CASE WHEN l.class = 'B' AND l.selfpay <> 0 THEN l.selfpay ELSE 1000 END AS selfpay_w,
            abs(l.amount) > 1000000000000 OR l.ceiling < 0 AS bad_any,
-           recompute_over(l.over_n, l.amount, 0)::BIGINT AS o0, recompute_over(l.over_n, l.amount, 1)::BIGINT AS o1,
-           recompute_over(l.over_n, l.amount, 2)::BIGINT AS o2
+           recompute_over(l.over_n, l.amount, p.mode)::BIGINT AS o
     FROM recompute_lines l
     JOIN recompute_parts p USING (settlement_id)
 ),
 lines AS (
-    SELECT claim_no, sum(amount)::BIGINT AS lines_total,
-           sum(o0)::BIGINT AS over0, sum(o1)::BIGINT AS over1, sum(o2)::BIGINT AS over2,
-           sum(amount - o0) FILTER (class = 'C') AS own0, sum(amount - o1) FILTER (class = 'C') AS own1,
-           sum(amount - o2) FILTER (class = 'C') AS own2,
-           sum(recompute_share(amount - o0, selfpay, 0)) FILTER (class = 'B') AS pre0,
-           sum(recompute_share(amount - o1, selfpay, 1)) FILTER (class = 'B') AS pre1,
-           sum(recompute_share(amount - o2, selfpay, 2)) FILTER (class = 'B') AS pre2,
-           sum(amount - o0) FILTER (line_class = 'C') AS own_w0, sum(amount - o1) FILTER (line_class = 'C') AS own_w1,
-           sum(amount - o2) FILTER (line_class = 'C') AS own_w2,
-           sum(recompute_share(amount - o0, selfpay_w, 0)) FILTER (line_class = 'B') AS pre_w0,
-           sum(recompute_share(amount - o1, selfpay_w, 1)) FILTER (line_class = 'B') AS pre_w1,
-           sum(recompute_share(amount - o2, selfpay_w, 2)) FILTER (line_class = 'B') AS pre_w2,
+    SELECT claim_no, sum(amount)::BIGINT AS lines_total, sum(o)::BIGINT AS over,
+           sum(amount - o) FILTER (class = 'C') AS own,
+           sum(recompute_share(amount - o, selfpay, mode)) FILTER (class = 'B') AS pre,
+           sum(amount - o) FILTER (line_class = 'C') AS own_w,
+           sum(recompute_share(amount - o, selfpay_w, mode)) FILTER (line_class = 'B') AS pre_w,
            count(*) FILTER (class = 'B') + count(*) FILTER (ceiling > 0 AND unit_price > ceiling) AS line_steps,
            count(*) FILTER (line_class IS DISTINCT FROM class) AS mismatched,
            bool_or(bad_any OR class NOT IN ('A', 'B', 'C') OR (class = 'B' AND (selfpay < 0 OR selfpay > 10000))) AS bad,
@@ -122,12 +128,9 @@ SELECT v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_dat
        coalesce(c.reg_kind, '') AS reg_kind, coalesce(c.reg_used, '') AS reg_used,
        coalesce(v.registration_id, '') AS registration_id,
        m.total, m.fund, m.other_funds, m.fund_parts, m.account, m.cash,
-       coalesce(l.lines_total, 0) AS lines_total,
-       coalesce(l.over0, 0) AS over0, coalesce(l.over1, 0) AS over1, coalesce(l.over2, 0) AS over2,
-       coalesce(l.own0, 0)::BIGINT AS own0, coalesce(l.own1, 0)::BIGINT AS own1, coalesce(l.own2, 0)::BIGINT AS own2,
-       coalesce(l.pre0, 0)::BIGINT AS pre0, coalesce(l.pre1, 0)::BIGINT AS pre1, coalesce(l.pre2, 0)::BIGINT AS pre2,
-       coalesce(l.own_w0, 0)::BIGINT AS own_w0, coalesce(l.own_w1, 0)::BIGINT AS own_w1, coalesce(l.own_w2, 0)::BIGINT AS own_w2,
-       coalesce(l.pre_w0, 0)::BIGINT AS pre_w0, coalesce(l.pre_w1, 0)::BIGINT AS pre_w1, coalesce(l.pre_w2, 0)::BIGINT AS pre_w2,
+       v.mode, coalesce(l.lines_total, 0) AS lines_total, coalesce(l.over, 0) AS over,
+       coalesce(l.own, 0)::BIGINT AS own, coalesce(l.pre, 0)::BIGINT AS pre,
+       coalesce(l.own_w, 0)::BIGINT AS own_w, coalesce(l.pre_w, 0)::BIGINT AS pre_w,
        coalesce(l.line_steps, 0) AS line_steps, coalesce(l.mismatched, 0) AS mismatched,
        coalesce(l.bad, false) AS bad, coalesce(l.bad_w, false) AS bad_w,
        coalesce(r.refunds_us, []) AS refunds_us

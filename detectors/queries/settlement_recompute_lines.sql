@@ -4,7 +4,12 @@
 -- macros. The class of a line is the treatment region's catalogue row for
 -- (item_code, date) when there is one (line_class is the class written on
 -- the line). Money in fen, quantities and prices in 1/10,000, shares in
--- 1/10,000. Temp objects of one connection; runs as is in the DuckDB CLI.
+-- 1/10,000. recompute_rounding is the rounding of every policy version
+-- (settlement.PolicyVersions; open periods from 0001-01-01 to 9999-12-31),
+-- written by the recompute. Temp objects of one connection; runs as is in
+-- the DuckDB CLI.
+
+CREATE OR REPLACE TEMP TABLE recompute_rounding (region VARCHAR, valid_from DATE, valid_to DATE, rounding INTEGER);
 
 -- q + 1 when the quotient q of a division by d with remainder r rounds up
 -- under settlement.Rounding mode (0 half up, 1 half even, 2 down), for a

@@ -7,9 +7,7 @@
 SELECT claim_id, person_id, org_code, org_name, org_level, visit_type,
        epoch_us(admitted_at) AS admitted_us, epoch_us(claim_date) AS claim_date_us, epoch_us(stay_end) AS settled_us,
        insured_region, treatment_region, insurance_type, retiree, balance0, emergency, reg_kind, reg_used, registration_id,
-       total, fund, other_funds, fund_parts, account, cash, lines_total,
-       over0, over1, over2, own0, own1, own2, pre0, pre1, pre2,
-       own_w0, own_w1, own_w2, pre_w0, pre_w1, pre_w2,
+       total, fund, other_funds, fund_parts, account, cash, mode::BIGINT AS mode, lines_total, over, own, pre, own_w, pre_w,
        line_steps, mismatched, bad, bad_w, refunds_us
 FROM recompute_claims
 WHERE hash(person_id) % CAST($1 AS UBIGINT) = CAST($2 AS UBIGINT)
