@@ -18,9 +18,10 @@ import (
 	"github.com/medaudit/medaudit/settlement"
 )
 
-// recomputed is one settlement as settled and as the settlement engine
-// recomputes it under the insured region's policy, with the running totals
-// of the person's year that went into the claim.
+// recomputed is one claim (a settlement, or a stay settled in parts) as
+// settled and as the settlement engine recomputes it under the insured
+// region's policy, with the running totals of the person's year that went
+// into the claim.
 type recomputed struct {
 	ID, Person, Org, OrgName string
 	OrgLevel                 int
