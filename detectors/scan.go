@@ -81,6 +81,7 @@ type ScanOptions struct {
 // ScanWith is Scan with options.
 func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Time, opts ScanOptions) (ScanSummary, error) {
 	start := now()
+	ctx = withScanState(ctx)
 	sum := ScanSummary{Detectors: len(ds), Flags: map[string]int{}}
 	if len(ds) == 0 {
 		return sum, errors.New("no detectors registered")

@@ -11,9 +11,10 @@ import (
 	"github.com/medaudit/medaudit/settlement"
 )
 
-// BenchmarkRecompute measures the recompute detector path (the streaming
-// query of settlements with their lines, the running totals and the
-// settlement engine) over a generated fixture, in settlements per second.
+// BenchmarkRecompute measures the recompute detector path (the grouped
+// query of the claims' line sums, the Arrow stream of the claims, the
+// running totals and the settlement engine) over a generated fixture, in
+// claims per second.
 // The engine alone is settlement.BenchmarkSettle.
 func BenchmarkRecompute(b *testing.B) {
 	for _, persons := range []int{1000} {
@@ -47,7 +48,7 @@ func BenchmarkRecompute(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "settlements/s")
+			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "claims/s")
 		})
 	}
 }

@@ -3,19 +3,25 @@ package detectors
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
-	"slices"
 	"sort"
-	"sync"
+	"strings"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/medaudit/medaudit/contract"
 	"github.com/medaudit/medaudit/settlement"
 )
 
-// recomputed is one settlement as settled and as the settlement engine
-// recomputes it under the insured region's policy, with the running totals
-// of the person's year that went into the claim.
+// recomputed is one claim (a settlement, or a stay settled in parts) as
+// settled and as the settlement engine recomputes it under the insured
+// region's policy, with the running totals of the person's year that went
+// into the claim.
 type recomputed struct {
 	ID, Person, Org, OrgName string
 	OrgLevel                 int
@@ -31,13 +37,14 @@ type recomputed struct {
 	OtherFunds contract.Fen
 	FundParts  bool // hifp_pay was given
 	Cash       contract.Fen
-	Claim      settlement.Claim
-	Res        settlement.Result // recomputed (SettleQuick)
+	Claim      settlement.Claim  // with its lines only once loadLines read them
+	Res        settlement.Result // recomputed (SettleSums: SettleQuick on the lines)
 	Tol        contract.Fen      // 0.01 × rounding steps
 	Steps      int               // rounding steps the tolerance allows for
-	LineClass  []settlement.Line // the lines with the class written on them, when any differs from the catalogue
+	LineClass  []settlement.Line // the lines with the class written on them (loadLines)
 	Mismatched []lineRef         // lines whose written class differs from the catalogue's
 	ClassC     []lineRef         // class C lines (catalogue)
+	sums       claimSums         // what the claims query gave about the lines
 }
 
 // lineRef names a fee line in evidence.
@@ -47,222 +54,419 @@ type lineRef struct {
 	Amount             contract.Fen
 }
 
-// recomputeStream runs the recompute over every settlement in person and
-// settlement-time order and calls visit for each (the struct is reused:
-// visit must copy what it keeps). One query streams settlements with their
-// lines; the running totals of each person's calendar year are carried in
-// memory: fund used and annual deductible met per visit type (each visit
-// type has its own cap and deductible in the policies), the n-th admission,
-// and the account balance from persons.account_balance (balance at the
-// start of the year) less the account payments as settled. Refunds give
-// back the settled fund, account and deductible at the refund's time.
-// Settlements whose insured region has no policy in force at the
-// settlement date are skipped: they are unknown, not wrong (Coverage counts
-// them).
+// recomputeStream runs the recompute over every claim (a settlement, or an
+// inpatient stay settled in parts) in person and settlement-time order and
+// calls visit for each (the struct is reused: visit must copy what it
+// keeps; its claim has no lines). One grouped pass over the fee lines gives
+// each claim's line sums (settlement_recompute_claims.sql); the claims
+// stream in as Arrow record batches, and the running totals of each
+// person's calendar year are carried in memory: fund used and annual
+// deductible met per visit type (each visit type has its own cap and
+// deductible in the policies), the n-th admission, and the account balance
+// from persons.account_balance (balance at the start of the year) less the
+// account payments as settled. Refunds give back the settled fund, account
+// and deductible at the refund's time. The engine settles each claim from
+// its line sums (settlement.SettleSums, which equals Settle on the lines).
+// Claims whose insured region has no policy in force at the settlement
+// date are skipped: they are unknown, not wrong (Coverage counts them).
 func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, visit func(*recomputed) error) error {
-	refunds, err := loadRefunds(ctx, q)
+	run, err := openRecompute(ctx, q, ps)
 	if err != nil {
 		return err
 	}
-	text, err := queries.ReadFile("queries/settlement_recompute.sql")
-	if err != nil {
-		return err
-	}
-	buckets, err := recomputeBuckets(ctx, q)
-	if err != nil {
-		return err
-	}
+	return errors.Join(run.stream(ctx, visit), run.close())
+}
 
-	var (
-		cur     recomputed
-		have    bool
-		st      personYear
-		balance contract.Fen
-		n       int
-	)
-	flush := func() error {
-		if !have {
-			return nil
-		}
-		have = false
-		st.applyRefunds(cur.Settled, &balance)
-		ok, err := st.settle(ps, &cur, balance)
+// recomputeRun is one recompute over the loaded data on a pinned
+// connection (temp objects belong to one): the temp view and macros of
+// settlement_recompute_lines.sql and the claims of
+// settlement_recompute_claims.sql, dropped by close.
+type recomputeRun struct {
+	conn    *sql.Conn
+	release func() error
+	ps      *settlement.PolicySet
+}
+
+// openRecompute builds the claims of the recompute under ps.
+func openRecompute(ctx context.Context, q Querier, ps *settlement.PolicySet) (*recomputeRun, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	run := recomputeRun{ps: ps}
+	switch c := q.(type) {
+	case *sql.Conn:
+		run.conn, run.release = c, func() error { return nil }
+	case interface {
+		Conn(context.Context) (*sql.Conn, error)
+	}:
+		conn, err := c.Conn(ctx)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("recompute: %w", err)
 		}
-		if ok {
-			if err := visit(&cur); err != nil {
+		run.conn, run.release = conn, conn.Close
+	default:
+		return nil, fmt.Errorf("recompute: needs a *sql.DB or *sql.Conn, got %T", q)
+	}
+	for _, name := range []string{"settlement_recompute_lines.sql", "rounding", "settlement_recompute_claims.sql"} {
+		var err error
+		if name == "rounding" {
+			err = run.writeRounding(ctx)
+		} else {
+			var text []byte
+			if text, err = queries.ReadFile("queries/" + name); err == nil {
+				_, err = run.conn.ExecContext(ctx, string(text))
+			}
+		}
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("recompute %s: %w", name, err), run.close())
+		}
+	}
+	return &run, nil
+}
+
+// writeRounding fills recompute_rounding with the rounding of every policy
+// version, for the claims query to round each claim's lines as its policy
+// does.
+func (run *recomputeRun) writeRounding(ctx context.Context) error {
+	vs := run.ps.PolicyVersions()
+	if len(vs) == 0 {
+		return nil
+	}
+	day := func(t time.Time, open string) string {
+		if t.IsZero() {
+			return open
+		}
+		return t.Format(time.DateOnly)
+	}
+	rows := make([]string, len(vs))
+	args := make([]any, 0, 4*len(vs))
+	for i, v := range vs {
+		rows[i] = "(?, ?::DATE, ?::DATE, ?)"
+		args = append(args, string(v.Region), day(v.From, "0001-01-01"), day(v.To, "9999-12-31"), int(v.Rounding))
+	}
+	_, err := run.conn.ExecContext(ctx, "INSERT INTO recompute_rounding VALUES "+strings.Join(rows, ", "), args...)
+	return err
+}
+
+// close drops the recompute's temp objects and unpins the connection.
+func (run *recomputeRun) close() error {
+	_, err := run.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS recompute_claims; DROP TABLE IF EXISTS recompute_parts; DROP TABLE IF EXISTS recompute_rounding;
+		DROP VIEW IF EXISTS recompute_lines;
+		DROP MACRO IF EXISTS recompute_over; DROP MACRO IF EXISTS recompute_share; DROP MACRO IF EXISTS recompute_round`)
+	return errors.Join(err, run.release())
+}
+
+// recomputeClaimsPerBucket bounds the claims one stream query returns (the
+// driver materialises a result; a variable so that a test can force many
+// buckets).
+var recomputeClaimsPerBucket = 250_000
+
+// stream reads the claims bucket by bucket (each person, with all their
+// claims, is in one bucket) and recomputes them.
+func (run *recomputeRun) stream(ctx context.Context, visit func(*recomputed) error) error {
+	var n int
+	if err := run.conn.QueryRowContext(ctx, `SELECT count(*) FROM recompute_claims`).Scan(&n); err != nil {
+		return fmt.Errorf("recompute: count claims: %w", err)
+	}
+	buckets := max(1, (n+recomputeClaimsPerBucket-1)/recomputeClaimsPerBucket)
+	text, err := queries.ReadFile("queries/settlement_recompute_stream.sql")
+	if err != nil {
+		return err
+	}
+	st := recomputeState{ps: run.ps, visit: visit}
+	return run.conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return fmt.Errorf("recompute: %w", err)
+		}
+		for b := range buckets {
+			rdr, err := ar.QueryContext(ctx, string(text), buckets, b)
+			if err != nil {
+				return fmt.Errorf("recompute stream: %w", err)
+			}
+			for err == nil && rdr.Next() {
+				err = st.batch(ctx, rdr.RecordBatch())
+			}
+			if err == nil {
+				err = rdr.Err()
+			}
+			rdr.Release()
+			if err != nil {
+				return fmt.Errorf("recompute stream: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// claimSums are what the claims query gives about a claim's lines.
+type claimSums struct {
+	cat, written settlement.LineSums // with the catalogue's classes, with the classes written on the lines
+	mode         settlement.Rounding // the rounding of the lines: the policy's in force
+	bad, badW    bool                // a line the engine rejects (catalogue, written classes)
+	mismatched   int                 // lines whose written class differs from the catalogue's
+	lineSteps    int                 // rounding steps of the lines: class B shares and over-ceiling parts
+}
+
+// recomputeState carries the running totals across the claims of a stream.
+type recomputeState struct {
+	ps      *settlement.PolicySet
+	visit   func(*recomputed) error
+	st      personYear
+	balance contract.Fen
+	person  string
+	started bool
+	n       int
+	cur     recomputed
+}
+
+// batch recomputes the claims of one record batch in order.
+func (s *recomputeState) batch(ctx context.Context, rec arrow.RecordBatch) error {
+	c, err := claimColumns(rec)
+	if err != nil {
+		return err
+	}
+	fen := func(a *array.Int64, i int) contract.Fen { return contract.Fen(a.Value(i)) }
+	str := func(a stringArray, i int) string { return strings.Clone(a.Value(i)) }
+	at := func(a *array.Int64, i int) time.Time { return time.UnixMicro(a.Value(i)).UTC() }
+	for i := range int(rec.NumRows()) {
+		if s.n++; s.n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		vt := visitIdx(cur.VisitType)
-		st.fund[vt] += cur.Fund
-		ded := countedDeductible(ps, &cur)
-		if cur.VisitType != visitInpatient {
-			st.ded[vt] += ded
-		} else {
-			st.nAdm++
+		insurance, visitType, regKind := str(c.insurance, i), str(c.visitType, i), str(c.regKind, i)
+		level, emergency := int(c.level.Value(i)), c.emergency.Value(i)
+		s.cur = recomputed{
+			ID: str(c.id, i), Person: str(c.person, i), Org: str(c.org, i), OrgName: str(c.orgName, i), OrgLevel: level,
+			VisitType: visitType, Admitted: at(c.admitted, i), Settled: at(c.settled, i), Insurance: insurance,
+			RegKind: regKind, RegUsed: str(c.regUsed, i), RegID: str(c.regID, i), Emergency: emergency,
+			Total: fen(c.total, i), Fund: fen(c.fund, i), OtherFunds: fen(c.otherFunds, i), FundParts: c.fundParts.Value(i),
+			Account: fen(c.account, i), Cash: fen(c.cash, i),
+			Claim: settlement.Claim{
+				InsuredRegion: contract.RegionCode(str(c.insured, i)), TreatmentRegion: contract.RegionCode(str(c.treatment, i)),
+				Date: at(c.date, i), InsuranceType: insurance, Retiree: c.retiree.Value(i), VisitType: visitType,
+				HospitalLevel: level, Registration: regKind, Emergency: emergency,
+			},
 		}
-		if cur.Insurance == insuranceEmployee {
-			balance -= cur.Account
+		s.cur.sums = claimSums{bad: c.bad.Value(i), badW: c.badW.Value(i), mismatched: int(c.mismatched.Value(i)),
+			lineSteps: int(c.lineSteps.Value(i))}
+		sums := func(own, pre contract.Fen) settlement.LineSums {
+			total, over := fen(c.linesTotal, i), fen(c.over, i)
+			return settlement.LineSums{Total: total, OverCeiling: over, FullOwnPay: own, PreSelfPay: pre,
+				InScope: total - over - own - pre}
 		}
-		for _, t := range refunds[cur.ID] {
-			st.pending = append(st.pending, refund{at: t, vt: vt, fund: cur.Fund, account: cur.Account,
-				ded: ded * contract.Fen(boolInt(cur.VisitType != visitInpatient)), employee: cur.Insurance == insuranceEmployee})
-		}
-		return nil
-	}
-
-	var (
-		sid, person, org, orgName, visitType, insured, treatment, insurance   string
-		regKind, regUsed, regID, itemID, itemCode, itemName, lineClass, class string
-		level, selfpay                                                        int
-		admitted, settled                                                     time.Time
-		retiree, emergency                                                    bool
-		balance0, total, fund, account, cash, ceiling, qty, price, amount     int64
-		stay, curStay, lastSID                                                string
-		hifp                                                                  sql.NullInt64
-	)
-	// basic splits a settlement's fund into 统筹 (hifp_pay) and the other
-	// funds when it gives its fund parts.
-	basic := func(fund int64) (contract.Fen, contract.Fen, bool) {
-		if hifp.Valid {
-			return contract.Fen(hifp.Int64), contract.Fen(fund - hifp.Int64), true
-		}
-		return contract.Fen(fund), 0, false
-	}
-	consume := func(rows *sql.Rows) error {
-		for rows.Next() {
-			if err := rows.Scan(&sid, &person, &org, &orgName, &level, &visitType, &admitted, &settled, &insured, &treatment,
-				&insurance, &retiree, &balance0, &emergency, &regKind, &regUsed, &regID, &total, &fund, &account, &cash,
-				&itemID, &itemCode, &itemName, &lineClass, &class, &selfpay, &ceiling, &qty, &price, &amount, &stay, &hifp); err != nil {
-				return fmt.Errorf("recompute scan: %w", err)
-			}
-			if have && stay == curStay && sid != lastSID {
-				// The next settlement of a stay settled in parts (中途结算):
-				// one claim whose money is the sum of the stay's settlements;
-				// the settlement that closes the stay is the subject.
-				lastSID = sid
-				cur.ID, cur.Settled = sid, settled
-				cur.Total += contract.Fen(total)
-				b, o, parts := basic(fund)
-				cur.Fund += b
-				cur.OtherFunds += o
-				cur.FundParts = cur.FundParts || parts
-				cur.Account += contract.Fen(account)
-				cur.Cash += contract.Fen(cash)
-			}
-			if !have || stay != curStay {
-				curStay, lastSID = stay, sid
-				if err := flush(); err != nil {
-					return err
-				}
-				if n++; n%4096 == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				if person != cur.Person || settled.Year() != st.year {
-					if person != cur.Person {
-						balance = contract.Fen(balance0)
-					}
-					st.reset(settled.Year())
-				}
-				cur = recomputed{
-					ID: sid, Person: person, Org: org, OrgName: orgName, OrgLevel: level, VisitType: visitType,
-					Admitted: admitted, Settled: settled, Insurance: insurance, RegKind: regKind, RegUsed: regUsed, RegID: regID,
-					Emergency: emergency, Total: contract.Fen(total), Account: contract.Fen(account),
-					Cash: contract.Fen(cash),
-					Claim: settlement.Claim{
-						InsuredRegion: contract.RegionCode(insured), TreatmentRegion: contract.RegionCode(treatment), Date: settled,
-						InsuranceType: insurance, Retiree: retiree, VisitType: visitType, HospitalLevel: level,
-						Registration: regKind, Emergency: emergency, Lines: cur.Claim.Lines[:0],
-					},
-					LineClass: cur.LineClass[:0], Mismatched: cur.Mismatched[:0], ClassC: cur.ClassC[:0],
-				}
-				cur.Fund, cur.OtherFunds, cur.FundParts = basic(fund)
-				have = true
-			}
-			if itemID == "" {
-				continue
-			}
-			ln := settlement.Line{Class: class, Quantity: contract.Qty(qty), UnitPrice: contract.Qty(price),
-				Amount: contract.Fen(amount), PriceCeiling: contract.Qty(ceiling)}
-			if class == "B" {
-				ln.SelfPayRatio = selfpay
-			}
-			cur.Claim.Lines = append(cur.Claim.Lines, ln)
-			written := ln
-			written.Class = lineClass
-			if lineClass == "B" && written.SelfPayRatio == 0 {
-				written.SelfPayRatio = defaultSelfPay
-			}
-			cur.LineClass = append(cur.LineClass, written)
-			ref := lineRef{ItemID: itemID, Code: itemCode, Name: itemName, Written: lineClass, Catalogue: class, Amount: contract.Fen(amount)}
-			if lineClass != class {
-				cur.Mismatched = append(cur.Mismatched, ref)
-			}
-			if class == "C" {
-				cur.ClassC = append(cur.ClassC, ref)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("recompute query: %w", err)
-		}
-		return flush()
-	}
-	// The query runs once per bucket of persons (each person, with all their
-	// settlements, is in one bucket): the driver materialises a result, and a
-	// bucket's stays small however large the database grows.
-	for b := 0; b < buckets; b++ {
-		rows, err := q.QueryContext(ctx, fmt.Sprintf("SET VARIABLE recompute_buckets = %d;\nSET VARIABLE recompute_bucket = %d;\n%s", buckets, b, text))
-		if err != nil {
-			return fmt.Errorf("recompute query: %w", err)
-		}
-		err = consume(rows)
-		rows.Close()
-		if err != nil {
+		s.cur.sums.cat, s.cur.sums.written = sums(fen(c.own, i), fen(c.pre, i)), sums(fen(c.ownW, i), fen(c.preW, i))
+		// No policy in force is -1, which wraps to a mode no policy has:
+		// the engine finds no policy either, or SettleSums rejects the sums.
+		s.cur.sums.mode = settlement.Rounding(c.mode.Value(i))
+		lo, hi := c.refunds.ValueOffsets(i)
+		if err := s.claim(fen(c.balance0, i), c.refundTimes.Int64Values()[lo:hi]); err != nil {
 			return err
 		}
 	}
-	return ctx.Err()
+	return nil
 }
 
-// recomputeLinesPerBucket bounds the rows one recompute query returns (a
-// variable so that a test can force many buckets).
-var recomputeLinesPerBucket = 1_000_000
-
-// recomputeBuckets is how many person buckets the recompute runs in.
-func recomputeBuckets(ctx context.Context, q Querier) (int, error) {
-	rows, err := q.QueryContext(ctx, `SELECT count(*) FROM fee_items`)
-	if err != nil {
-		return 0, fmt.Errorf("count fee lines: %w", err)
+// claim recomputes the current claim and adds it to the running totals.
+func (s *recomputeState) claim(balance0 contract.Fen, refundsUs []int64) error {
+	cur := &s.cur
+	if !s.started || cur.Person != s.person || cur.Claim.Date.Year() != s.st.year {
+		if !s.started || cur.Person != s.person {
+			s.balance = balance0
+		}
+		s.st.reset(cur.Claim.Date.Year())
 	}
-	defer rows.Close()
-	var lines int
-	for rows.Next() {
-		if err := rows.Scan(&lines); err != nil {
-			return 0, err
+	s.started, s.person = true, cur.Person
+	s.st.applyRefunds(cur.Settled, &s.balance)
+	ok, err := s.st.settle(s.ps, cur, s.balance)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if err := s.visit(cur); err != nil {
+			return err
 		}
 	}
-	return max(1, (lines+recomputeLinesPerBucket-1)/recomputeLinesPerBucket), rows.Err()
+	vt := visitIdx(cur.VisitType)
+	s.st.fund[vt] += cur.Fund
+	ded, err := countedDeductible(s.ps, cur)
+	if err != nil {
+		return err
+	}
+	if cur.VisitType != visitInpatient {
+		s.st.ded[vt] += ded
+	} else {
+		s.st.nAdm++
+	}
+	if cur.Insurance == insuranceEmployee {
+		s.balance -= cur.Account
+	}
+	for _, us := range refundsUs {
+		s.st.pending = append(s.st.pending, refund{at: time.UnixMicro(us).UTC(), vt: vt, fund: cur.Fund, account: cur.Account,
+			ded: ded * contract.Fen(boolInt(cur.VisitType != visitInpatient)), employee: cur.Insurance == insuranceEmployee})
+	}
+	return nil
+}
+
+// stringArray is an Arrow string column (DuckDB exports VARCHAR as one of
+// the string layouts).
+type stringArray interface {
+	arrow.Array
+	Value(int) string
+}
+
+// claimCols are the columns of settlement_recompute_stream.sql.
+type claimCols struct {
+	id, person, org, orgName, visitType, insured, treatment, insurance, regKind, regUsed, regID stringArray
+	level, admitted, date, settled, balance0, total, fund, otherFunds, account, cash            *array.Int64
+	linesTotal, lineSteps, mismatched, refundTimes, mode, over, own, pre, ownW, preW            *array.Int64
+	retiree, emergency, fundParts, bad, badW                                                    *array.Boolean
+	refunds                                                                                     *array.List
+}
+
+// claimColumns finds the columns of a claims record batch by name.
+func claimColumns(rec arrow.RecordBatch) (claimCols, error) {
+	var c claimCols
+	var errs []error
+	col := func(name string) arrow.Array {
+		idx := rec.Schema().FieldIndices(name)
+		if len(idx) != 1 {
+			errs = append(errs, fmt.Errorf("no column %s", name))
+			return nil
+		}
+		return rec.Column(idx[0])
+	}
+	set := func(dst any, name string) {
+		a := col(name)
+		if a == nil {
+			return
+		}
+		ok := false
+		switch d := dst.(type) {
+		case *stringArray:
+			*d, ok = a.(stringArray)
+		case **array.Int64:
+			*d, ok = a.(*array.Int64)
+		case **array.Boolean:
+			*d, ok = a.(*array.Boolean)
+		case **array.List:
+			*d, ok = a.(*array.List)
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("column %s has type %s", name, a.DataType()))
+		}
+	}
+	for _, f := range []struct {
+		dst  any
+		name string
+	}{
+		{&c.id, "claim_id"}, {&c.person, "person_id"}, {&c.org, "org_code"}, {&c.orgName, "org_name"}, {&c.visitType, "visit_type"},
+		{&c.insured, "insured_region"}, {&c.treatment, "treatment_region"}, {&c.insurance, "insurance_type"},
+		{&c.regKind, "reg_kind"}, {&c.regUsed, "reg_used"}, {&c.regID, "registration_id"},
+		{&c.level, "org_level"}, {&c.admitted, "admitted_us"}, {&c.date, "claim_date_us"}, {&c.settled, "settled_us"},
+		{&c.balance0, "balance0"}, {&c.total, "total"}, {&c.fund, "fund"}, {&c.otherFunds, "other_funds"},
+		{&c.account, "account"}, {&c.cash, "cash"}, {&c.linesTotal, "lines_total"}, {&c.lineSteps, "line_steps"},
+		{&c.mismatched, "mismatched"}, {&c.retiree, "retiree"}, {&c.emergency, "emergency"}, {&c.fundParts, "fund_parts"},
+		{&c.bad, "bad"}, {&c.badW, "bad_w"}, {&c.refunds, "refunds_us"}, {&c.mode, "mode"}, {&c.over, "over"},
+		{&c.own, "own"}, {&c.pre, "pre"}, {&c.ownW, "own_w"}, {&c.preW, "pre_w"},
+	} {
+		set(f.dst, f.name)
+	}
+	if c.refunds != nil {
+		var ok bool
+		if c.refundTimes, ok = c.refunds.ListValues().(*array.Int64); !ok {
+			errs = append(errs, fmt.Errorf("column refunds_us has type %s", c.refunds.DataType()))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("claims batch: %w", err)
+	}
+	return c, nil
+}
+
+// loadLines reads the fee lines of some claims of the run (the ones that
+// disagree, for the step-by-step recompute of their evidence).
+func (run *recomputeRun) loadLines(ctx context.Context, claims []*recomputed) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	byID := make(map[string]*recomputed, len(claims))
+	ids := make([]string, len(claims))
+	for i, r := range claims {
+		byID[r.ID], ids[i] = r, r.ID
+	}
+	text, err := queries.ReadFile("queries/settlement_recompute_claim_lines.sql")
+	if err != nil {
+		return err
+	}
+	rows, err := run.conn.QueryContext(ctx, string(text), strings.Join(ids, "\x1f"))
+	if err != nil {
+		return fmt.Errorf("recompute lines: %w", err)
+	}
+	defer rows.Close()
+	var (
+		id, itemID, itemCode, itemName, lineClass, class string
+		selfpay, ceiling, qty, price, amount             int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &itemID, &itemCode, &itemName, &lineClass, &class, &selfpay, &ceiling, &qty, &price, &amount); err != nil {
+			return fmt.Errorf("recompute lines: %w", err)
+		}
+		cur := byID[id]
+		ln := settlement.Line{Class: class, Quantity: contract.Qty(qty), UnitPrice: contract.Qty(price),
+			Amount: contract.Fen(amount), PriceCeiling: contract.Qty(ceiling)}
+		if class == "B" {
+			ln.SelfPayRatio = int(selfpay)
+		}
+		cur.Claim.Lines = append(cur.Claim.Lines, ln)
+		written := ln
+		written.Class = lineClass
+		if lineClass == "B" && written.SelfPayRatio == 0 {
+			written.SelfPayRatio = defaultSelfPay
+		}
+		cur.LineClass = append(cur.LineClass, written)
+		ref := lineRef{ItemID: itemID, Code: itemCode, Name: itemName, Written: lineClass, Catalogue: class, Amount: contract.Fen(amount)}
+		if lineClass != class {
+			cur.Mismatched = append(cur.Mismatched, ref)
+		}
+		if class == "C" {
+			cur.ClassC = append(cur.ClassC, ref)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("recompute lines: %w", err)
+	}
+	return nil
 }
 
 // countedDeductible is the annual deductible the platform counted as met
-// by a settlement. A platform that settled a line with the class written on
-// it (a class C line written as A or B) counted the deductible of that
+// by a claim. A platform that settled a line with the class written on it
+// (a class C line written as A or B) counted the deductible of that
 // computation, whatever else was wrong with the settlement; using it keeps
 // one wrong settlement from making the person's later, correct ones look
 // wrong too.
-func countedDeductible(ps *settlement.PolicySet, r *recomputed) contract.Fen {
-	if len(r.Mismatched) == 0 {
-		return r.Res.Deductible
+func countedDeductible(ps *settlement.PolicySet, r *recomputed) (contract.Fen, error) {
+	if r.sums.mismatched == 0 || r.sums.badW {
+		return r.Res.Deductible, nil
 	}
-	res, err := ps.SettleQuick(withLines(r.Claim, r.LineClass))
-	if err != nil {
-		return r.Res.Deductible
+	res, ok, err := settleSums(ps, r.Claim, r.sums.mode, r.sums.written)
+	if !ok {
+		return r.Res.Deductible, err
 	}
-	return res.Deductible
+	return res.Deductible, nil
+}
+
+// settleSums settles a claim from its line sums; false when the claim is
+// not settleable (no policy in force, an invalid claim). Sums rounded with
+// another mode than the policy's are an error: the claims query and the
+// engine disagree on which policy is in force.
+func settleSums(ps *settlement.PolicySet, c settlement.Claim, mode settlement.Rounding, sums settlement.LineSums) (settlement.Result, bool, error) {
+	res, err := ps.SettleSums(c, mode, sums)
+	if errors.Is(err, settlement.ErrRoundingMode) {
+		return res, false, fmt.Errorf("recompute: %w", err)
+	}
+	return res, err == nil, nil
 }
 
 // defaultSelfPay is the class B 先行自付 share assumed for a line written as
@@ -325,8 +529,9 @@ func (s *personYear) applyRefunds(t time.Time, balance *contract.Fen) {
 	s.pending = keep
 }
 
-// settle fills the running totals into the claim and recomputes it; false
-// when the insured region has no policy or the claim is not settleable.
+// settle fills the running totals into the claim and recomputes it from
+// its line sums; false when the insured region has no policy or the claim
+// is not settleable.
 func (s *personYear) settle(ps *settlement.PolicySet, r *recomputed, balance contract.Fen) (bool, error) {
 	vt := visitIdx(r.VisitType)
 	c := &r.Claim
@@ -338,20 +543,15 @@ func (s *personYear) settle(ps *settlement.PolicySet, r *recomputed, balance con
 	if r.Insurance == insuranceEmployee {
 		c.AccountBalance = max(balance, 0)
 	}
-	res, err := ps.SettleQuick(*c)
-	if err != nil {
+	if r.sums.bad {
 		return false, nil
 	}
-	r.Res = res
-	r.Steps = 3 // deductible, bands, account
-	for _, ln := range c.Lines {
-		if ln.Class == "B" {
-			r.Steps++
-		}
-		if ln.PriceCeiling > 0 && ln.UnitPrice > ln.PriceCeiling {
-			r.Steps++
-		}
+	res, ok, err := settleSums(ps, *c, r.sums.mode, r.sums.cat)
+	if !ok {
+		return false, err
 	}
+	r.Res = res
+	r.Steps = 3 + r.sums.lineSteps // deductible, bands, account, and the lines' own
 	r.Tol = contract.Fen(r.Steps)
 	return true, nil
 }
@@ -364,57 +564,45 @@ func (r *recomputed) with(ps *settlement.PolicySet, change func(*settlement.Clai
 	return res, err == nil
 }
 
-// diffCache keeps the settlements whose recomputation differs from the
-// settled amounts, for the data it was computed on: the five recompute
-// detectors of one scan share one pass over the data. The key is a content
-// fingerprint of every table the recompute reads (the xor of the ingest's
-// row hashes and the row counts), so new or corrected data recomputes, and
-// the policy file's hash, so another policy table does too.
-var diffCache struct {
-	sync.Mutex
-	key   string
-	diffs []*recomputed
+// recomputeDiffs returns the claims (with their lines) whose settled fund
+// or account differs from the recomputation, in settlement-id order; those
+// that agree cannot fail any recompute check. In a scan the five recompute
+// detectors share one recomputation (scanState); elsewhere each call
+// recomputes.
+func recomputeDiffs(ctx context.Context, q Querier, ps *settlement.PolicySet) ([]*recomputed, error) {
+	if s := scanStateOf(ctx); s != nil {
+		return s.recomputeDiffs(ctx, q, ps)
+	}
+	return computeDiffs(ctx, q, ps)
 }
 
-// recomputeDiffs returns the settlements (with their claims) whose settled
-// fund or account differs from the recomputation, in settlement-id order.
-// Those that agree cannot fail any recompute check.
-func recomputeDiffs(ctx context.Context, q Querier, ps *settlement.PolicySet) ([]*recomputed, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	key, err := dataFingerprint(ctx, q)
+// computeDiffs recomputes every claim from its line sums, then reads the
+// lines of the claims that disagree.
+func computeDiffs(ctx context.Context, q Querier, ps *settlement.PolicySet) (diffs []*recomputed, err error) {
+	run, err := openRecompute(ctx, q, ps)
 	if err != nil {
 		return nil, err
 	}
-	key += "/" + ps.Info().SHA256
-	diffCache.Lock()
-	defer diffCache.Unlock()
-	if key == diffCache.key {
-		return diffCache.diffs, nil
-	}
-	var diffs []*recomputed
-	err = recomputeStream(ctx, q, ps, func(r *recomputed) error {
-		if r.Fund == r.Res.Fund && r.Account == r.Res.Account {
-			return nil
+	defer func() { err = errors.Join(err, run.close()) }()
+	err = run.stream(ctx, func(r *recomputed) error {
+		if r.Fund != r.Res.Fund || r.Account != r.Res.Account {
+			c := *r
+			diffs = append(diffs, &c)
 		}
-		c := *r
-		c.Claim.Lines = slices.Clone(r.Claim.Lines)
-		c.LineClass = slices.Clone(r.LineClass)
-		c.Mismatched = slices.Clone(r.Mismatched)
-		c.ClassC = slices.Clone(r.ClassC)
-		diffs = append(diffs, &c)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	if err := run.loadLines(ctx, diffs); err != nil {
+		return nil, err
+	}
 	sort.Slice(diffs, func(i, j int) bool { return diffs[i].ID < diffs[j].ID })
-	diffCache.key, diffCache.diffs = key, diffs
-	return diffs, nil
+	return diffs, ctx.Err()
 }
 
-// dataFingerprint identifies the content of the tables the recompute reads.
+// dataFingerprint identifies the content of the tables the recompute reads
+// (the xor of the ingest's row hashes and the row counts).
 func dataFingerprint(ctx context.Context, q Querier) (string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT concat_ws('/',
 		(SELECT count(*) || ':' || coalesce(bit_xor(row_hash), 0) FROM settlements),
@@ -435,29 +623,6 @@ func dataFingerprint(ctx context.Context, q Querier) (string, error) {
 		}
 	}
 	return key, rows.Err()
-}
-
-// loadRefunds reads the refund swipes: settlement id → refund times.
-func loadRefunds(ctx context.Context, q Querier) (map[string][]time.Time, error) {
-	text, err := queries.ReadFile("queries/settlement_refunds.sql")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := q.QueryContext(ctx, string(text))
-	if err != nil {
-		return nil, fmt.Errorf("refunds query: %w", err)
-	}
-	defer rows.Close()
-	out := map[string][]time.Time{}
-	for rows.Next() {
-		var sid string
-		var at time.Time
-		if err := rows.Scan(&sid, &at); err != nil {
-			return nil, err
-		}
-		out[sid] = append(out[sid], at)
-	}
-	return out, rows.Err()
 }
 
 // stepsEvidence is the recomputed decomposition beside the settled amounts.

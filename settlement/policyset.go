@@ -247,16 +247,164 @@ func effectiveKind(local bool, c *Claim) (kindIdx, bool) {
 	return kUnregistered, true
 }
 
+// LineSums are the sums over a claim's fee lines that the policy applies
+// to, for one rounding mode (the per-line over-ceiling and class B shares
+// are rounded line by line). Amounts in fen.
+type LineSums struct {
+	Total       contract.Fen // all lines
+	FullOwnPay  contract.Fen // class C lines after their over-ceiling part
+	OverCeiling contract.Fen // over-ceiling parts of all lines
+	PreSelfPay  contract.Fen // class B 先行自付 shares
+	InScope     contract.Fen // class A and B lines after over-ceiling and 先行自付
+}
+
+// ErrRoundingMode is returned by SettleSums when the sums were rounded
+// with another mode than the policy in force rounds with.
+var ErrRoundingMode = errors.New("settlement: line sums rounded with another mode than the policy's")
+
+// SettleSums is SettleQuick for a claim given by its line sums instead of
+// its lines (c.Lines is ignored): sums are the lines summed under mode,
+// which must be the rounding of the policy in force (PolicyVersions). It
+// validates the claim as Settle does, except for the checks of single
+// lines, which the caller made when it summed them; the result equals
+// SettleQuick's on the lines.
+func (ps *PolicySet) SettleSums(c Claim, mode Rounding, sums LineSums) (Result, error) {
+	var r Result
+	pc, err := ps.prepare(&c)
+	if err != nil {
+		return r, err
+	}
+	if mode != pc.rp.rounding {
+		return r, fmt.Errorf("%w: %s, the policy of %s rounds %s", ErrRoundingMode, mode, pc.rp.code, pc.rp.rounding)
+	}
+	if err := checkTotal(sums.Total); err != nil {
+		return r, err
+	}
+	pc.finish(&c, &r, &lineSums{LineSums: sums}, false)
+	return r, nil
+}
+
+// PolicyVersion is the rounding of one policy version, for callers that
+// sum the lines themselves (SettleSums): the policy of an insured region
+// is its own version in force, else its city's (NNMM00), else its
+// province's (NN0000), as Settle looks them up.
+type PolicyVersion struct {
+	Region   contract.RegionCode
+	From, To time.Time // first and last day in force (UTC dates); zero when open
+	Rounding Rounding
+}
+
+// PolicyVersions lists every version of every region's policy.
+func (ps *PolicySet) PolicyVersions() []PolicyVersion {
+	var out []PolicyVersion
+	day := func(d int64, open int64) time.Time {
+		if d == open {
+			return time.Time{}
+		}
+		return time.Unix(d*86400, 0).UTC()
+	}
+	for _, code := range ps.codes {
+		n, _ := regionNumber(code)
+		for _, v := range ps.byCode[n] {
+			out = append(out, PolicyVersion{Region: code, From: day(v.from, math.MinInt64), To: day(v.to, math.MaxInt64), Rounding: v.rounding})
+		}
+	}
+	return out
+}
+
+// SumLines is the first step of Settle: the sums of the lines under mode.
+func SumLines(lines []Line, mode Rounding) (LineSums, error) {
+	ls, err := sumLines(lines, mode)
+	return ls.LineSums, err
+}
+
+// lineSums are LineSums with what Steps report about class B lines.
+type lineSums struct {
+	LineSums
+	classB contract.Fen // class B lines after over-ceiling
+	bRatio int          // 先行自付 share of the last class B line, -1 when none
+	bMixed bool         // class B lines have different shares
+}
+
+// sumLines validates and sums the lines (就医地 catalogue): over-ceiling,
+// class C, class B pre-self-pay.
+func sumLines(lines []Line, mode Rounding) (lineSums, error) {
+	ls := lineSums{bRatio: -1}
+	for i := range lines {
+		ln := &lines[i]
+		if ln.Amount > maxLineAmount || ln.Amount < -maxLineAmount {
+			return ls, invalid("line %d: amount %d fen out of range", i, ln.Amount)
+		}
+		if ln.PriceCeiling < 0 {
+			return ls, invalid("line %d: negative price ceiling", i)
+		}
+		o := overCeiling(ln, mode)
+		base := ln.Amount - o
+		ls.Total += ln.Amount
+		ls.OverCeiling += o
+		switch ln.Class {
+		case "A":
+			ls.InScope += base
+		case "B":
+			if ln.SelfPayRatio < 0 || ln.SelfPayRatio > 10000 {
+				return ls, invalid("line %d: self-pay ratio %d outside 0..10000", i, ln.SelfPayRatio)
+			}
+			p := share(base, int64(ln.SelfPayRatio), mode)
+			ls.PreSelfPay += p
+			ls.InScope += base - p
+			ls.classB += base
+			if ls.bRatio >= 0 && ls.bRatio != ln.SelfPayRatio {
+				ls.bMixed = true
+			}
+			ls.bRatio = ln.SelfPayRatio
+		case "C":
+			ls.FullOwnPay += base
+		default:
+			return ls, invalid("line %d: catalogue class %q (want A, B or C)", i, ln.Class)
+		}
+	}
+	return ls, checkTotal(ls.Total)
+}
+
+func checkTotal(total contract.Fen) error {
+	if total > maxClaimAmount || total < -maxClaimAmount {
+		return invalid("total %d fen out of range", total)
+	}
+	return nil
+}
+
+// prepared is a validated claim with the policy terms that apply to it.
+type prepared struct {
+	rp  *regionPolicy
+	vp  *visitPolicy
+	lp  *levelPolicy
+	ins int
+}
+
 func (ps *PolicySet) settle(c *Claim, r *Result, steps bool) error {
+	pc, err := ps.prepare(c)
+	if err != nil {
+		return err
+	}
+	ls, err := sumLines(c.Lines, pc.rp.rounding)
+	if err != nil {
+		return err
+	}
+	pc.finish(c, r, &ls, steps)
+	return nil
+}
+
+// prepare validates the claim's own fields and finds its policy terms.
+func (ps *PolicySet) prepare(c *Claim) (prepared, error) {
 	rp := ps.lookup(c.InsuredRegion, c.Date)
 	if rp == nil {
 		if _, ok := regionNumber(c.InsuredRegion); !ok {
-			return invalid("insured region %q is not a 6-digit code", c.InsuredRegion)
+			return prepared{}, invalid("insured region %q is not a 6-digit code", c.InsuredRegion)
 		}
-		return fmt.Errorf("%w: %s", ErrNoPolicy, c.InsuredRegion)
+		return prepared{}, fmt.Errorf("%w: %s", ErrNoPolicy, c.InsuredRegion)
 	}
 	if _, ok := regionNumber(c.TreatmentRegion); !ok {
-		return invalid("treatment region %q is not a 6-digit code", c.TreatmentRegion)
+		return prepared{}, invalid("treatment region %q is not a 6-digit code", c.TreatmentRegion)
 	}
 	var ins, vis int
 	switch c.InsuranceType {
@@ -265,7 +413,7 @@ func (ps *PolicySet) settle(c *Claim, r *Result, steps bool) error {
 	case "resident":
 		ins = 1
 	default:
-		return invalid("insurance type %q (want employee or resident)", c.InsuranceType)
+		return prepared{}, invalid("insurance type %q (want employee or resident)", c.InsuranceType)
 	}
 	switch c.VisitType {
 	case "inpatient":
@@ -275,65 +423,32 @@ func (ps *PolicySet) settle(c *Claim, r *Result, steps bool) error {
 	case "pharmacy":
 		vis = 2
 	default:
-		return invalid("visit type %q (want inpatient, outpatient or pharmacy)", c.VisitType)
+		return prepared{}, invalid("visit type %q (want inpatient, outpatient or pharmacy)", c.VisitType)
 	}
 	if c.HospitalLevel < 0 || c.HospitalLevel > 3 {
-		return invalid("hospital level %d (want 0..3)", c.HospitalLevel)
+		return prepared{}, invalid("hospital level %d (want 0..3)", c.HospitalLevel)
 	}
 	if c.Registration != "" {
 		if k, ok := kindIndex(c.Registration); !ok || k > kTemporary {
-			return invalid("registration kind %q (want one of contract.RegistrationKind or empty)", c.Registration)
+			return prepared{}, invalid("registration kind %q (want one of contract.RegistrationKind or empty)", c.Registration)
 		}
 	}
 	if c.NthAdmission < 0 {
-		return invalid("nth admission %d is negative", c.NthAdmission)
+		return prepared{}, invalid("nth admission %d is negative", c.NthAdmission)
 	}
 	if c.FundUsedYTD < 0 || c.DeductibleUsedYTD < 0 || c.AccountBalance < 0 {
-		return invalid("negative year-to-date amount or account balance")
+		return prepared{}, invalid("negative year-to-date amount or account balance")
 	}
 	vp := &rp.visits[ins][vis]
-	lp := &vp.levels[c.HospitalLevel]
-	mode := rp.rounding
+	return prepared{rp: rp, vp: vp, lp: &vp.levels[c.HospitalLevel], ins: ins}, nil
+}
 
-	// Lines (就医地 catalogue): over-ceiling, class C, class B pre-self-pay.
-	var total, fullOwn, over, pre, inScope, classB contract.Fen
-	bRatio, bMixed := -1, false
-	for i := range c.Lines {
-		ln := &c.Lines[i]
-		if ln.Amount > maxLineAmount || ln.Amount < -maxLineAmount {
-			return invalid("line %d: amount %d fen out of range", i, ln.Amount)
-		}
-		if ln.PriceCeiling < 0 {
-			return invalid("line %d: negative price ceiling", i)
-		}
-		o := overCeiling(ln, mode)
-		base := ln.Amount - o
-		total += ln.Amount
-		over += o
-		switch ln.Class {
-		case "A":
-			inScope += base
-		case "B":
-			if ln.SelfPayRatio < 0 || ln.SelfPayRatio > 10000 {
-				return invalid("line %d: self-pay ratio %d outside 0..10000", i, ln.SelfPayRatio)
-			}
-			p := share(base, int64(ln.SelfPayRatio), mode)
-			pre += p
-			inScope += base - p
-			classB += base
-			if bRatio >= 0 && bRatio != ln.SelfPayRatio {
-				bMixed = true
-			}
-			bRatio = ln.SelfPayRatio
-		case "C":
-			fullOwn += base
-		default:
-			return invalid("line %d: catalogue class %q (want A, B or C)", i, ln.Class)
-		}
-	}
-	if total > maxClaimAmount || total < -maxClaimAmount {
-		return invalid("total %d fen out of range", total)
-	}
+// finish applies the policy to the line sums: reduction, deductible,
+// bands, cap and account.
+func (pc *prepared) finish(c *Claim, r *Result, ls *lineSums, steps bool) {
+	rp, vp, lp, mode := pc.rp, pc.vp, pc.lp, pc.rp.rounding
+	total, fullOwn, over := ls.Total, ls.FullOwnPay, ls.OverCeiling
+	pre, inScope := ls.PreSelfPay, ls.InScope
 	classPre := pre
 
 	// Registration (参保地 policy): which reduction applies.
@@ -386,7 +501,7 @@ func (ps *PolicySet) settle(c *Claim, r *Result, steps bool) error {
 	personal := total - fund
 	var account contract.Fen
 	var eligible contract.Fen
-	if ins == 0 {
+	if pc.ins == 0 {
 		eligible = personal
 		if !rp.acctClassC {
 			eligible -= fullOwn
@@ -405,14 +520,13 @@ func (ps *PolicySet) settle(c *Claim, r *Result, steps bool) error {
 	}
 	if steps {
 		r.Steps = explain(c, rp, vp, lp, r, explainInput{
-			classB: classB, classPre: classPre, bRatio: bRatio, bMixed: bMixed,
+			classB: ls.classB, classPre: classPre, bRatio: ls.bRatio, bMixed: ls.bMixed,
 			kind: kind, cross: cross, red: red, adv: adv,
 			dedStd: dedStd, dedLeft: dedLeft, above: above,
 			fund0: fund0, capLeft: capLeft,
 			personal: personal, eligible: eligible,
 		})
 	}
-	return nil
 }
 
 // effRatio is a band's ratio after the retiree bonus (capped at 100 %) and a

@@ -1,6 +1,8 @@
 package settlement_test
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -111,6 +113,25 @@ func TestSettleProperties(t *testing.T) {
 		r.Steps = nil
 		if !reflect.DeepEqual(q, r) {
 			fail("SettleQuick differs from Settle")
+		}
+		// The claim settled from its line sums (the set-based recompute's
+		// path) gives the same result.
+		terms, err := ps.Terms(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []settlement.Rounding{settlement.HalfUp, settlement.HalfEven, settlement.Down} {
+			sums, err := settlement.SumLines(c.Lines, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := ps.SettleSums(c, m, sums)
+			switch {
+			case m != terms.Rounding && !errors.Is(err, settlement.ErrRoundingMode):
+				fail(fmt.Sprintf("SettleSums took sums rounded %s for a policy rounding %s: %v", m, terms.Rounding, err))
+			case m == terms.Rounding && (err != nil || !reflect.DeepEqual(s, r)):
+				fail(fmt.Sprintf("SettleSums differs from Settle: %+v, %v", s, err))
+			}
 		}
 	}
 	if settled < n/2 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,16 @@ func TestPolicyVersions(t *testing.T) {
 	}
 	if in := ps.Info(); in.Revision != "r7" || in.Example || len(in.SHA256) != 64 || in.Source != "" {
 		t.Errorf("Info = %+v", in)
+	}
+	// PolicyVersions lists each version with its period (zero: open).
+	date := func(s string) time.Time { return day(s).Truncate(24 * time.Hour) }
+	wantVersions := []settlement.PolicyVersion{
+		{Region: "330100", To: date("2025-03-31"), Rounding: settlement.HalfUp},
+		{Region: "500000", From: date("2025-01-01"), To: date("2025-06-30"), Rounding: settlement.HalfUp},
+		{Region: "500000", From: date("2025-07-01"), Rounding: settlement.HalfUp},
+	}
+	if got := ps.PolicyVersions(); !reflect.DeepEqual(got, wantVersions) {
+		t.Errorf("PolicyVersions = %+v, want %+v", got, wantVersions)
 	}
 	claim := func(region contract.RegionCode, date string) settlement.Claim {
 		c := settlement.Claim{InsuredRegion: region, TreatmentRegion: region, InsuranceType: "resident", VisitType: "pharmacy",

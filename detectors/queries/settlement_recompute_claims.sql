@@ -1,0 +1,142 @@
+-- The claims of the settlement recompute, one row per claim, with the sums
+-- of its lines the settlement engine applies the policy to
+-- (settlement.LineSums), both with the catalogue's classes and with the
+-- classes written on the lines (suffix _w); the in-scope amount is what
+-- the lines leave (total - over - own - pre) when every line has a class
+-- A, B or C (else the claim is bad). The per-line over-ceiling and class B
+-- shares are rounded line by line with the rounding (mode) of the insured
+-- region's policy in force on the claim's date: the region's own version,
+-- else its city's, else its province's (recompute_rounding; -1 when none).
+-- One grouped pass over the lines (settlement_recompute_lines.sql, which
+-- must run first).
+--
+-- A claim is a settlement, or an inpatient stay settled in parts (中途结算,
+-- the same visit id mdtrt_id): recompute_parts gives each settlement its
+-- claim and its place in it. The claim's money is the sum of its
+-- settlements, its subject (claim_id) the settlement that closes the stay,
+-- its other facts those of the first settlement; stay_end orders a
+-- person's claims. A settlement its refunds reverse in full
+-- (reversed_settlements) is left out, lines and money. The registration
+-- kind is the one the settlement names when it covers the visit, else the
+-- person's earliest covering registration (settlement.CoversStay: the
+-- treatment area covers the institution's region, filed no later than the
+-- settlement at discharge, not expired before admission). fund is 统筹
+-- (hifp_pay) when the settlement gives its fund parts (other_funds the
+-- rest), else fund_paid. refunds_us are the times of the refund swipes of
+-- the subject settlement, in epoch microseconds. bad (bad_w) marks a claim
+-- with a line the engine rejects. Runs as is in the DuckDB CLI.
+CREATE OR REPLACE TEMP TABLE recompute_parts AS
+WITH vis AS (
+    SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.settled_at, s.insured_region,
+           s.treatment_region, s.emergency, s.registration_id, s.total_amount, s.fund_paid, s.hifp_pay, s.account_paid,
+           s.cash_paid, i.region_code AS org_region, i.level AS org_level, i.name AS org_name,
+           p.insurance_type, coalesce(p.retiree, false) AS retiree, p.account_balance,
+           CASE WHEN s.visit_type = 'inpatient' THEN coalesce(s.mdtrt_id, s.settlement_id) ELSE s.settlement_id END AS stay_id,
+           row_number() OVER () AS row_no
+    FROM settlements s
+    JOIN persons p USING (person_id)
+    JOIN institutions i USING (org_code)
+    WHERE s.settlement_id NOT IN (SELECT settlement_id FROM reversed_settlements)
+),
+-- An outpatient or pharmacy settlement is a claim of its own; only
+-- inpatient settlements need the windows that gather a stay's parts.
+-- claim_no is an integer key of the claim to group lines by.
+parts AS (
+    SELECT *, settlement_id AS claim_id, settled_at AS stay_end, settled_at AS claim_date, 1 AS part_no,
+           row_no AS claim_no
+    FROM vis
+    WHERE visit_type <> 'inpatient'
+    UNION ALL BY NAME
+    SELECT *,
+           last_value(settlement_id) OVER claim AS claim_id,
+           max(settled_at) OVER claim AS stay_end,
+           min(settled_at) OVER claim AS claim_date,
+           row_number() OVER claim AS part_no,
+           min(row_no) OVER claim AS claim_no
+    FROM vis
+    WHERE visit_type = 'inpatient'
+    WINDOW claim AS (PARTITION BY person_id, stay_id ORDER BY settled_at, settlement_id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+)
+SELECT p.*, coalesce(r1.rounding, r2.rounding, r3.rounding, -1) AS mode
+FROM parts p
+LEFT JOIN recompute_rounding r1 ON r1.region = p.insured_region
+     AND r1.valid_from <= p.claim_date::DATE AND r1.valid_to >= p.claim_date::DATE
+LEFT JOIN recompute_rounding r2 ON r2.region = substr(p.insured_region, 1, 4) || '00'
+     AND r2.valid_from <= p.claim_date::DATE AND r2.valid_to >= p.claim_date::DATE
+LEFT JOIN recompute_rounding r3 ON r3.region = substr(p.insured_region, 1, 2) || '0000'
+     AND r3.valid_from <= p.claim_date::DATE AND r3.valid_to >= p.claim_date::DATE;
+
+CREATE OR REPLACE TEMP TABLE recompute_claims AS
+WITH cov AS (
+    SELECT v.settlement_id,
+           arg_min(r.kind, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_kind,
+           arg_min(r.registration_id, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_used
+    FROM recompute_parts v
+    JOIN registrations r ON r.person_id = v.person_id
+    WHERE v.part_no = 1
+      AND (r.treatment_region = v.org_region
+           OR (r.treatment_region LIKE '__0000' AND substr(r.treatment_region, 1, 2) = substr(v.org_region, 1, 2))
+           OR (r.treatment_region LIKE '____00' AND substr(r.treatment_region, 1, 4) = substr(v.org_region, 1, 4)))
+      AND r.valid_from <= v.settled_at::DATE
+      AND (r.valid_to IS NULL OR r.valid_to >= v.admitted_at::DATE)
+    GROUP BY v.settlement_id
+),
+line AS (
+    -- A line above 10 billion yuan is rejected (bad); its amount is not summed.
+    SELECT p.claim_no, p.mode, l.line_class, l.class, l.selfpay, l.ceiling, l.unit_price,
+           CASE WHEN abs(l.amount) > 1000000000000 THEN 0 ELSE l.amount END AS amount,
+           CASE WHEN l.class = 'B' AND l.selfpay <> 0 THEN l.selfpay ELSE 1000 END AS selfpay_w,
+           abs(l.amount) > 1000000000000 OR l.ceiling < 0 AS bad_any,
+           recompute_over(l.over_n, l.amount, p.mode)::BIGINT AS o
+    FROM recompute_lines l
+    JOIN recompute_parts p USING (settlement_id)
+),
+lines AS (
+    SELECT claim_no, sum(amount)::BIGINT AS lines_total, sum(o)::BIGINT AS over,
+           sum(amount - o) FILTER (class = 'C') AS own,
+           sum(recompute_share(amount - o, selfpay, mode)) FILTER (class = 'B') AS pre,
+           sum(amount - o) FILTER (line_class = 'C') AS own_w,
+           sum(recompute_share(amount - o, selfpay_w, mode)) FILTER (line_class = 'B') AS pre_w,
+           count(*) FILTER (class = 'B') + count(*) FILTER (ceiling > 0 AND unit_price > ceiling) AS line_steps,
+           count(*) FILTER (line_class IS DISTINCT FROM class) AS mismatched,
+           bool_or(bad_any OR class NOT IN ('A', 'B', 'C') OR (class = 'B' AND (selfpay < 0 OR selfpay > 10000))) AS bad,
+           bool_or(bad_any OR line_class NOT IN ('A', 'B', 'C')) AS bad_w
+    FROM line
+    GROUP BY claim_no
+),
+money AS (
+    SELECT claim_id,
+           sum((total_amount * 100)::BIGINT)::BIGINT AS total,
+           sum((coalesce(hifp_pay, fund_paid) * 100)::BIGINT)::BIGINT AS fund,
+           coalesce(sum(((fund_paid - hifp_pay) * 100)::BIGINT), 0)::BIGINT AS other_funds,
+           bool_or(hifp_pay IS NOT NULL) AS fund_parts,
+           sum((account_paid * 100)::BIGINT)::BIGINT AS account, sum((cash_paid * 100)::BIGINT)::BIGINT AS cash
+    FROM recompute_parts
+    GROUP BY claim_id
+),
+refunds AS (
+    SELECT settlement_id AS claim_id, list(epoch_us(swiped_at) ORDER BY swiped_at) AS refunds_us
+    FROM card_swipes
+    WHERE kind = 'refund' AND settlement_id IS NOT NULL
+    GROUP BY settlement_id
+)
+SELECT v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code, v.org_name,
+       v.org_level::BIGINT AS org_level, v.visit_type, v.insured_region,
+       coalesce(v.treatment_region, v.org_region) AS treatment_region, v.insurance_type, v.retiree,
+       coalesce((v.account_balance * 100)::BIGINT, 0) AS balance0, coalesce(v.emergency, false) AS emergency,
+       coalesce(c.reg_kind, '') AS reg_kind, coalesce(c.reg_used, '') AS reg_used,
+       coalesce(v.registration_id, '') AS registration_id,
+       m.total, m.fund, m.other_funds, m.fund_parts, m.account, m.cash,
+       v.mode, coalesce(l.lines_total, 0) AS lines_total, coalesce(l.over, 0) AS over,
+       coalesce(l.own, 0)::BIGINT AS own, coalesce(l.pre, 0)::BIGINT AS pre,
+       coalesce(l.own_w, 0)::BIGINT AS own_w, coalesce(l.pre_w, 0)::BIGINT AS pre_w,
+       coalesce(l.line_steps, 0) AS line_steps, coalesce(l.mismatched, 0) AS mismatched,
+       coalesce(l.bad, false) AS bad, coalesce(l.bad_w, false) AS bad_w,
+       coalesce(r.refunds_us, []) AS refunds_us
+FROM recompute_parts v
+JOIN money m USING (claim_id)
+LEFT JOIN cov c USING (settlement_id)
+LEFT JOIN lines l USING (claim_no)
+LEFT JOIN refunds r USING (claim_id)
+WHERE v.part_no = 1;

@@ -1,0 +1,251 @@
+package detectors
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/medaudit/medaudit/contract"
+	"github.com/medaudit/medaudit/fixtures"
+	"github.com/medaudit/medaudit/pipeline"
+	"github.com/medaudit/medaudit/settlement"
+)
+
+// TestRecomputeMatchesSettle: the set-based recompute (each claim settled
+// from the line sums of one grouped query) gives, on every claim of the
+// default and the shifted fixtures, what the step-by-step engine gives on
+// the claim's lines with the same running totals: the same result, the
+// same rounding steps, and the same deductible counted with the classes
+// written on the lines. The fixtures hold refunds, capped persons, every
+// registration kind and emergencies, points, factor and advance self-pay
+// reductions, dated policy versions (the shifted profile's policy file)
+// and insured regions without a policy, which are not recomputed. Many
+// person buckets give what one gives.
+func TestRecomputeMatchesSettle(t *testing.T) {
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for _, profile := range fixtures.Profiles {
+		t.Run("profile="+string(profile), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := fixtures.DefaultConfig()
+			cfg.Persons, cfg.Seed, cfg.Profile = 1500, 4242, profile
+			if _, err := fixtures.Generate(ctx, cfg, dir); err != nil {
+				t.Fatal(err)
+			}
+			db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			icfg := pipeline.DefaultConfig()
+			icfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+			if _, err := pipeline.Ingest(ctx, db, dir, icfg); err != nil {
+				t.Fatal(err)
+			}
+			// Some persons insured where no policy is known: their
+			// settlements are unknown, not recomputed.
+			if _, err := db.ExecContext(ctx, `UPDATE settlements SET insured_region = '710101'
+				WHERE person_id IN (SELECT person_id FROM persons ORDER BY person_id LIMIT 20)`); err != nil {
+				t.Fatal(err)
+			}
+			ps, err := settlement.DefaultPolicies()
+			if _, statErr := os.Stat(filepath.Join(dir, "policies.yaml")); statErr == nil {
+				ps, err = settlement.LoadPoliciesFile(filepath.Join(dir, "policies.yaml"))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			run, err := openRecompute(ctx, db, ps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer run.close()
+			var claims []*recomputed
+			if err := run.stream(ctx, func(r *recomputed) error {
+				c := *r
+				claims = append(claims, &c)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := run.loadLines(ctx, claims); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range claims {
+				want, err := ps.SettleQuick(r.Claim)
+				if err != nil {
+					t.Fatalf("%s: the engine rejects a claim the recompute settled: %v", r.ID, err)
+				}
+				if !reflect.DeepEqual(r.Res, want) {
+					t.Fatalf("%s: set-based %+v, engine %+v", r.ID, r.Res, want)
+				}
+				steps := 3
+				for _, ln := range r.Claim.Lines {
+					if ln.Class == "B" {
+						steps++
+					}
+					if ln.PriceCeiling > 0 && ln.UnitPrice > ln.PriceCeiling {
+						steps++
+					}
+				}
+				if steps != r.Steps || len(r.Mismatched) != r.sums.mismatched {
+					t.Fatalf("%s: %d steps and %d mismatched lines, engine %d and %d", r.ID, r.Steps, r.sums.mismatched, steps, len(r.Mismatched))
+				}
+				if len(r.Mismatched) > 0 {
+					w, err := ps.SettleQuick(withLines(r.Claim, r.LineClass))
+					if got, err2 := countedDeductible(ps, r); err == nil && (err2 != nil || got != w.Deductible) {
+						t.Fatalf("%s: deductible with the written classes %s, engine %s", r.ID, got, w.Deductible)
+					}
+					seen["mismatched"] = true
+				}
+				kind := r.RegKind
+				if r.Emergency {
+					kind = "emergency+" + kind
+				}
+				seen["kind:"+kind] = true
+				if r.Res.CapHit {
+					seen["cap"] = true
+				}
+				if r.Claim.NthAdmission > 1 {
+					seen["readmission"] = true
+				}
+				if r.Claim.DeductibleUsedYTD > 0 {
+					seen["annual deductible carried"] = true
+				}
+				if terms, err := ps.Terms(r.Claim); err == nil {
+					seen["reduction:"+strconv.Itoa(int(terms.Reduction))] = true
+				}
+			}
+
+			// Every claim not recomputed has no policy in force, or a line
+			// the engine rejects.
+			rows, err := run.conn.QueryContext(ctx, `SELECT claim_id, insured_region, claim_date, bad FROM recompute_claims`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := map[string]bool{}
+			for _, r := range claims {
+				done[r.ID] = true
+			}
+			all := 0
+			for rows.Next() {
+				var id, region string
+				var date time.Time
+				var bad bool
+				if err := rows.Scan(&id, &region, &date, &bad); err != nil {
+					t.Fatal(err)
+				}
+				all++
+				covered := ps.Covers(contract.RegionCode(region), date)
+				if done[id] != (covered && !bad) {
+					t.Errorf("%s: recomputed %v, policy in force %v, bad line %v", id, done[id], covered, bad)
+				}
+				if !covered {
+					seen["unknown region"] = true
+				}
+			}
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				t.Fatal(err)
+			}
+			if len(claims) < all/2 {
+				t.Fatalf("only %d of %d claims recomputed", len(claims), all)
+			}
+			var refunds int
+			if err := run.conn.QueryRowContext(ctx, `SELECT count(*) FROM recompute_claims WHERE len(refunds_us) > 0`).Scan(&refunds); err != nil {
+				t.Fatal(err)
+			}
+			if refunds > 0 {
+				seen["refund"] = true
+			}
+
+			// Many person buckets recompute the same.
+			old := recomputeClaimsPerBucket
+			defer func() { recomputeClaimsPerBucket = old }()
+			recomputeClaimsPerBucket = all/7 + 1
+			i := 0
+			if err := run.stream(ctx, func(r *recomputed) error {
+				i++
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if i != len(claims) {
+				t.Fatalf("%d claims in buckets, %d in one", i, len(claims))
+			}
+			one := diffsByID(t, ctx, db, ps)
+			recomputeClaimsPerBucket = old
+			if many := diffsByID(t, ctx, db, ps); !reflect.DeepEqual(one, many) || len(one) == 0 {
+				t.Fatalf("%d diffs in buckets, %d in one pass (or none)", len(many), len(one))
+			}
+		})
+	}
+	for _, want := range []string{"cap", "refund", "readmission", "annual deductible carried", "mismatched", "unknown region",
+		"kind:", "kind:relocated_retiree", "kind:long_term_resident", "kind:posted_worker", "kind:referral", "kind:temporary",
+		"emergency+", "reduction:" + strconv.Itoa(int(settlement.ReducePoints)),
+		"reduction:" + strconv.Itoa(int(settlement.ReduceFactor)), "reduction:" + strconv.Itoa(int(settlement.ReduceAdvanceSelfPay))} {
+		if !seen[want] && !seen["kind:"+want] {
+			t.Errorf("the fixtures have no claim with %q: the comparison does not cover it", want)
+		}
+	}
+}
+
+func diffsByID(t *testing.T, ctx context.Context, db *pipeline.DB, ps *settlement.PolicySet) map[string]string {
+	t.Helper()
+	diffs, err := computeDiffs(ctx, db, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, d := range diffs {
+		out[d.ID] = d.Res.Fund.String() + "/" + d.Res.Account.String() + "/" + strconv.Itoa(len(d.Claim.Lines))
+	}
+	return out
+}
+
+// TestScanStateSharesRecompute: in one scan the recompute detectors share
+// one recomputation; outside a scan, and in the next scan, it is computed
+// again (nothing outlives the scan).
+func TestScanStateSharesRecompute(t *testing.T) {
+	ctx := context.Background()
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := pipeline.DefaultConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+	if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := settlement.DefaultPolicies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs := func(ctx context.Context) []*recomputed {
+		d, err := recomputeDiffs(ctx, db, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d) == 0 {
+			t.Fatal("the sample has no settlement that disagrees")
+		}
+		return d
+	}
+	scan := withScanState(ctx)
+	a, b := diffs(scan), diffs(scan)
+	if &a[0] != &b[0] {
+		t.Error("two detectors of one scan recomputed twice")
+	}
+	if c := diffs(withScanState(ctx)); &c[0] == &a[0] {
+		t.Error("the next scan reused the recompute of the last")
+	}
+	if c := diffs(ctx); &c[0] == &a[0] {
+		t.Error("a detector outside a scan reused a scan's recompute")
+	}
+}
