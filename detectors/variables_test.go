@@ -28,8 +28,6 @@ func TestQueryVariablesAreDeclared(t *testing.T) {
 		}
 		declared[file] = th
 	}
-	// variables a detector's Go code sets itself, not thresholds
-	internal := map[string]bool{"recompute_buckets": true, "recompute_bucket": true}
 	read := regexp.MustCompile(`getvariable\('([a-z_0-9]+)'\)`)
 	withDefault := regexp.MustCompile(`coalesce\(getvariable\('([a-z_0-9]+)'\),\s*([0-9.eE+-]+)\)`)
 	files, err := fs.Glob(queries, "queries/*.sql")
@@ -46,9 +44,6 @@ func TestQueryVariablesAreDeclared(t *testing.T) {
 		file := strings.TrimPrefix(path, "queries/")
 		th, ok := declared[file]
 		for _, m := range read.FindAllStringSubmatch(text, -1) {
-			if internal[m[1]] {
-				continue
-			}
 			if !ok {
 				t.Errorf("%s reads variable %s but is no rule's query", file, m[1])
 				continue
