@@ -33,14 +33,30 @@ func duckdbType(t contract.ColType) string {
 // into the contract tables: no validation, no quarantine, no deduplication.
 // It is the reference the ingest benchmark is measured against, and returns
 // the number of rows loaded. Arrow IPC files are not supported (DuckDB has
-// no built-in reader for them).
+// no built-in reader for them). A national extract file (setl_d, mdtrt_d,
+// fee_list_d), which has no contract table to land in, is read once with
+// read_csv's own type detection into a table of its own.
 func LoadNative(ctx context.Context, db *DB, dir string) (int64, error) {
 	files, _, err := FindBatchFiles(dir)
 	if err != nil {
 		return 0, err
 	}
 	var total int64
-	for _, f := range files {
+	seen := map[string]bool{}
+	for i, f := range files {
+		if f.national != nil {
+			if seen[f.Path] {
+				continue // another table fed by the same national file
+			}
+			seen[f.Path] = true
+			res, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE native_%d AS SELECT * FROM read_csv(%s, header = true)`, i, quoteLiteral(f.Path)))
+			if err != nil {
+				return total, fmt.Errorf("native load of %s: %w", f.Name, err)
+			}
+			n, _ := res.RowsAffected()
+			total += n
+			continue
+		}
 		cols := make([]string, len(f.Table.Columns))
 		for i, c := range f.Table.Columns {
 			cols[i] = quoteIdent(c.Name)
