@@ -786,10 +786,7 @@ func (m *merger) run(ctx context.Context, fs *FileSummary, inserted int64) error
 	// 1. The same key twice in one file: an identical repeat is unchanged; a
 	// different one is ambiguous and quarantined (the first row stands).
 	keys := strings.Join(quoteAll(m.t.Key), ", ")
-	// Distinct hashes of the keys are cheaper to count than the keys and
-	// never more: no hash repeated means no key repeated, and a repeat (a
-	// duplicate, or rarely a collision) is settled exactly by duplicates.
-	dupKeys, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) - count(DISTINCT hash(%s)) FROM %s s WHERE %s`,
+	dupKeys, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) - count(DISTINCT (%s)) FROM %s s WHERE %s`,
 		keys, table, m.newRows("s")))
 	if err != nil {
 		return fmt.Errorf("find duplicate keys: %w", err)
