@@ -504,8 +504,15 @@ func produce(ctx context.Context, src rowSource, t *contract.Table, cfg Config, 
 			return p.columnar(as)
 		}
 	}
-	if cs, ok := src.(*csvSource); ok && hasVecRules(t) {
-		return p.csvBlocks(cs)
+	if hasVecRules(t) {
+		switch s := src.(type) {
+		case *csvSource:
+			return p.csvBlocks(s)
+		case *nationalSource:
+			if inner, ok := s.inner.(*csvSource); ok {
+				return p.nationalBlocks(s, inner)
+			}
+		}
 	}
 	for {
 		row, err := src.next()

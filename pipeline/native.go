@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/medaudit/medaudit/contract"
@@ -57,16 +58,26 @@ func LoadNative(ctx context.Context, db *DB, dir string) (int64, error) {
 			total += n
 			continue
 		}
-		cols := make([]string, len(f.Table.Columns))
-		for i, c := range f.Table.Columns {
-			cols[i] = quoteIdent(c.Name)
+		names, err := fileColumns(f)
+		if err != nil {
+			return total, fmt.Errorf("native load of %s: %w", f.Name, err)
+		}
+		var cols []string // the contract columns the file has
+		for _, c := range f.Table.Columns {
+			if slices.Contains(names, c.Name) {
+				cols = append(cols, quoteIdent(c.Name))
+			}
 		}
 		var src string
 		switch f.Format {
 		case FormatCSV, FormatCSVGz:
-			types := make([]string, len(f.Table.Columns))
-			for i, c := range f.Table.Columns {
-				types[i] = fmt.Sprintf("%s: '%s'", quoteLiteral(c.Name), duckdbType(c.Type))
+			types := make([]string, len(names))
+			for i, n := range names {
+				t := "VARCHAR"
+				if c, ok := f.Table.Column(n); ok {
+					t = duckdbType(c.Type)
+				}
+				types[i] = fmt.Sprintf("%s: '%s'", quoteLiteral(n), t)
 			}
 			src = fmt.Sprintf("read_csv(%s, header = true, columns = {%s}, timestampformat = '%%Y-%%m-%%d %%H:%%M:%%S', dateformat = '%%Y-%%m-%%d')",
 				quoteLiteral(f.Path), strings.Join(types, ", "))
@@ -85,4 +96,20 @@ func LoadNative(ctx context.Context, db *DB, dir string) (int64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// fileColumns returns the column names of a contract file, in file order.
+func fileColumns(f BatchFile) ([]string, error) {
+	src, err := openSource(f, DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	switch s := src.(type) {
+	case *csvSource:
+		return s.cols.names, nil
+	case *arrowSource:
+		return s.cols.names, nil
+	}
+	return nil, fmt.Errorf("%s: not a contract CSV, Parquet or Arrow file", f.Name)
 }

@@ -46,6 +46,8 @@ type vecBlock struct {
 	lines  []int64
 	extras []string
 	fields []string // CSV records of the block, row r at r*width
+	cells  []cell   // or the rows' cells, row r at r*len(t.Columns)
+	raws   []string // and the records they were mapped from
 	vals   []value  // one row's values, for the row hash
 }
 
@@ -125,18 +127,16 @@ func (b *vecBlock) setNull(ci, r int) {
 	}
 }
 
-// textColumn parses column ci from CSV fields: row r's text is
-// fields[r*stride+pos], pos < 0 for a column the file does not have.
-func (b *vecBlock) textColumn(ci int, fields []string, stride, pos int) {
+// textColumn parses column ci from text: get(r) is row r's text, "" for
+// NULL.
+func (b *vecBlock) textColumn(ci int, get func(r int) string) {
 	col := &b.t.Columns[ci]
 	c := &b.cols[ci]
 	// text returns row r's text, or "" after recording a NULL.
 	text := func(r int) string {
-		if pos >= 0 {
-			if s := fields[r*stride+pos]; s != "" {
-				c.null[r] = false
-				return s
-			}
+		if s := get(r); s != "" {
+			c.null[r] = false
+			return s
 		}
 		b.setNull(ci, r)
 		return ""
@@ -212,6 +212,47 @@ func (b *vecBlock) textColumn(ci int, fields []string, stride, pos int) {
 			default:
 				b.markBad(r) // other spellings (TRUE, False) are the row checker's
 			}
+		}
+	}
+}
+
+// cellColumn reads column ci from decoded cells, row r's at
+// cells[r*stride+ci]. A column of text cells is parsed as text; a date or
+// timestamp column may also hold typed cells of its type; any other typed
+// cell is left to the row checker.
+func (b *vecBlock) cellColumn(ci int, cells []cell, stride int) {
+	typed := false
+	for r := 0; r < b.n && !typed; r++ {
+		k := cells[r*stride+ci].kind
+		typed = k != cellText && k != cellNull
+	}
+	if !typed {
+		b.textColumn(ci, func(r int) string { return cells[r*stride+ci].text })
+		return
+	}
+	col := &b.t.Columns[ci]
+	c := &b.cols[ci]
+	lo, hi := int64(minDate), int64(maxDate)
+	kind := cellDate
+	if col.Type == contract.Timestamp {
+		lo, hi, kind = b.chk.minTime, b.chk.maxTime, cellTime
+	} else if col.Type != contract.Date {
+		kind = cellNull // no typed cell passes
+	}
+	for r := 0; r < b.n; r++ {
+		x := cells[r*stride+ci]
+		switch {
+		case x.kind == cellNull || x.kind == cellText && x.text == "":
+			b.setNull(ci, r)
+		case x.kind == kind:
+			c.null[r] = false
+			c.ints[r] = x.num
+			if x.num < lo || x.num > hi {
+				b.markBad(r)
+			}
+		default:
+			c.null[r] = false
+			b.markBad(r)
 		}
 	}
 }

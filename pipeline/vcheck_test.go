@@ -76,6 +76,7 @@ func TestVecCheckAgrees(t *testing.T) {
 			}
 			agreeText(t, cfg, f.Table, cs, records, generated)
 			agreeArrow(t, cfg, f.Table, cs, records)
+			agreeCells(t, cfg, f.Table, cs, records)
 		})
 	}
 	if tested < 5 {
@@ -123,7 +124,12 @@ func agreeText(t *testing.T, cfg Config, tbl *contract.Table, cs *csvSource, rec
 		}
 		b.start(n)
 		for ci, pos := range cs.cols.index {
-			b.textColumn(ci, b.fields, cs.width, pos)
+			b.textColumn(ci, func(r int) string {
+				if pos < 0 {
+					return ""
+				}
+				return b.fields[r*cs.width+pos]
+			})
 		}
 		b.finish()
 		passed := 0
@@ -175,6 +181,53 @@ func agreeArrow(t *testing.T, cfg Config, tbl *contract.Table, cs *csvSource, re
 				cells[ci] = getters[ci](off + r)
 			}
 			judge(t, chk, sb, b, r, cells, false, "Arrow")
+		}
+	}
+}
+
+// agreeCells compares the checkers on decoded cells as a national source
+// hands them on: dates and timestamps typed where they parse (in every
+// fifth row an integer instead), every other cell text.
+func agreeCells(t *testing.T, cfg Config, tbl *contract.Table, cs *csvSource, records [][]string) {
+	chk := newChecker(tbl, cfg)
+	sb := newStageBuilder(cfg.Allocator, tbl)
+	defer sb.release()
+	ncols := len(tbl.Columns)
+	var cells []cell
+	for i, rec := range records {
+		row := cs.heldRow(rec, 0, "")
+		for ci, c := range row.cells {
+			switch tbl.Columns[ci].Type {
+			case contract.Timestamp:
+				if v, ok := parseTimestamp(c.text); ok {
+					c = cell{kind: cellTime, num: v}
+				}
+			case contract.Date:
+				if v, ok := parseDate(c.text); ok {
+					c = cell{kind: cellDate, num: v}
+				}
+			}
+			if k := tbl.Columns[ci].Type; i%5 == 0 && (k == contract.Date || k == contract.Timestamp) {
+				c = cell{kind: cellInt, num: int64(i)}
+			}
+			cells = append(cells, c)
+		}
+	}
+	b := newVecBlock(tbl, chk, vecBlockRows)
+	for off := 0; off < len(records); off += vecBlockRows {
+		n := min(vecBlockRows, len(records)-off)
+		b.start(n)
+		b.extras = b.extras[:0]
+		for range n {
+			b.extras = append(b.extras, "")
+		}
+		block := cells[off*ncols : (off+n)*ncols]
+		for ci := range ncols {
+			b.cellColumn(ci, block, ncols)
+		}
+		b.finish()
+		for r := range n {
+			judge(t, chk, sb, b, r, block[r*ncols:(r+1)*ncols], false, "cells")
 		}
 	}
 }

@@ -11,30 +11,40 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// csvBlocks loads a contract CSV file through the vectorised checker: this
-// goroutine reads records into blocks, and workers, each with its own
-// checker and record builder, check the blocks column by column and build
-// record batches of their well-formed rows. Rows the vectorised checker
-// cannot pass go to the worker's row checker; malformed records to this
-// goroutine's. Rows reach DuckDB in no particular order: each carries its
-// line.
-func (p *producer) csvBlocks(s *csvSource) error {
+// blockRun is how the rows of one kind of source enter blocks and leave
+// them for the row checker.
+type blockRun struct {
+	// read fills blocks from free and hands them on to full; rows it
+	// cannot put in a block it gives to the row checker itself.
+	read func(ctx context.Context, free <-chan *vecBlock, full chan<- *vecBlock) error
+	// parse reads every column of a filled block.
+	parse func(b *vecBlock)
+	// held returns row r of a block as a row for the row checker.
+	held func(b *vecBlock, r int) *srcRow
+}
+
+// blocks loads a file through the vectorised checker: run.read fills
+// blocks in this goroutine's stead, and workers, each with its own checker
+// and record builder, check the blocks column by column and build record
+// batches of their well-formed rows; the rows the vectorised checker cannot
+// pass go to the worker's row checker. Rows reach DuckDB in no particular
+// order: each carries its line.
+func (p *producer) blocks(run blockRun) error {
 	workers := min(max(runtime.GOMAXPROCS(0), 1), 4)
 	capRows := min(vecBlockRows, p.cfg.BatchRows)
 	free := make(chan *vecBlock, workers+2)
 	for range workers + 2 {
-		b := newVecBlock(p.t, p.chk, capRows)
-		b.fields = make([]string, 0, capRows*s.width)
-		free <- b
+		free <- newVecBlock(p.t, p.chk, capRows)
 	}
 	full := make(chan *vecBlock, workers)
 	g, ctx := errgroup.WithContext(p.ctx)
 	for range workers {
 		w := &producer{ctx: ctx, t: p.t, cfg: p.cfg, ch: p.ch, sp: p.sp, sb: newStageBuilder(p.cfg.Allocator, p.t), chk: newChecker(p.t, p.cfg)}
+		w.chk.rename = p.chk.rename
 		g.Go(func() error {
 			defer w.sb.release()
 			for b := range full {
-				if err := w.block(s, b); err != nil {
+				if err := w.block(b, run); err != nil {
 					return err
 				}
 				free <- b
@@ -44,70 +54,22 @@ func (p *producer) csvBlocks(s *csvSource) error {
 	}
 	g.Go(func() error {
 		defer close(full)
-		return p.readBlocks(ctx, s, free, full)
+		if err := run.read(ctx, free, full); err != nil {
+			return err
+		}
+		return p.flush() // rows the reader built itself
 	})
 	return g.Wait()
 }
 
-// readBlocks reads s into blocks from free and hands them on to full.
-func (p *producer) readBlocks(ctx context.Context, s *csvSource, free <-chan *vecBlock, full chan<- *vecBlock) error {
-	var b *vecBlock
-	send := func() error {
-		if b == nil || len(b.lines) == 0 {
-			return nil
-		}
-		select {
-		case full <- b:
-			b = nil
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	for {
-		err := s.read()
-		if err == io.EOF {
-			return send()
-		}
-		if err != nil {
-			return err
-		}
-		if s.row.bad != "" {
-			if err := p.row(&s.row, false); err != nil {
-				return err
-			}
-			continue
-		}
-		if b == nil {
-			select {
-			case b = <-free:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			b.fields, b.lines, b.extras = b.fields[:0], b.lines[:0], b.extras[:0]
-		}
-		b.fields = append(b.fields, s.rec...)
-		b.lines = append(b.lines, s.row.line)
-		b.extras = append(b.extras, s.extra(s.rec))
-		if len(b.lines) == len(b.bad) {
-			if err := send(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// block checks one block of CSV records and adds its rows to the builder.
-func (p *producer) block(s *csvSource, b *vecBlock) error {
-	n := len(b.lines)
-	b.start(n)
-	for ci, pos := range s.cols.index {
-		b.textColumn(ci, b.fields, s.width, pos)
-	}
+// block checks one block and adds its rows to the builder.
+func (p *producer) block(b *vecBlock, run blockRun) error {
+	b.start(len(b.lines))
+	run.parse(b)
 	b.finish()
-	for r := 0; r < n && b.nbad > 0; r++ {
+	for r := 0; r < b.n && b.nbad > 0; r++ {
 		if b.bad[r] {
-			if err := p.row(s.heldRow(b.fields[r*s.width:(r+1)*s.width], b.lines[r], b.extras[r]), true); err != nil {
+			if err := p.row(run.held(b, r), true); err != nil {
 				return err
 			}
 		}
@@ -117,6 +79,149 @@ func (p *producer) block(s *csvSource, b *vecBlock) error {
 		return p.flush()
 	}
 	return nil
+}
+
+// blockFiller hands the reader of a blockRun an empty block and sends it
+// on when it is full.
+type blockFiller struct {
+	ctx  context.Context
+	free <-chan *vecBlock
+	full chan<- *vecBlock
+	b    *vecBlock
+}
+
+// block returns the block being filled, taking a free one when needed.
+func (f *blockFiller) block() (*vecBlock, error) {
+	if f.b == nil {
+		select {
+		case f.b = <-f.free:
+		case <-f.ctx.Done():
+			return nil, f.ctx.Err()
+		}
+		b := f.b
+		b.fields, b.cells, b.raws, b.lines, b.extras = b.fields[:0], b.cells[:0], b.raws[:0], b.lines[:0], b.extras[:0]
+	}
+	return f.b, nil
+}
+
+// added sends the block on if the row just added filled it.
+func (f *blockFiller) added() error {
+	if len(f.b.lines) < len(f.b.bad) {
+		return nil
+	}
+	return f.send()
+}
+
+// send hands the block being filled on, if it holds any row.
+func (f *blockFiller) send() error {
+	if f.b == nil || len(f.b.lines) == 0 {
+		return nil
+	}
+	select {
+	case f.full <- f.b:
+		f.b = nil
+		return nil
+	case <-f.ctx.Done():
+		return f.ctx.Err()
+	}
+}
+
+// csvBlocks loads a contract CSV file through the vectorised checker; the
+// blocks hold the records' fields. Malformed records go to the reader's row
+// checker.
+func (p *producer) csvBlocks(s *csvSource) error {
+	return p.blocks(blockRun{
+		read: func(ctx context.Context, free <-chan *vecBlock, full chan<- *vecBlock) error {
+			f := &blockFiller{ctx: ctx, free: free, full: full}
+			for {
+				err := s.read()
+				if err == io.EOF {
+					return f.send()
+				}
+				if err != nil {
+					return err
+				}
+				if s.row.bad != "" {
+					if err := p.row(&s.row, false); err != nil {
+						return err
+					}
+					continue
+				}
+				b, err := f.block()
+				if err != nil {
+					return err
+				}
+				b.fields = append(b.fields, s.rec...)
+				b.lines = append(b.lines, s.row.line)
+				b.extras = append(b.extras, s.extra(s.rec))
+				if err := f.added(); err != nil {
+					return err
+				}
+			}
+		},
+		parse: func(b *vecBlock) {
+			for ci, pos := range s.cols.index {
+				b.textColumn(ci, func(r int) string {
+					if pos < 0 {
+						return ""
+					}
+					return b.fields[r*s.width+pos]
+				})
+			}
+		},
+		held: func(b *vecBlock, r int) *srcRow {
+			return s.heldRow(b.fields[r*s.width:(r+1)*s.width], b.lines[r], b.extras[r])
+		},
+	})
+}
+
+// nationalBlocks loads the rows a national extract file (read as CSV) gives
+// one table through the vectorised checker; the blocks hold the mapped
+// rows' cells and the records they came from, for the quarantine. Void and
+// bad rows go to the reader's row checker.
+func (p *producer) nationalBlocks(s *nationalSource, inner *csvSource) error {
+	ncols := len(p.t.Columns)
+	return p.blocks(blockRun{
+		read: func(ctx context.Context, free <-chan *vecBlock, full chan<- *vecBlock) error {
+			f := &blockFiller{ctx: ctx, free: free, full: full}
+			for {
+				row, err := s.next()
+				if err == io.EOF {
+					return f.send()
+				}
+				if err != nil {
+					return err
+				}
+				if row.void || row.bad != "" {
+					if err := p.row(row, true); err != nil {
+						return err
+					}
+					continue
+				}
+				b, err := f.block()
+				if err != nil {
+					return err
+				}
+				b.cells = append(b.cells, row.cells...)
+				b.raws = append(b.raws, inner.rec...)
+				b.lines = append(b.lines, row.line)
+				b.extras = append(b.extras, row.extra)
+				if err := f.added(); err != nil {
+					return err
+				}
+			}
+		},
+		parse: func(b *vecBlock) {
+			for ci := range ncols {
+				b.cellColumn(ci, b.cells, ncols)
+			}
+		},
+		held: func(b *vecBlock, r int) *srcRow {
+			raw := b.raws[r*inner.width : (r+1)*inner.width]
+			return &srcRow{line: b.lines[r], extra: b.extras[r], cells: b.cells[r*ncols : (r+1)*ncols],
+				raw: func() string { return csvLine(raw) }}
+		},
+	})
 }
 
 // prefetchIter decodes the next record batch of a columnar file in a
