@@ -50,11 +50,13 @@ func LoadNative(ctx context.Context, db *DB, dir string) (int64, error) {
 				continue // another table fed by the same national file
 			}
 			seen[f.Path] = true
-			res, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE native_%d AS SELECT * FROM read_csv(%s, header = true)`, i, quoteLiteral(f.Path)))
-			if err != nil {
+			if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE native_%d AS SELECT * FROM read_csv(%s, header = true)`, i, quoteLiteral(f.Path))); err != nil {
 				return total, fmt.Errorf("native load of %s: %w", f.Name, err)
 			}
-			n, _ := res.RowsAffected()
+			var n int64
+			if err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM native_%d`, i)).Scan(&n); err != nil {
+				return total, err
+			}
 			total += n
 			continue
 		}

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,6 +230,19 @@ func agreeCells(t *testing.T, cfg Config, tbl *contract.Table, cs *csvSource, re
 		b.finish()
 		for r := range n {
 			judge(t, chk, sb, b, r, block[r*ncols:(r+1)*ncols], false, "cells")
+		}
+	}
+}
+
+// TestWriteJSONString checks the direct path against json.Marshal.
+func TestWriteJSONString(t *testing.T) {
+	for _, s := range []string{"", "abc", "张三", "a\"b", `a\b`, "<x>&", "tab\there", "line\nbreak", "\u2028", "\u2029x",
+		"bad \xff utf-8", "\x7f", "0.5", "北京市朝阳区 1号", "e\u0301"} {
+		var b strings.Builder
+		writeJSONString(&b, s)
+		want, _ := json.Marshal(s)
+		if b.String() != string(want) {
+			t.Errorf("%q: got %s, json.Marshal gives %s", s, b.String(), want)
 		}
 	}
 }
