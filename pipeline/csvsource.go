@@ -132,14 +132,22 @@ func (s *csvSource) next() (*srcRow, error) {
 
 // heldRow returns a record read earlier, its fields rec, as a row.
 func (s *csvSource) heldRow(rec []string, line int64, extra string) *srcRow {
-	row := &srcRow{line: line, extra: extra, cells: make([]cell, len(s.cols.index))}
+	row := &srcRow{cells: make([]cell, len(s.cols.index)), raw: func() string { return csvLine(rec) }}
+	s.fillRow(row, rec, line, extra)
+	return row
+}
+
+// fillRow sets row's line, extra and cells (as many as the table's columns)
+// from a record read earlier, its fields rec; its raw is the caller's.
+func (s *csvSource) fillRow(row *srcRow, rec []string, line int64, extra string) {
+	row.line, row.extra, row.bad, row.void, row.badCol = line, extra, "", false, ""
 	for i, p := range s.cols.index {
-		if p >= 0 {
+		if p < 0 {
+			row.cells[i] = cell{}
+		} else {
 			row.cells[i] = cell{kind: cellText, text: rec[p]}
 		}
 	}
-	row.raw = func() string { return csvLine(rec) }
-	return row
 }
 
 // read reads the next record into s.rec and its line into s.row.line; a

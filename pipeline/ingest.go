@@ -561,7 +561,7 @@ func (p *producer) flush() error {
 func (p *producer) row(row *srcRow, build bool) error {
 	var err error
 	if row.void {
-		p.sp.void++
+		p.sp.addVoid()
 		return nil
 	}
 	if row.bad != "" {

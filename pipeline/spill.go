@@ -79,6 +79,13 @@ func (s *spill) add(kind string, line int64, col, text, raw, key string) error {
 	return nil
 }
 
+// addVoid counts a row marked invalid at the source.
+func (s *spill) addVoid() {
+	s.mu.Lock()
+	s.void++
+	s.mu.Unlock()
+}
+
 func (s *spill) flush() error {
 	if s.rows == 0 {
 		return nil

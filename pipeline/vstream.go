@@ -17,6 +17,9 @@ type blockRun struct {
 	// read fills blocks from free and hands them on to full; rows it
 	// cannot put in a block it gives to the row checker itself.
 	read func(ctx context.Context, free <-chan *vecBlock, full chan<- *vecBlock) error
+	// prepare, when set, returns a worker's step that turns a filled block
+	// into the rows to check, before parse (each worker calls it once).
+	prepare func() func(w *producer, b *vecBlock) error
 	// parse reads every column of a filled block.
 	parse func(b *vecBlock)
 	// held returns row r of a block as a row for the row checker.
@@ -41,9 +44,18 @@ func (p *producer) blocks(run blockRun) error {
 	for range workers {
 		w := &producer{ctx: ctx, t: p.t, cfg: p.cfg, ch: p.ch, sp: p.sp, sb: newStageBuilder(p.cfg.Allocator, p.t), chk: newChecker(p.t, p.cfg)}
 		w.chk.rename = p.chk.rename
+		var prepare func(w *producer, b *vecBlock) error
+		if run.prepare != nil {
+			prepare = run.prepare()
+		}
 		g.Go(func() error {
 			defer w.sb.release()
 			for b := range full {
+				if prepare != nil {
+					if err := prepare(w, b); err != nil {
+						return err
+					}
+				}
 				if err := w.block(b, run); err != nil {
 					return err
 				}
@@ -177,12 +189,26 @@ func (p *producer) csvBlocks(s *csvSource) error {
 
 // nationalBlocks loads the rows a national extract file (read as CSV) gives
 // one table through the vectorised checker; the blocks hold the mapped
-// rows' cells and the records they came from, for the quarantine. Void and
-// bad rows go to the reader's row checker.
+// rows' cells and the records they came from, for the quarantine. Where the
+// role's rows map independently, the reader only reads records and each
+// worker maps its blocks with a clone of the source; else the reader maps.
+// Void and bad rows go to a row checker.
 func (p *producer) nationalBlocks(s *nationalSource, inner *csvSource) error {
 	ncols := len(p.t.Columns)
-	return p.blocks(blockRun{
-		read: func(ctx context.Context, free <-chan *vecBlock, full chan<- *vecBlock) error {
+	run := blockRun{
+		parse: func(b *vecBlock) {
+			for ci := range ncols {
+				b.cellColumn(ci, b.cells, ncols)
+			}
+		},
+		held: func(b *vecBlock, r int) *srcRow {
+			raw := b.raws[r*inner.width : (r+1)*inner.width]
+			return &srcRow{line: b.lines[r], extra: b.extras[r], cells: b.cells[r*ncols : (r+1)*ncols],
+				raw: func() string { return csvLine(raw) }}
+		},
+	}
+	if !s.parallel() {
+		run.read = func(ctx context.Context, free <-chan *vecBlock, full chan<- *vecBlock) error {
 			f := &blockFiller{ctx: ctx, free: free, full: full}
 			for {
 				row, err := s.next()
@@ -210,18 +236,69 @@ func (p *producer) nationalBlocks(s *nationalSource, inner *csvSource) error {
 					return err
 				}
 			}
-		},
-		parse: func(b *vecBlock) {
-			for ci := range ncols {
-				b.cellColumn(ci, b.cells, ncols)
+		}
+		return p.blocks(run)
+	}
+	run.read = func(ctx context.Context, free <-chan *vecBlock, full chan<- *vecBlock) error {
+		f := &blockFiller{ctx: ctx, free: free, full: full}
+		for {
+			err := inner.read()
+			if err == io.EOF {
+				return f.send()
 			}
-		},
-		held: func(b *vecBlock, r int) *srcRow {
-			raw := b.raws[r*inner.width : (r+1)*inner.width]
-			return &srcRow{line: b.lines[r], extra: b.extras[r], cells: b.cells[r*ncols : (r+1)*ncols],
-				raw: func() string { return csvLine(raw) }}
-		},
-	})
+			if err != nil {
+				return err
+			}
+			if inner.row.bad != "" {
+				bad := srcRow{line: inner.row.line, bad: inner.row.bad, raw: inner.rawRow}
+				if s.load(&bad) {
+					if err := p.row(&s.row, false); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			b, err := f.block()
+			if err != nil {
+				return err
+			}
+			b.fields = append(b.fields, inner.rec...)
+			b.lines = append(b.lines, inner.row.line)
+			b.extras = append(b.extras, inner.extra(inner.rec))
+			if err := f.added(); err != nil {
+				return err
+			}
+		}
+	}
+	run.prepare = func() func(w *producer, b *vecBlock) error {
+		c := s.clone()
+		var rec []string // the record c.cur was read from
+		cur := srcRow{cells: make([]cell, len(inner.cols.index)), raw: func() string { return csvLine(rec) }}
+		return func(w *producer, b *vecBlock) error {
+			b.cells, b.raws = b.cells[:0], b.raws[:0]
+			kept := 0
+			for r := range b.lines {
+				rec = b.fields[r*inner.width : (r+1)*inner.width]
+				inner.fillRow(&cur, rec, b.lines[r], b.extras[r])
+				if !c.load(&cur) {
+					continue
+				}
+				if c.row.void || c.row.bad != "" {
+					if err := w.row(&c.row, true); err != nil {
+						return err
+					}
+					continue
+				}
+				b.cells = append(b.cells, c.row.cells...)
+				b.raws = append(b.raws, rec...)
+				b.lines[kept], b.extras[kept] = c.row.line, c.row.extra
+				kept++
+			}
+			b.lines, b.extras = b.lines[:kept], b.extras[:kept]
+			return nil
+		}
+	}
+	return p.blocks(run)
 }
 
 // prefetchIter decodes the next record batch of a columnar file in a
