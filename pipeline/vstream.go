@@ -27,7 +27,7 @@ type blockRun struct {
 }
 
 // blocks loads a file through the vectorised checker: run.read fills
-// blocks in this goroutine's stead, and workers, each with its own checker
+// blocks in a goroutine of its own, and workers, each with its own checker
 // and record builder, check the blocks column by column and build record
 // batches of their well-formed rows; the rows the vectorised checker cannot
 // pass go to the worker's row checker. Rows reach DuckDB in no particular
