@@ -3,13 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -62,10 +60,11 @@ func newArrowSource(it recordIter, f BatchFile, schema *arrow.Schema, totalRows 
 		it.close()
 		return nil, err
 	}
-	s := &arrowSource{it: it, cols: cols, progress: cfg.Progress, passthrough: true, format: "Parquet"}
+	s := &arrowSource{cols: cols, progress: cfg.Progress, passthrough: true, format: "Parquet"}
 	if f.Format == FormatArrow {
 		s.format = "Arrow IPC"
 	}
+	s.it = newPrefetchIter(it, s.format)
 	for c, p := range cols.index {
 		if p >= 0 && !arrow.TypeEqual(schema.Field(p).Type, ArrowType(f.Table.Columns[c].Type)) {
 			s.passthrough = false
@@ -114,18 +113,37 @@ func (s *arrowSource) rowAt(i int) *srcRow {
 			s.row.cells[c] = s.getters[p](i)
 		}
 	}
-	s.row.extra = s.cols.extraJSON(func(p int) (string, bool) {
+	s.row.extra = s.extraAt(i)
+	s.report(1)
+	return &s.row
+}
+
+// extraAt is the JSON object of the unknown columns of row i of the
+// current record.
+func (s *arrowSource) extraAt(i int) string {
+	return s.cols.extraJSON(func(p int) (string, bool) {
 		c := s.getters[p](i)
 		return cellText2(c), c.kind != cellNull
 	})
+}
+
+// skip passes over the n rows of the current record without decoding
+// them: the record is loaded whole.
+func (s *arrowSource) skip(n int) {
+	s.i = n
+	s.line += int64(n)
+	s.report(n)
+}
+
+// report credits the progress callback with the bytes of rows rows.
+func (s *arrowSource) report(rows int) {
 	if s.progress != nil {
-		s.credit += s.perRow
+		s.credit += s.perRow * float64(rows)
 		if s.credit >= 1<<16 {
 			s.progress(int64(s.credit))
 			s.credit -= float64(int64(s.credit))
 		}
 	}
-	return &s.row
 }
 
 func (s *arrowSource) rawRow() string {
@@ -133,11 +151,7 @@ func (s *arrowSource) rawRow() string {
 	for p, g := range s.getters {
 		fields[p] = cellText2(g(s.i - 1))
 	}
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	w.Write(fields)
-	w.Flush()
-	return strings.TrimRight(b.String(), "\n")
+	return csvLine(fields)
 }
 
 func (s *arrowSource) close() error { return s.it.close() }

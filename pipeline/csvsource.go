@@ -113,17 +113,57 @@ func openCSV(f BatchFile, cfg Config) (rowSource, error) {
 }
 
 func (s *csvSource) next() (*srcRow, error) {
+	if err := s.read(); err != nil {
+		return nil, err
+	}
+	if s.row.bad != "" {
+		return &s.row, nil
+	}
+	for i, p := range s.cols.index {
+		if p < 0 {
+			s.row.cells[i] = cell{}
+		} else {
+			s.row.cells[i] = cell{kind: cellText, text: s.rec[p]}
+		}
+	}
+	s.row.extra = s.extra(s.rec)
+	return &s.row, nil
+}
+
+// heldRow returns a record read earlier, its fields rec, as a row.
+func (s *csvSource) heldRow(rec []string, line int64, extra string) *srcRow {
+	row := &srcRow{cells: make([]cell, len(s.cols.index)), raw: func() string { return csvLine(rec) }}
+	s.fillRow(row, rec, line, extra)
+	return row
+}
+
+// fillRow sets row's line, extra and cells (as many as the table's columns)
+// from a record read earlier, its fields rec; its raw is the caller's.
+func (s *csvSource) fillRow(row *srcRow, rec []string, line int64, extra string) {
+	row.line, row.extra, row.bad, row.void, row.badCol = line, extra, "", false, ""
+	for i, p := range s.cols.index {
+		if p < 0 {
+			row.cells[i] = cell{}
+		} else {
+			row.cells[i] = cell{kind: cellText, text: rec[p]}
+		}
+	}
+}
+
+// read reads the next record into s.rec and its line into s.row.line; a
+// malformed record or one with the wrong number of fields sets s.row.bad.
+func (s *csvSource) read() error {
 	rec, err := s.r.Read()
 	s.limit.start = s.r.InputOffset()
 	var perr *csv.ParseError
 	malformed := errors.As(err, &perr) && !errors.Is(perr.Err, csv.ErrFieldCount)
 	switch {
 	case err == io.EOF:
-		return nil, io.EOF
+		return io.EOF
 	case errors.Is(err, ErrRowTooLong):
-		return nil, fmt.Errorf("the record after line %d: %w", s.row.line, err)
+		return fmt.Errorf("the record after line %d: %w", s.row.line, err)
 	case err != nil && !malformed && !errors.Is(err, csv.ErrFieldCount):
-		return nil, err
+		return err
 	}
 	s.rec = rec
 	if malformed {
@@ -135,15 +175,15 @@ func (s *csvSource) next() (*srcRow, error) {
 	// Also the fields of a malformed record: its raw text is quarantined.
 	for _, v := range rec {
 		if !utf8.ValidString(v) {
-			return nil, fmt.Errorf("line %d is not valid UTF-8 (GBK or another encoding? give --encoding gb18030)", s.row.line)
+			return fmt.Errorf("line %d is not valid UTF-8 (GBK or another encoding? give --encoding gb18030)", s.row.line)
 		}
 		if s.decoded && strings.ContainsRune(v, utf8.RuneError) {
-			return nil, fmt.Errorf("line %d is not valid %s: %w", s.row.line, s.encoding, errNotText)
+			return fmt.Errorf("line %d is not valid %s: %w", s.row.line, s.encoding, errNotText)
 		}
 	}
 	if malformed {
 		s.row.bad = "malformed CSV: " + perr.Err.Error()
-		return &s.row, nil
+		return nil
 	}
 	if s.swap {
 		for i, v := range rec {
@@ -152,24 +192,24 @@ func (s *csvSource) next() (*srcRow, error) {
 	}
 	if len(rec) != s.width {
 		s.row.bad = fmt.Sprintf("row has %d fields, the header has %d", len(rec), s.width)
-		return &s.row, nil
+		return nil
 	}
 	s.row.bad = ""
-	for i, p := range s.cols.index {
-		if p < 0 {
-			s.row.cells[i] = cell{}
-		} else {
-			s.row.cells[i] = cell{kind: cellText, text: rec[p]}
-		}
-	}
-	s.row.extra = s.cols.extraJSON(func(i int) (string, bool) { return rec[i], rec[i] != "" })
-	return &s.row, nil
+	return nil
 }
 
-func (s *csvSource) rawRow() string {
+// extra is the JSON object of a record's non-empty unknown columns.
+func (s *csvSource) extra(rec []string) string {
+	return s.cols.extraJSON(func(i int) (string, bool) { return rec[i], rec[i] != "" })
+}
+
+func (s *csvSource) rawRow() string { return csvLine(s.rec) }
+
+// csvLine encodes fields as one CSV line without its line break.
+func csvLine(fields []string) string {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
-	w.Write(s.rec)
+	w.Write(fields)
 	w.Flush()
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -3,10 +3,14 @@
 //
 // A batch is one folder holding any of the eight contract files
 // (../contract) as CSV, CSV.gz, Parquet or Arrow IPC. Each file is decoded
-// and validated row by row into Arrow record batches that stream into DuckDB
-// through duckdb-go's Arrow interface (RegisterView, then INSERT … SELECT):
-// never row-by-row inserts, and memory bounded by the batch size, not the
-// file size.
+// and validated into Arrow record batches that stream into DuckDB through
+// duckdb-go's Arrow interface (RegisterView, then INSERT … SELECT): never
+// row-by-row inserts, and memory bounded by the batch size, not the file
+// size. A vectorised checker (vcheck.go) validates blocks of rows column by
+// column — CSV text parsed per column by parallel workers, Parquet and Arrow
+// record batches read as whole arrays and loaded as they are when every row
+// passes — and hands the rows it cannot pass to the row checker
+// (validate.go), the one definition of a well-formed row, for their reasons.
 //
 // Every input row ends in exactly one of four counts, per file:
 //

@@ -504,6 +504,16 @@ func produce(ctx context.Context, src rowSource, t *contract.Table, cfg Config, 
 			return p.columnar(as)
 		}
 	}
+	if hasVecRules(t) {
+		switch s := src.(type) {
+		case *csvSource:
+			return p.csvBlocks(s)
+		case *nationalSource:
+			if inner, ok := s.inner.(*csvSource); ok {
+				return p.nationalBlocks(s, inner)
+			}
+		}
+	}
 	for {
 		row, err := src.next()
 		if err == io.EOF {
@@ -551,7 +561,7 @@ func (p *producer) flush() error {
 func (p *producer) row(row *srcRow, build bool) error {
 	var err error
 	if row.void {
-		p.sp.void++
+		p.sp.addVoid()
 		return nil
 	}
 	if row.bad != "" {
@@ -578,11 +588,13 @@ func (p *producer) row(row *srcRow, build bool) error {
 }
 
 // columnar loads a Parquet or Arrow file whose columns already have their
-// load types: each record batch is checked row by row, and when every row
-// passes unchanged its arrays are loaded as they are, with only the line,
-// hash and extra columns built. A batch with a bad or normalised row falls
-// back to rebuilding its good rows.
+// load types. The vectorised checker reads each record batch column by
+// column; when every row passes, the batch's arrays are loaded as they are,
+// with only the line, hash and extra columns built. A batch with a row it
+// cannot pass, and every batch of a table it has no rules for, is checked
+// and rebuilt row by row.
 func (p *producer) columnar(as *arrowSource) error {
+	b := newVecBlock(p.t, p.chk, vecBlockRows)
 	for {
 		rec, err := as.nextRecord()
 		if err == io.EOF {
@@ -592,60 +604,71 @@ func (p *producer) columnar(as *arrowSource) error {
 			return err
 		}
 		n := int(rec.NumRows())
-		firstLine := as.line + 1
-		lines := array.NewInt64Builder(p.cfg.Allocator)
-		hashes := array.NewUint64Builder(p.cfg.Allocator)
-		extras := array.NewStringBuilder(p.cfg.Allocator)
-		pass := true
-		for i := 0; i < n; i++ {
-			row := as.rowAt(i)
-			if !pass {
-				if err := p.row(row, true); err != nil {
+		if b != nil && n > 0 {
+			hashes := array.NewUint64Builder(p.cfg.Allocator)
+			extras := array.NewStringBuilder(p.cfg.Allocator)
+			if p.vecPasses(as, rec, b, hashes, extras) {
+				lines := array.NewInt64Builder(p.cfg.Allocator)
+				lines.Reserve(n)
+				for i := range n {
+					lines.UnsafeAppend(as.line + 1 + int64(i))
+				}
+				as.skip(n)
+				err := p.send(p.passthroughRecord(as, rec, lines, hashes, extras))
+				lines.Release()
+				hashes.Release()
+				extras.Release()
+				if err != nil {
 					return err
 				}
 				continue
 			}
-			if err := p.row(row, false); err != nil {
-				return err
-			}
-			if len(p.chk.probs) == 0 && !p.chk.normalized {
-				lines.Append(row.line)
-				hashes.Append(p.sb.rowHash(p.chk.vals, row.extra))
-				appendOptString(extras, row.extra)
-				continue
-			}
-			// Row i is malformed (spilled) or normalised: rebuild rows 0..i-1
-			// (already checked and noted), then row i if well formed, and go
-			// on row by row.
-			wellFormed := len(p.chk.probs) == 0
-			pass = false
-			as.line = firstLine - 1
-			for j := 0; j <= i; j++ {
-				r := as.rowAt(j)
-				if j < i || wellFormed {
-					p.chk.check(r.cells)
-					p.sb.appendValid(p.chk.vals, r.line, r.extra)
-				}
-			}
+			hashes.Release()
+			extras.Release()
 		}
-		if pass && n > 0 {
-			out := p.passthroughRecord(as, rec, lines, hashes, extras)
-			if err := p.send(out); err != nil {
-				lines.Release()
-				hashes.Release()
-				extras.Release()
+		for i := range n {
+			if err := p.row(as.rowAt(i), true); err != nil {
 				return err
 			}
 		}
-		lines.Release()
-		hashes.Release()
-		extras.Release()
 		if p.sb.rows >= p.cfg.BatchRows {
 			if err := p.flush(); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// vecPasses checks every row of rec with the vectorised checker, block by
+// block, and reports whether all pass; meanwhile it appends their hashes and
+// extra columns.
+func (p *producer) vecPasses(as *arrowSource, rec arrow.RecordBatch, b *vecBlock, hashes *array.Uint64Builder, extras *array.StringBuilder) bool {
+	n := int(rec.NumRows())
+	hashes.Reserve(n)
+	for off := 0; off < n; off += vecBlockRows {
+		m := min(vecBlockRows, n-off)
+		b.start(m)
+		b.extras = b.extras[:0]
+		for r := range m {
+			b.extras = append(b.extras, as.extraAt(off+r))
+		}
+		for ci, pos := range as.cols.index {
+			var arr arrow.Array
+			if pos >= 0 {
+				arr = rec.Column(pos)
+			}
+			b.arrowColumn(ci, arr, off)
+		}
+		b.finish()
+		if b.nbad > 0 {
+			return false
+		}
+		for r := range m {
+			hashes.UnsafeAppend(b.rowHash(p.sb, r))
+			appendOptString(extras, b.extras[r])
+		}
+	}
+	return true
 }
 
 // passthroughRecord assembles a load-schema record from the file's arrays
@@ -770,8 +793,9 @@ func (m *merger) run(ctx context.Context, fs *FileSummary, inserted int64) error
 	// 1. The same key twice in one file: an identical repeat is unchanged; a
 	// different one is ambiguous and quarantined (the first row stands).
 	keys := strings.Join(quoteAll(m.t.Key), ", ")
-	dupKeys, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) - count(DISTINCT (%s)) FROM %s s WHERE %s`,
-		keys, table, m.newRows("s")))
+	// (A grouped count runs on every thread; count(DISTINCT) on one.)
+	dupKeys, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM %s s WHERE %s GROUP BY %s HAVING count(*) > 1)`,
+		table, m.newRows("s"), keys))
 	if err != nil {
 		return fmt.Errorf("find duplicate keys: %w", err)
 	}
@@ -788,7 +812,9 @@ func (m *merger) run(ctx context.Context, fs *FileSummary, inserted int64) error
 	for _, p := range m.t.Parents {
 		pt, _ := contract.TableByName(p.Table)
 		cond := fmt.Sprintf(`s.%[3]s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %[1]s p WHERE p.%[2]s = s.%[3]s)`, quoteIdent(pt.Name), quoteIdent(pt.Key[0]), quoteIdent(p.Column))
-		orphans, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) FROM %s s WHERE %s AND %s`, table, m.newRows("s"), cond))
+		// The same condition as an anti join: DuckDB counts it about three times faster.
+		orphans, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) FROM %[1]s s ANTI JOIN %[2]s p ON p.%[3]s = s.%[4]s WHERE %[5]s AND s.%[4]s IS NOT NULL`,
+			table, quoteIdent(pt.Name), quoteIdent(pt.Key[0]), quoteIdent(p.Column), m.newRows("s")))
 		if err != nil {
 			return fmt.Errorf("find orphans of %s: %w", p.Table, err)
 		}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/medaudit/medaudit/contract"
@@ -33,24 +34,52 @@ func duckdbType(t contract.ColType) string {
 // into the contract tables: no validation, no quarantine, no deduplication.
 // It is the reference the ingest benchmark is measured against, and returns
 // the number of rows loaded. Arrow IPC files are not supported (DuckDB has
-// no built-in reader for them).
+// no built-in reader for them). A national extract file (setl_d, mdtrt_d,
+// fee_list_d), which has no contract table to land in, is read once with
+// read_csv's own type detection into a table of its own.
 func LoadNative(ctx context.Context, db *DB, dir string) (int64, error) {
 	files, _, err := FindBatchFiles(dir)
 	if err != nil {
 		return 0, err
 	}
 	var total int64
-	for _, f := range files {
-		cols := make([]string, len(f.Table.Columns))
-		for i, c := range f.Table.Columns {
-			cols[i] = quoteIdent(c.Name)
+	seen := map[string]bool{}
+	for i, f := range files {
+		if f.national != nil {
+			if seen[f.Path] {
+				continue // another table fed by the same national file
+			}
+			seen[f.Path] = true
+			if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE native_%d AS SELECT * FROM read_csv(%s, header = true)`, i, quoteLiteral(f.Path))); err != nil {
+				return total, fmt.Errorf("native load of %s: %w", f.Name, err)
+			}
+			var n int64
+			if err := db.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*) FROM native_%d`, i)).Scan(&n); err != nil {
+				return total, err
+			}
+			total += n
+			continue
+		}
+		names, err := fileColumns(f)
+		if err != nil {
+			return total, fmt.Errorf("native load of %s: %w", f.Name, err)
+		}
+		var cols []string // the contract columns the file has
+		for _, c := range f.Table.Columns {
+			if slices.Contains(names, c.Name) {
+				cols = append(cols, quoteIdent(c.Name))
+			}
 		}
 		var src string
 		switch f.Format {
 		case FormatCSV, FormatCSVGz:
-			types := make([]string, len(f.Table.Columns))
-			for i, c := range f.Table.Columns {
-				types[i] = fmt.Sprintf("%s: '%s'", quoteLiteral(c.Name), duckdbType(c.Type))
+			types := make([]string, len(names))
+			for i, n := range names {
+				t := "VARCHAR"
+				if c, ok := f.Table.Column(n); ok {
+					t = duckdbType(c.Type)
+				}
+				types[i] = fmt.Sprintf("%s: '%s'", quoteLiteral(n), t)
 			}
 			src = fmt.Sprintf("read_csv(%s, header = true, columns = {%s}, timestampformat = '%%Y-%%m-%%d %%H:%%M:%%S', dateformat = '%%Y-%%m-%%d')",
 				quoteLiteral(f.Path), strings.Join(types, ", "))
@@ -69,4 +98,20 @@ func LoadNative(ctx context.Context, db *DB, dir string) (int64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// fileColumns returns the column names of a contract file, in file order.
+func fileColumns(f BatchFile) ([]string, error) {
+	src, err := openSource(f, DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	switch s := src.(type) {
+	case *csvSource:
+		return s.cols.names, nil
+	case *arrowSource:
+		return s.cols.names, nil
+	}
+	return nil, fmt.Errorf("%s: not a contract CSV, Parquet or Arrow file", f.Name)
 }

@@ -88,21 +88,43 @@ func (s *nationalSource) next() (*srcRow, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.cur = r
-		s.row.line, s.row.extra, s.row.void, s.row.bad, s.row.badCol = r.line, r.extra, false, r.bad, ""
-		for i := range s.row.cells {
-			s.row.cells[i] = cell{}
-		}
-		if r.bad != "" {
-			if s.nat.role == roleRefunds || s.nat.role == rolePersons || s.nat.role == roleInstitutions {
-				continue // counted once, by the settlements role
-			}
-			return &s.row, nil
-		}
-		if s.mapRow() {
+		if s.load(r) {
 			return &s.row, nil
 		}
 	}
+}
+
+// load maps the national row r into s.row and reports whether the source's
+// role hands it on.
+func (s *nationalSource) load(r *srcRow) bool {
+	s.cur = r
+	s.row.line, s.row.extra, s.row.void, s.row.bad, s.row.badCol = r.line, r.extra, false, r.bad, ""
+	for i := range s.row.cells {
+		s.row.cells[i] = cell{}
+	}
+	if r.bad != "" {
+		// counted once, by the settlements role
+		return s.nat.role != roleRefunds && s.nat.role != rolePersons && s.nat.role != roleInstitutions
+	}
+	return s.mapRow()
+}
+
+// parallel reports whether rows of the source's role map independently of
+// each other (persons and institutions are derived once per key), so that
+// workers with a clone each may map them.
+func (s *nationalSource) parallel() bool {
+	return s.nat.role != rolePersons && s.nat.role != roleInstitutions
+}
+
+// clone returns a source for one worker: the same file, role and lookups,
+// its own current row.
+func (s *nationalSource) clone() *nationalSource {
+	c := new(nationalSource)
+	*c = *s
+	c.row = srcRow{cells: make([]cell, len(s.row.cells))}
+	c.row.raw = func() string { return c.cur.raw() }
+	c.seen = nil
+	return c
 }
 
 // mapRow fills s.row from the current national row for the source's role

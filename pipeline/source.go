@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/medaudit/medaudit/contract"
 )
@@ -130,17 +131,37 @@ func (m *columnMap) extraJSON(get func(i int) (string, bool)) string {
 		} else {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(m.names[i])
-		val, _ := json.Marshal(v)
-		b.Write(k)
+		writeJSONString(&b, m.names[i])
 		b.WriteByte(':')
-		b.Write(val)
+		writeJSONString(&b, v)
 	}
 	if b.Len() == 0 {
 		return ""
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// writeJSONString writes s as json.Marshal quotes it: directly when no
+// character of s needs an escape, else through json.Marshal.
+func writeJSONString(b *strings.Builder, s string) {
+	plain := utf8.ValidString(s)
+	for i := 0; i < len(s) && plain; i++ {
+		switch c := s[i]; {
+		case c < 0x20, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			plain = false
+		case c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9):
+			plain = false // U+2028, U+2029
+		}
+	}
+	if !plain {
+		q, _ := json.Marshal(s)
+		b.Write(q)
+		return
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }
 
 // countingReader reports bytes read to a progress callback.

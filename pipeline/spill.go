@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -32,6 +33,7 @@ var spillSchema = arrow.NewSchema([]arrow.Field{
 // an Arrow IPC temp file while the file streams into DuckDB, so that a file
 // of any size, even one that is all bad rows, needs bounded memory.
 type spill struct {
+	mu        sync.Mutex // add is called by the producer's workers
 	f         *os.File
 	w         *ipc.Writer
 	rb        *array.RecordBuilder
@@ -57,6 +59,8 @@ func newSpill(mem memory.Allocator, batchRows int) (*spill, error) {
 }
 
 func (s *spill) add(kind string, line int64, col, text, raw, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.rb.Field(0).(*array.StringBuilder).Append(kind)
 	s.rb.Field(1).(*array.Int64Builder).Append(line)
 	appendOptString(s.rb.Field(2).(*array.StringBuilder), col)
@@ -73,6 +77,13 @@ func (s *spill) add(kind string, line int64, col, text, raw, key string) error {
 		return s.flush()
 	}
 	return nil
+}
+
+// addVoid counts a row marked invalid at the source.
+func (s *spill) addVoid() {
+	s.mu.Lock()
+	s.void++
+	s.mu.Unlock()
 }
 
 func (s *spill) flush() error {
