@@ -10,7 +10,9 @@
 #   BENCH persons=N settlements=… fee_items=… ingest_s=… ingest_rss_mb=… scan_s=… scan_rss_mb=… peer_s=… peer_rss_mb=… scan_x=… total_x=…
 #
 #   PERSONS="100000 300000 1000000" WORK=/var/tmp/bench scripts/bench-scan.sh
-# Generated batches are kept in WORK and reused; databases are rebuilt.
+# Generated batches are kept in WORK and reused; databases are rebuilt. The
+# peer's address space is capped at PEER_MEM_KB (80 % of RAM); a peer that
+# fails is reported with its time up to the failure as a lower bound (">").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,7 @@ SEED=${SEED:-20261206}
 WORK=${WORK:-/var/tmp/medaudit-bench-scan}
 PEER=${PEER:-../shared/bench/pandas_peer.py}
 BIN=${BIN:-$WORK/medaudit}
+PEER_MEM_KB=${PEER_MEM_KB:-$(awk '/MemTotal/ {printf "%d", $2 * 0.8}' /proc/meminfo)}
 
 . ./env.sh # CGO_ENABLED and the build tags every go command here uses
 
@@ -36,13 +39,17 @@ mkdir -p "$WORK"
 go build -o "$BIN" ./cmd/medaudit
 
 # measure NAME CMD…: runs CMD under /usr/bin/time -v, its stdout to
-# WORK/NAME.out and stderr to WORK/NAME.err; sets SECS and RSS_MB.
+# WORK/NAME.out and stderr to WORK/NAME.err; sets SECS and RSS_MB, and OK
+# to 0 when CMD failed (the failure is printed; seconds and RSS are then
+# those up to the failure).
 measure() {
   local name=$1; shift
+  OK=1
   /usr/bin/time -v -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
+    OK=0
     echo "bench-scan: $name failed; see $WORK/$name.err" >&2
-    tail -5 "$WORK/$name.err" >&2
-    exit 1
+    tail -3 "$WORK/$name.err" >&2
+    grep -E 'Command terminated|Exit status' "$WORK/$name.time" >&2 || true
   }
   SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s}' "$WORK/$name.time")
   RSS_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$WORK/$name.time")
@@ -64,16 +71,25 @@ for n in $PERSONS; do
   rm -f "$db" "$db.wal"
 
   measure "ingest-$n" "$BIN" ingest -q --db "$db" "$batch"
+  [ "$OK" = 1 ] || exit 1
   ingest_s=$SECS ingest_rss=$RSS_MB
   measure "scan-$n" "$BIN" scan --db "$db"
+  [ "$OK" = 1 ] || exit 1
   scan_s=$SECS scan_rss=$RSS_MB
-  measure "peer-$n" /usr/bin/python3 "$PEER" "$batch" "$WORK/peer-flags-$n.csv"
+  # the peer's address space is capped so that running out of memory fails
+  # it (MemoryError) instead of waking the OOM killer on the machine
+  measure "peer-$n" bash -c 'ulimit -v "$1"; exec /usr/bin/python3 "$2" "$3" "$4"' _ "$PEER_MEM_KB" "$PEER" "$batch" "$WORK/peer-flags-$n.csv"
   peer_s=$SECS peer_rss=$RSS_MB
+  if [ "$OK" != 1 ]; then
+    # the peer failed (e.g. killed out of memory): its time is a lower bound
+    peer_s=">$SECS"
+  fi
 
   sed -nE 's/.*detector=([^ ]+) flags=([0-9]+) seconds=([0-9.e+-]+).*/\3\t\1\t\2/p' "$WORK/scan-$n.err" |
     sort -t$'\t' -k1,1 -gr >"$WORK/detectors-$n.tsv"
-  scan_x=$(ratio "$peer_s" "$scan_s")
-  total_x=$(ratio "$peer_s" "$(awk -v a="$ingest_s" -v b="$scan_s" 'BEGIN {print a + b}')")
+  scan_x=$(ratio "${peer_s#>}" "$scan_s")
+  total_x=$(ratio "${peer_s#>}" "$(awk -v a="$ingest_s" -v b="$scan_s" 'BEGIN {print a + b}')")
+  if [ "$OK" != 1 ]; then scan_x=">$scan_x" total_x=">$total_x"; fi
   printf '%-9s %11s %10s | %9s %8s | %9s %8s | %9s %8s | %8s %8s\n' "$n" "$settlements" "$fee_items" \
     "$ingest_s" "$ingest_rss" "$scan_s" "$scan_rss" "$peer_s" "$peer_rss" "${scan_x}x" "${total_x}x"
   echo "  slowest detectors (seconds, detector, flags): $WORK/detectors-$n.tsv"
