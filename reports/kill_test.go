@@ -71,7 +71,19 @@ func TestKillDuringRun(t *testing.T) {
 		cmd.Wait()
 		t.Fatal("the helper did not start the monthly run")
 	}
-	time.Sleep(1500 * time.Millisecond) // inside the run: scanning or rendering
+	// inside the run: killed as its scan reports its first detector done
+	scanning := false
+	for lines.Scan() {
+		if strings.Contains(lines.Text(), "detector done") {
+			scanning = true
+			break
+		}
+	}
+	if !scanning {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal("the helper's monthly run did not scan")
+	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
