@@ -23,31 +23,38 @@ tests AS (
     SELECT count(*) * 60.0 / coalesce(getvariable('window_minutes'), 10) AS windows
     FROM (SELECT DISTINCT org_code, terminal_id, date_trunc('hour', swiped_at) FROM sw)
 ),
-starts AS (
-    -- candidate window starts: at least min_cards swipes in the following window (a window function, no self-join)
-    SELECT * FROM (
-        SELECT sw.*, count(*) OVER (PARTITION BY org_code, terminal_id ORDER BY swiped_at
-                                    RANGE BETWEEN CURRENT ROW AND to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT)) FOLLOWING) AS ahead
-        FROM sw)
-    WHERE ahead >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)
-),
 win AS (
-    SELECT a.org_code, a.terminal_id, a.swipe_id AS start_id, a.swiped_at AS start_at,
-           max(b.swiped_at) AS end_at, count(DISTINCT b.card_no) AS cards, count(*) AS swipes
-    FROM starts a JOIN sw b ON b.org_code = a.org_code AND b.terminal_id = a.terminal_id
-     AND b.swiped_at >= a.swiped_at
-     AND b.swiped_at <= a.swiped_at + to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT))
-    GROUP BY ALL
-    HAVING count(DISTINCT b.card_no) >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)
+    -- per swipe, the window of window_minutes it starts at its terminal:
+    -- distinct cards, swipes and last swipe, by window functions (no
+    -- self-join, which grows with the square of a busy terminal's rate)
+    SELECT org_code, terminal_id, swipe_id AS start_id, swiped_at AS start_at, end_at, cards, swipes FROM (
+        SELECT sw.*, count(*) OVER w AS swipes, count(DISTINCT card_no) OVER w AS cards, max(swiped_at) OVER w AS end_at
+        FROM sw
+        WINDOW w AS (PARTITION BY org_code, terminal_id ORDER BY swiped_at
+                     RANGE BETWEEN CURRENT ROW AND to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT)) FOLLOWING))
+    WHERE cards >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)
+),
+win_rated AS (
+    -- the window with the terminal's rate at that hour of the day; a window
+    -- whose Poisson point probability P(X = swipes) already reaches
+    -- alpha / windows cannot pass the tail test in Go (the tail is larger),
+    -- so only the others go on to Go
+    SELECT w.*, th.swipes AS rate_swipes, od.active_days
+    FROM win w
+    JOIN org_days od ON od.org_code = w.org_code
+    JOIN term_hour th ON th.org_code = w.org_code AND th.terminal_id = w.terminal_id AND th.h = hour(w.start_at)
+    CROSS JOIN tests t
+    WHERE w.swipes * ln(th.swipes / greatest(od.active_days * 60.0 / coalesce(getvariable('window_minutes'), 10), 1))
+          - th.swipes / greatest(od.active_days * 60.0 / coalesce(getvariable('window_minutes'), 10), 1)
+          - lgamma(w.swipes + 1)
+          < ln(coalesce(getvariable('alpha'), 0.01)) - ln(greatest(t.windows, 1)) + 1e-9
 ),
 win_cards AS (
     SELECT 'window' AS burst, w.org_code, w.terminal_id, w.start_at, w.end_at, w.cards, w.swipes,
-           th.swipes AS rate_swipes, od.active_days, NULL::DOUBLE AS day_p95,
+           w.rate_swipes, w.active_days, NULL::DOUBLE AS day_p95,
            s.card_no, s.person_id, s.swipe_id, s.swiped_at, s.amount, s.settlement_id, s.insured
-    FROM win w
+    FROM win_rated w
     JOIN sw s ON s.org_code = w.org_code AND s.terminal_id = w.terminal_id AND s.swiped_at BETWEEN w.start_at AND w.end_at
-    JOIN org_days od ON od.org_code = w.org_code
-    JOIN term_hour th ON th.org_code = w.org_code AND th.terminal_id = w.terminal_id AND th.h = hour(w.start_at)
 ),
 daily AS (
     SELECT org_code, swiped_at::DATE AS d, count(*) AS swipes, count(DISTINCT card_no) AS cards FROM sw GROUP BY ALL
