@@ -18,6 +18,9 @@ WITH st AS (
       -- scheduled cycles (放化疗疗程, dialysis): the shared list
       AND NOT EXISTS (SELECT 1 FROM ref_diagnosis_list r WHERE r.list = 'scheduled_cycle' AND starts_with(coalesce(diagnosis_code, ''), r.prefix))
       AND NOT coalesce(days_rinp_flag_31, false)                        -- declared planned readmissions
+    -- a pair repeats only between persons admitted at least min_times: the
+    -- others cannot be in a repeated pair
+    QUALIFY count(*) OVER (PARTITION BY person_id) >= coalesce(getvariable('min_times'), 2)
 ),
 occ AS (   -- pair occasions: a < b, same org, admissions within the window
     SELECT x.person_id AS a, y.person_id AS b, x.settlement_id AS sa, y.settlement_id AS sb, x.org_code
@@ -47,7 +50,7 @@ members AS (   -- each flagged stay with the group it belongs to
     UNION SELECT t.sc, g.a, g.b, g.c, g.times FROM tri t JOIN groups g USING (a, b, c)
 ),
 per_stay AS (
-    SELECT settlement_id, arg_max([a, b, c], (times, a)) AS grp, max(times) AS times,
+    SELECT settlement_id, arg_max([a, b, c], (times, a, b, c)) AS grp, max(times) AS times,
            count(DISTINCT (a, b, c)) AS n_triples
     FROM members GROUP BY settlement_id
 ),
