@@ -49,9 +49,10 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 	for _, d := range ds {
 		present[d.Name()] = true
 	}
-	// The recompute detectors share one computation per scan: the first of
-	// them starts first and the others run last, so that no worker waits on
-	// it while other detectors could run.
+	// The recompute detectors share one computation per scan, the largest
+	// of the scan: the first of them runs alone, before the others (two
+	// large queries at once can exhaust DuckDB's memory limit where one
+	// spills), and the rest then read its result.
 	var first, shared []Detector
 	var readers []flagReader
 	for _, d := range ds {
@@ -66,7 +67,13 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 		first = append(first, d)
 	}
 	if len(shared) > 0 {
-		first = append(append(shared[:1:1], first...), shared[1:]...)
+		if err := runPool(ctx, db, shared[:1], 1, func(ctx context.Context, q Querier, d Detector) (detected, error) {
+			flags, err := d.Detect(ctx, q)
+			return detected{detector: d, flags: flags}, err
+		}, emit); err != nil {
+			return err
+		}
+		first = append(first, shared[1:]...)
 	}
 	// flags kept for the readers, by detector
 	wanted := map[string][]Flag{}
