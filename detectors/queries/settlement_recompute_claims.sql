@@ -32,7 +32,7 @@ WITH vis AS (
            s.cash_paid, i.region_code AS org_region, i.level AS org_level, i.name AS org_name,
            p.insurance_type, coalesce(p.retiree, false) AS retiree, p.account_balance,
            CASE WHEN s.visit_type = 'inpatient' THEN coalesce(s.mdtrt_id, s.settlement_id) ELSE s.settlement_id END AS stay_id,
-           row_number() OVER () AS row_no
+           s.rowid AS row_no
     FROM settlements s
     JOIN persons p USING (person_id)
     JOIN institutions i USING (org_code)
