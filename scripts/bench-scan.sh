@@ -10,6 +10,7 @@
 #   BENCH persons=N settlements=… fee_items=… ingest_s=… ingest_rss_mb=… scan_s=… scan_rss_mb=… peer_s=… peer_rss_mb=… scan_x=… total_x=…
 #
 #   PERSONS="100000 300000 1000000" WORK=/var/tmp/bench scripts/bench-scan.sh
+# SCAN_FLAGS are added to the scan (e.g. "--memory-limit 10GB").
 # Generated batches are kept in WORK and reused; databases are rebuilt. The
 # peer's address space is capped at PEER_MEM_KB (80 % of RAM); a peer that
 # fails is reported with its time up to the failure as a lower bound (">").
@@ -73,7 +74,8 @@ for n in $PERSONS; do
   measure "ingest-$n" "$BIN" ingest -q --db "$db" "$batch"
   [ "$OK" = 1 ] || exit 1
   ingest_s=$SECS ingest_rss=$RSS_MB
-  measure "scan-$n" "$BIN" scan --db "$db"
+  # shellcheck disable=SC2086 # SCAN_FLAGS is a list of flags
+  measure "scan-$n" "$BIN" scan --db "$db" ${SCAN_FLAGS:-}
   [ "$OK" = 1 ] || exit 1
   scan_s=$SECS scan_rss=$RSS_MB
   # the peer's address space is capped so that running out of memory fails
