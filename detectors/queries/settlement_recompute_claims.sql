@@ -67,22 +67,11 @@ LEFT JOIN recompute_rounding r2 ON r2.region = substr(p.insured_region, 1, 4) ||
 LEFT JOIN recompute_rounding r3 ON r3.region = substr(p.insured_region, 1, 2) || '0000'
      AND r3.valid_from <= p.claim_date::DATE AND r3.valid_to >= p.claim_date::DATE;
 
-CREATE OR REPLACE TEMP TABLE recompute_claims AS
-WITH cov AS (
-    SELECT v.settlement_id,
-           arg_min(r.kind, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_kind,
-           arg_min(r.registration_id, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_used
-    FROM recompute_parts v
-    JOIN registrations r ON r.person_id = v.person_id
-    WHERE v.part_no = 1
-      AND (r.treatment_region = v.org_region
-           OR (r.treatment_region LIKE '__0000' AND substr(r.treatment_region, 1, 2) = substr(v.org_region, 1, 2))
-           OR (r.treatment_region LIKE '____00' AND substr(r.treatment_region, 1, 4) = substr(v.org_region, 1, 4)))
-      AND r.valid_from <= v.settled_at::DATE
-      AND (r.valid_to IS NULL OR r.valid_to >= v.admitted_at::DATE)
-    GROUP BY v.settlement_id
-),
-line AS (
+-- The line sums per claim, a statement of their own: inside the claims
+-- statement, this aggregate over every fee line and the claims' joins held
+-- more memory at once than DuckDB's 2 GB limit at 1 M persons.
+CREATE OR REPLACE TEMP TABLE recompute_claim_sums AS
+WITH line AS (
     -- A line above 10 billion yuan is rejected (bad); its amount is not summed.
     SELECT p.claim_no, p.mode, l.line_class, l.class, l.selfpay, l.ceiling, l.unit_price,
            CASE WHEN abs(l.amount) > 1000000000000 THEN 0 ELSE l.amount END AS amount,
@@ -104,6 +93,23 @@ lines AS (
            bool_or(bad_any OR line_class NOT IN ('A', 'B', 'C')) AS bad_w
     FROM line
     GROUP BY claim_no
+)
+SELECT * FROM lines;
+
+CREATE OR REPLACE TEMP TABLE recompute_claims AS
+WITH cov AS (
+    SELECT v.settlement_id,
+           arg_min(r.kind, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_kind,
+           arg_min(r.registration_id, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_used
+    FROM recompute_parts v
+    JOIN registrations r ON r.person_id = v.person_id
+    WHERE v.part_no = 1
+      AND (r.treatment_region = v.org_region
+           OR (r.treatment_region LIKE '__0000' AND substr(r.treatment_region, 1, 2) = substr(v.org_region, 1, 2))
+           OR (r.treatment_region LIKE '____00' AND substr(r.treatment_region, 1, 4) = substr(v.org_region, 1, 4)))
+      AND r.valid_from <= v.settled_at::DATE
+      AND (r.valid_to IS NULL OR r.valid_to >= v.admitted_at::DATE)
+    GROUP BY v.settlement_id
 ),
 money AS (
     SELECT claim_id,
@@ -137,6 +143,6 @@ SELECT v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_dat
 FROM recompute_parts v
 JOIN money m USING (claim_id)
 LEFT JOIN cov c USING (settlement_id)
-LEFT JOIN lines l USING (claim_no)
+LEFT JOIN recompute_claim_sums l USING (claim_no)
 LEFT JOIN refunds r USING (claim_id)
 WHERE v.part_no = 1;
