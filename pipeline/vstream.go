@@ -129,6 +129,19 @@ func (f *blockFiller) added() error {
 	return f.send()
 }
 
+// addRecord adds one CSV record with its line and extra columns to the
+// block being filled, sending the block on when it is full.
+func (f *blockFiller) addRecord(rec []string, line int64, extra string) error {
+	b, err := f.block()
+	if err != nil {
+		return err
+	}
+	b.fields = append(b.fields, rec...)
+	b.lines = append(b.lines, line)
+	b.extras = append(b.extras, extra)
+	return f.added()
+}
+
 // send hands the block being filled on, if it holds any row.
 func (f *blockFiller) send() error {
 	if f.b == nil || len(f.b.lines) == 0 {
@@ -164,14 +177,7 @@ func (p *producer) csvBlocks(s *csvSource) error {
 					}
 					continue
 				}
-				b, err := f.block()
-				if err != nil {
-					return err
-				}
-				b.fields = append(b.fields, s.rec...)
-				b.lines = append(b.lines, s.row.line)
-				b.extras = append(b.extras, s.extra(s.rec))
-				if err := f.added(); err != nil {
+				if err := f.addRecord(s.rec, s.row.line, s.extra(s.rec)); err != nil {
 					return err
 				}
 			}
@@ -263,14 +269,7 @@ func (p *producer) nationalBlocks(s *nationalSource, inner *csvSource) error {
 				}
 				continue
 			}
-			b, err := f.block()
-			if err != nil {
-				return err
-			}
-			b.fields = append(b.fields, inner.rec...)
-			b.lines = append(b.lines, inner.row.line)
-			b.extras = append(b.extras, inner.extra(inner.rec))
-			if err := f.added(); err != nil {
+			if err := f.addRecord(inner.rec, inner.row.line, inner.extra(inner.rec)); err != nil {
 				return err
 			}
 		}
