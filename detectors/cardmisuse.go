@@ -20,7 +20,7 @@ var cardMisuseCards = []factory{
 		Caveats: []string{"24小时营业药店（按机构自身夜间刷卡占比识别）", "营业时间登记变更", "终端时钟错误"},
 	}, "card_misuse_off_hours.sql", nil),
 	rule(Info{
-		Name: "card_misuse.many_pharmacies", SubjectType: contract.SubjectCard,
+		Name: "card_misuse.many_pharmacies", SubjectType: contract.SubjectCard, PerPerson: true,
 		Override: Clinical, Title: "一卡多店购药", Basis: "频繁购药（GZ10000204003000）；单卡多店刷卡监测",
 		Thresholds: []Threshold{
 			{Name: "day_pharmacies", Default: 3, Unit: "pharmacies", Doc: "distinct pharmacies on one day"},
@@ -30,7 +30,7 @@ var cardMisuseCards = []factory{
 		Caveats: []string{"出差、旅行途中购药", "慢病患者因药店缺货多店购药", "家庭成员共济使用个人账户"},
 	}, "card_misuse_many_pharmacies.sql", nil),
 	rule(Info{
-		Name: "card_misuse.frequent_purchase", SubjectType: contract.SubjectCard,
+		Name: "card_misuse.frequent_purchase", SubjectType: contract.SubjectCard, PerPerson: true,
 		Override: Clinical, Title: "频繁购药", Basis: "GZ10000204003000 频繁购药；《医疗保障基金使用监督管理条例》第38条",
 		Thresholds: []Threshold{
 			{Name: "year_purchases", Default: 10, Unit: "purchases", Doc: "purchases in one year at one pharmacy"},
@@ -60,7 +60,7 @@ var cardMisuseCards = []factory{
 		Caveats: []string{"按整元定价的药店", "固定金额的中药代煎或套餐"},
 	}, "card_misuse_round_amounts.sql", nil),
 	rule(Info{
-		Name: "card_misuse.balance_drain", SubjectType: contract.SubjectCard,
+		Name: "card_misuse.balance_drain", SubjectType: contract.SubjectCard, PerPerson: true,
 		Override: Clinical, Title: "查询余额后刷空个人账户", Basis: "个人账户套现特征；《医疗保障基金使用监督管理条例》第40条",
 		Thresholds: []Threshold{
 			{Name: "window_minutes", Default: 10, Unit: "minutes", Doc: "purchase within this time after the balance query"},
@@ -71,7 +71,7 @@ var cardMisuseCards = []factory{
 		Caveats: []string{"年底合法使用个人账户余额", "家庭共济为家人购药"},
 	}, "card_misuse_balance_drain.sql", nil),
 	rule(Info{
-		Name: "card_misuse.refund_cycle", SubjectType: contract.SubjectCard,
+		Name: "card_misuse.refund_cycle", SubjectType: contract.SubjectCard, PerPerson: true,
 		Override: Clinical, Title: "刷卡即退药循环", Basis: "刷卡即退药套现；《医疗保障基金使用监督管理条例》第40条",
 		Thresholds: []Threshold{
 			{Name: "refund_minutes", Default: 30, Unit: "minutes", Doc: "refund within this time after the sale"},
@@ -82,14 +82,14 @@ var cardMisuseCards = []factory{
 		Caveats: []string{"真实退货后重新购买", "收银操作错误后冲正重刷"},
 	}, "card_misuse_refund_cycle.sql", nil),
 	rule(Info{
-		Name: "card_misuse.swipe_without_settlement", SubjectType: contract.SubjectCard,
+		Name: "card_misuse.swipe_without_settlement", SubjectType: contract.SubjectCard, PerPerson: true,
 		Override: Absolute, Title: "刷卡无对应结算或金额不符", Basis: "虚构就诊/购药；《医疗保障基金使用监督管理条例》第40条",
 		Thresholds: []Threshold{{Name: "lag_hours", Default: 24, Unit: "hours",
 			Doc: "a swipe without a settlement id is excused when a settlement of the same card, org and total follows within this platform lag"}},
 		Caveats: []string{"平台数据延迟超过24小时", "结算数据尚未全部报送"},
 	}, "card_misuse_swipe_without_settlement.sql", nil),
 	rule(Info{
-		Name: "card_misuse.deceased_holder", SubjectType: contract.SubjectCard,
+		Name: "card_misuse.deceased_holder", SubjectType: contract.SubjectCard, PerPerson: true,
 		Override: Absolute, Title: "持卡人死亡后仍刷卡", Basis: "《医疗保障基金使用监督管理条例》第41条 冒用他人医保凭证",
 		Thresholds: []Threshold{{Name: "grace_days", Default: 0, Unit: "days", Doc: "swipes up to this many days after the death date are tolerated"}},
 		Caveats:    []string{"死亡日期登记错误"},

@@ -53,6 +53,12 @@ type Info struct {
 	Basis       string      `json:"rule_basis"` // legal or rule basis, e.g. 条例第38条; GZ10000201008000
 	Thresholds  []Threshold `json:"thresholds"`
 	Caveats     []string    `json:"caveats"` // innocent explanations a reviewer must rule out (zh-CN)
+	// PerPerson: the rule judges a subject from its holder's own rows (their
+	// whole history, the cards they use and the swipes and settlements
+	// linked to theirs) and the reference tables alone, with no baseline
+	// over other persons or institutions. An incremental scan re-runs such a
+	// rule over the persons a new batch touched only (incremental.go).
+	PerPerson bool `json:"per_person"`
 }
 
 // Threshold is a documented, configurable parameter of a detector.

@@ -43,7 +43,7 @@ var ghostBed = []factory{
 		Caveats: []string{"周五至周日入院等待周一择期手术", "入院前已完成的检查", "医院出院时一次性记账"},
 	}, "ghost_bed_no_early_treatment.sql", nil),
 	rule(Info{
-		Name: "ghost_bed.exam_only", SubjectType: contract.SubjectSettlement,
+		Name: "ghost_bed.exam_only", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "住院只做检查化验、无治疗",
 		Basis: "低标准入院：检查费占比≥80%且无明确治疗（县级挂床住院认定标准）；条例第38条",
 		Thresholds: []Threshold{
@@ -52,7 +52,7 @@ var ghostBed = []factory{
 		Caveats: []string{"诊断不明需住院系统检查（诊断性住院）", "转院前的术前检查"},
 	}, "ghost_bed_exam_only.sql", nil),
 	rule(Info{
-		Name: "ghost_bed.outside_activity", SubjectType: contract.SubjectSettlement,
+		Name: "ghost_bed.outside_activity", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "住院期间在其他机构就诊、购药或刷卡",
 		Basis: "住院期间门诊就诊模型；条例第38条 挂床住院（住院期间在单位或家中）",
 		Thresholds: []Threshold{
@@ -65,7 +65,7 @@ var ghostBed = []factory{
 		Caveats: []string{"病房安排的外院检查（外出检查）", "家属持双方证件代购药品（条例第17条）", "出院当日带药", "门诊慢特病定期透析"},
 	}, "ghost_bed_outside_activity.sql", nil),
 	rule(Info{
-		Name: "ghost_bed.charges_outside_stay", SubjectType: contract.SubjectSettlement,
+		Name: "ghost_bed.charges_outside_stay", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "住院期间外的费用计入住院结算",
 		Basis: "GZ10000201008000 住院期间外收费；条例第38条",
 		Thresholds: []Threshold{
@@ -86,7 +86,7 @@ var ghostBed = []factory{
 		Caveats: []string{"医院信息系统在结算时统一记账", "系统故障后集中补录"},
 	}, "ghost_bed_batch_backfill.sql", nil),
 	rule(Info{
-		Name: "ghost_bed.frequent_short_stays", SubjectType: contract.SubjectSettlement,
+		Name: "ghost_bed.frequent_short_stays", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "同一机构频繁住院",
 		Basis: "GZ10000204004000 频繁住院；条例第38条",
 		Thresholds: []Threshold{

@@ -10,14 +10,14 @@ import "github.com/medaudit/medaudit/contract"
 // here needs it.
 var impersonation = []factory{
 	rule(Info{
-		Name: "impersonation.after_death", SubjectType: contract.SubjectSettlement,
+		Name: "impersonation.after_death", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "死亡后就医", Basis: "《医疗保障基金使用监督管理条例》第41条 冒名就医；死亡后就医模型",
 		Thresholds: []Threshold{{Name: "after_death_grace_days", Default: 0, Unit: "days",
 			Doc: "fee lines up to this many days after the death date are tolerated (late posting)"}},
 		Caveats: []string{"死亡日期登记错误", "死亡后的退费冲销记录", "住院期间死亡（离院方式5）当日的费用"},
 	}, "impersonation_after_death.sql", nil),
 	rule(Info{
-		Name: "impersonation.sex_conflict", SubjectType: contract.SubjectSettlement,
+		Name: "impersonation.sex_conflict", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "诊断或收费项目与性别不符",
 		Basis: "GZ10000204006000 诊断与患者性别不符；GZ10000301004000/GZ10000302004000 药品/医疗服务项目区分性别使用；条例第41条",
 		Thresholds: []Threshold{
@@ -28,7 +28,7 @@ var impersonation = []factory{
 			"性别登记错误", "跨性别/两性畸形等罕见情况"},
 	}, "impersonation_sex_conflict.sql", nil),
 	rule(Info{
-		Name: "impersonation.age_conflict", SubjectType: contract.SubjectSettlement,
+		Name: "impersonation.age_conflict", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "诊断或收费项目与年龄不符",
 		Basis: "GZ10000204007000 诊断与患者年龄不符；GZ10000301002000 药品儿童专用；条例第41条",
 		Thresholds: []Threshold{
@@ -53,14 +53,14 @@ var impersonation = []factory{
 			"新生儿随母结算：围生期诊断记在母亲名下（已排除）"},
 	}, "impersonation_atypical_diagnosis.sql", nil),
 	rule(Info{
-		Name: "impersonation.overlapping_stays", SubjectType: contract.SubjectSettlement,
+		Name: "impersonation.overlapping_stays", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "同一参保人在不同机构重叠住院", Basis: "重叠住院模型；条例第41条 冒名就医",
 		Thresholds: []Threshold{{Name: "min_overlap_hours", Default: 12, Unit: "hours",
 			Doc: "two stays at different institutions overlapping longer than this (a same-day transfer overlaps by a few hours at most)"}},
 		Caveats: []string{"当日转院（出院与入院时间记录误差）", "请假外出就医或外院检查被登记为住院", "出入院时间录入错误"},
 	}, "impersonation_overlapping_stays.sql", nil),
 	rule(Info{
-		Name: "impersonation.two_places", SubjectType: contract.SubjectSettlement,
+		Name: "impersonation.two_places", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "同一参保人短时间内异地就医", Basis: "同一时间多地就医模型；条例第41条 冒名就医",
 		Thresholds: []Threshold{
 			{Name: "province_hours", Default: 3, Unit: "hours", Doc: "activity in another province less than this apart is impossible travel"},
@@ -69,14 +69,14 @@ var impersonation = []factory{
 		Caveats: []string{"医保电子凭证由家属远程出示（授权代办），评分已降低", "机构区划登记错误", "系统时钟或补录时间错误"},
 	}, "impersonation_two_places.sql", nil),
 	rule(Info{
-		Name: "impersonation.card_person_mismatch", SubjectType: contract.SubjectSettlement,
+		Name: "impersonation.card_person_mismatch", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "人卡不符：使用他人社保卡结算", Basis: "条例第17条 持本人凭证就医；第41条 冒名就医",
 		Thresholds: []Threshold{{Name: "base_score", Default: 0.8, Unit: "score",
 			Doc: "score of a settlement made with another person's card; +0.1 when the sexes differ, +0.05 when the ages differ by 15 years or more"}},
 		Caveats: []string{"家庭共济或经双方身份证授权的代购药（条例第17条第2款）", "补换卡期间卡号登记错误"},
 	}, "impersonation_card_person_mismatch.sql", nil),
 	rule(Info{
-		Name: "impersonation.id_inconsistent", SubjectType: contract.SubjectSettlement,
+		Name: "impersonation.id_inconsistent", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "身份证号码与登记性别/出生日期不符", Basis: "GB 11643 公民身份号码；条例第41条 冒名就医",
 		Thresholds: []Threshold{
 			{Name: "sex_score", Default: 0.7, Unit: "score", Doc: "score when the ID number's sex digit contradicts persons.sex"},

@@ -7,7 +7,7 @@ import "github.com/medaudit/medaudit/contract"
 // duplicate charges, over-prescribing and frequent outpatient visits.
 var other = []factory{
 	rule(Info{
-		Name: "other.split_admission", SubjectType: contract.SubjectSettlement,
+		Name: "other.split_admission", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "分解住院（15天内同病种同科室再入院）",
 		Basis: "GZ10000204001000 分解住院；《医疗保障基金使用监督管理条例》第38条；实施细则（征求意见稿）同诊断、同科室认定",
 		Thresholds: []Threshold{
@@ -16,7 +16,7 @@ var other = []factory{
 		Caveats: []string{"病情变化或新发急症再入院", "计划性再入院（31天再住院计划）", "放化疗、透析周期", "治疗方案的下一阶段"},
 	}, "other_split_admission.sql", nil),
 	rule(Info{
-		Name: "other.outpatient_during_stay", SubjectType: contract.SubjectSettlement,
+		Name: "other.outpatient_during_stay", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "住院期间在本院门诊结算",
 		Basis: "住院期间门诊就诊模型；条例第38条 重复收费",
 		Thresholds: []Threshold{
@@ -25,7 +25,7 @@ var other = []factory{
 		Caveats: []string{"入院当天先门诊后收住院", "住院期间的急诊抢救另行结算", "门诊慢特病按规定单独结算"},
 	}, "other_outpatient_during_stay.sql", nil),
 	rule(Info{
-		Name: "other.lab_after_discharge", SubjectType: contract.SubjectSettlement,
+		Name: "other.lab_after_discharge", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "检验检查日期晚于出院",
 		Basis: "检验检查日期晚于出院日期模型；条例第38条、第40条 虚构医药服务",
 		Thresholds: []Threshold{
@@ -41,7 +41,7 @@ var other = []factory{
 		Caveats:    []string{"转科当日两个病区各收半日床位费的地方规定", "记账日期录入错误"},
 	}, "other_duplicate_item.sql", nil),
 	rule(Info{
-		Name: "other.overprescribing", SubjectType: contract.SubjectSettlement,
+		Name: "other.overprescribing", SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Clinical, Title: "超量开药",
 		Basis: "《处方管理办法》第19条（一般不超过7日用量，慢性病可延长）；《长期处方管理规范（试行）》（最长12周）；GZ10000101009000；条例第38条",
 		Thresholds: []Threshold{

@@ -41,7 +41,11 @@ func (r detected) count() int { return len(r.flags) + int(r.stored) }
 // (readers of other detectors' flags after them). A SQL detector stores its
 // flags into the table store; the others return theirs, sorted by subject.
 // It stops at the first error.
-func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, emit func(detected) error) error {
+//
+// With a scope (an incremental scan), the per-person detectors read the
+// scope's rows, and a reader of other detectors' flags runs on its own
+// (those detectors' flags of this scan cover the scope only).
+func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, scope *personScope, emit func(detected) error) error {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
@@ -56,7 +60,7 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 	var first, shared []Detector
 	var readers []flagReader
 	for _, d := range ds {
-		if r, ok := d.(flagReader); ok && all(r.Reads(), present) {
+		if r, ok := d.(flagReader); ok && all(r.Reads(), present) && scope == nil {
 			readers = append(readers, r)
 			continue
 		}
@@ -67,7 +71,7 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 		first = append(first, d)
 	}
 	if len(shared) > 0 {
-		if err := runPool(ctx, db, shared[:1], 1, func(ctx context.Context, q Querier, d Detector) (detected, error) {
+		if err := runPool(ctx, db, shared[:1], 1, scope, func(ctx context.Context, q Querier, d Detector) (detected, error) {
 			flags, err := d.Detect(ctx, q)
 			return detected{detector: d, flags: flags}, err
 		}, emit); err != nil {
@@ -88,7 +92,7 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 		}
 		return emit(res)
 	}
-	if err := runPool(ctx, db, first, workers, func(ctx context.Context, q Querier, d Detector) (detected, error) {
+	if err := runPool(ctx, db, first, workers, scope, func(ctx context.Context, q Querier, d Detector) (detected, error) {
 		if sd, ok := d.(*SQLDetector); ok {
 			if _, read := wanted[d.Name()]; !read {
 				n, err := sd.Store(ctx, q, store)
@@ -104,7 +108,7 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 	for i, r := range readers {
 		rs[i] = r
 	}
-	return runPool(ctx, db, rs, workers, func(ctx context.Context, q Querier, d Detector) (detected, error) {
+	return runPool(ctx, db, rs, workers, scope, func(ctx context.Context, q Querier, d Detector) (detected, error) {
 		r := d.(flagReader)
 		var in []Flag
 		for _, n := range r.Reads() {
@@ -116,8 +120,9 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 }
 
 // runPool runs detect for each of ds on up to workers connections and calls
-// emit in the order of ds.
-func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int,
+// emit in the order of ds. A per-person detector reads through the scope,
+// when there is one.
+func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int, scope *personScope,
 	detect func(context.Context, Querier, Detector) (detected, error), emit func(detected) error) error {
 	if len(ds) == 0 {
 		return nil
@@ -146,9 +151,14 @@ func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int,
 				return err
 			}
 			defer conn.Close()
+			scoped := false
+			defer scope.use(context.WithoutCancel(gctx), conn, false, &scoped)
 			for i := range next {
 				d := ds[i]
 				t0 := time.Now()
+				if err := scope.use(gctx, conn, perPersonDetector(d), &scoped); err != nil {
+					return err
+				}
 				res, err := detect(gctx, conn, d)
 				if err != nil {
 					return fmt.Errorf("detector %s: %w", d.Name(), err)

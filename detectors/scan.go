@@ -44,6 +44,9 @@ type ScanSummary struct {
 	// Policy is the settlement policy file the recompute checks used and the
 	// share of settlements it covers; nil when no such check ran.
 	Policy *PolicyCoverage `json:"policy,omitempty"`
+	// Scope says what the scan read: all the data or, incremental, the
+	// persons touched since its base scan.
+	Scope ScopeReport `json:"scope"`
 }
 
 // FlagID is the stable id of the flag of a detector on a subject.
@@ -76,6 +79,11 @@ type ScanOptions struct {
 	// Workers is how many detectors run at once, each on its own
 	// connection; 0 means one per CPU.
 	Workers int
+	// Incremental builds on the last finished scan: the per-person
+	// detectors re-judge only the persons the ingest runs since touched,
+	// the others re-run over all the data (incremental.go). When the last
+	// scan does not allow it the scan runs in full and says why.
+	Incremental bool
 }
 
 // ScanWith is Scan with options.
@@ -131,7 +139,15 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		return fail(err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+store)
-	err = runDetectors(ctx, db, ds, opts.Workers, store, func(res detected) error {
+	pscope, rep, err := planScope(ctx, conn, sum.ScanID, ds, opts)
+	defer pscope.drop(ctx, conn)
+	if err != nil {
+		return fail(err)
+	}
+	if rep.Mode == ModeIncremental {
+		slog.Info("incremental scan", "base_scan", rep.BaseScan, "changed_persons", rep.Changed, "read_persons", rep.Read)
+	}
+	err = runDetectors(ctx, db, ds, opts.Workers, store, pscope, func(res detected) error {
 		d := res.detector
 		for i := range res.flags {
 			f := &res.flags[i]
@@ -189,6 +205,9 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 			org_code: 'VARCHAR', score: 'DOUBLE', amount_at_risk: 'DECIMAL(18,2)', override_class: 'VARCHAR', evidence: 'VARCHAR'})
 		UNION ALL SELECT * FROM `+store, tmp.Name()); err != nil {
 		return rollback(fmt.Errorf("store flags (read flags): %w", err))
+	}
+	if rep.Carried, err = pscope.merge(ctx, conn); err != nil {
+		return rollback(err)
 	}
 	g0 := time.Now()
 	guard, concentration, err := runGuard(ctx, conn, sum.ScanID, ds, opts.Guard, start)
@@ -268,6 +287,10 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	if err := storeThresholds(ctx, conn, sum.ScanID, ds, sum.Thresholds); err != nil {
 		return rollback(err)
 	}
+	if err := recordScope(ctx, conn, sum.ScanID, rep); err != nil {
+		return rollback(err)
+	}
+	sum.Scope = rep
 	if err := summarize(ctx, conn, &sum); err != nil {
 		return rollback(err)
 	}
@@ -353,26 +376,10 @@ func summarize(ctx context.Context, q Querier, sum *ScanSummary) error {
 
 // storeThresholds records the threshold values the scan's detectors ran with.
 func storeThresholds(ctx context.Context, q Querier, scanID int64, ds []Detector, source string) error {
-	th := map[string]map[string]float64{}
-	for _, d := range ds {
-		desc, ok := d.(Describer)
-		if !ok {
-			continue
-		}
-		p, hasParam := d.(interface{ Param(string) float64 })
-		vals := map[string]float64{}
-		for _, t := range desc.Describe().Thresholds {
-			vals[t.Name] = t.Default
-			if hasParam {
-				vals[t.Name] = p.Param(t.Name)
-			}
-		}
-		th[d.Name()] = vals
-	}
-	b, err := json.Marshal(th)
+	th, err := thresholdsJSON(ds)
 	if err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO scan_thresholds VALUES (?, ?, ?::JSON)`, scanID, source, string(b))
+	_, err = q.ExecContext(ctx, `INSERT INTO scan_thresholds VALUES (?, ?, ?::JSON)`, scanID, source, th)
 	return err
 }

@@ -15,7 +15,7 @@ import (
 // and resident-account checks are SQL.
 var settlementFamily = []factory{
 	recomputeRule(Info{
-		Name: "settlement.recompute_diff", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement,
+		Name: "settlement.recompute_diff", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "统筹基金支付与重算结果不符",
 		Basis: "参保地政策、就医地目录（医保发〔2022〕22号）；条例第38条第6项",
 		Thresholds: []Threshold{{Name: "fen_per_step", Default: 1, Unit: "fen",
@@ -24,7 +24,7 @@ var settlementFamily = []factory{
 			"个人账户余额以年初余额推算"},
 	}, checkRecomputeDiff),
 	recomputeRule(Info{
-		Name: "settlement.wrong_kind", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement,
+		Name: "settlement.wrong_kind", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "结算所用报销比例对应的备案类型与实际备案不符",
 		Basis: "医保发〔2022〕22号 临时外出就医待遇可低于长期居住；DOMAIN §5.3/§5.6",
 		Thresholds: []Threshold{{Name: "fen_per_step", Default: 1, Unit: "fen",
@@ -32,14 +32,14 @@ var settlementFamily = []factory{
 		Caveats: []string{"备案类型在结算后变更（如临时外出改为异地长期居住）", "急诊抢救视同备案的认定差异"},
 	}, checkWrongKind),
 	recomputeRule(Info{
-		Name: "settlement.deductible_skipped", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement,
+		Name: "settlement.deductible_skipped", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "住院结算未扣起付线", Basis: "参保地起付标准（按次住院）；条例第38条第6项",
 		Thresholds: []Threshold{{Name: "fen_per_step", Default: 1, Unit: "fen",
 			Doc: "tolerance per rounding step when matching the over-payment to the deductible × ratio"}},
 		Caveats: []string{"转院续住等参保地免收起付线的情形", "同一疾病年度内多次住院的起付线政策差异"},
 	}, checkDeductibleSkipped),
 	recomputeRule(Info{
-		Name: "settlement.c_class_paid", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement,
+		Name: "settlement.c_class_paid", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "统筹基金或个人账户支付丙类（全自费）项目",
 		Basis: "条例第38条第6项 将不属于医保基金支付范围的费用纳入结算；就医地目录",
 		Thresholds: []Threshold{{Name: "fen_per_step", Default: 1, Unit: "fen",
@@ -47,20 +47,20 @@ var settlementFamily = []factory{
 		Caveats: []string{"目录版本更新（项目由丙类调入甲乙类）", "参保地允许个人账户支付全自费费用"},
 	}, checkCClassPaid),
 	recomputeRule(Info{
-		Name: "settlement.cap_exceeded", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement,
+		Name: "settlement.cap_exceeded", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "统筹基金年度支付超过最高支付限额", Basis: "参保地最高支付限额（封顶线）",
 		Thresholds: []Threshold{{Name: "fen_per_step", Default: 1, Unit: "fen",
 			Doc: "tolerance per rounding step on the payment above the cap"}},
 		Caveats: []string{"超出部分由大病保险、大额补助支付而计入统筹基金字段", "年度累计含本批次以外的结算"},
 	}, checkCapExceeded),
 	rule(Info{
-		Name: "settlement.no_registration", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement,
+		Name: "settlement.no_registration", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "异地就医直接结算无有效备案", Basis: "医保发〔2022〕22号 异地就医备案；急诊抢救视同备案、出院结算前补办备案有效",
 		Thresholds: []Threshold{{Name: "min_score", Default: 0.85, Unit: "score", Doc: "score of a cross-region settlement with no covering registration"}},
 		Caveats:    []string{"急诊抢救未标记急诊", "备案数据未随批次下发", "备案就医地填写为上级区划"},
 	}, "settlement_no_registration.sql", nil),
 	rule(Info{
-		Name: "settlement.resident_account", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement,
+		Name: "settlement.resident_account", Family: contract.FamilySettlement, SubjectType: contract.SubjectSettlement, PerPerson: true,
 		Override: Absolute, Title: "居民医保参保人使用个人账户支付", Basis: "居民医保不设个人账户；条例第38条第6项",
 		Thresholds: []Threshold{{Name: "min_account", Default: 0.01, Unit: "yuan", Doc: "account payments from this amount on are flagged"}},
 		Caveats:    []string{"参保类型变更（居民转职工）未及时更新", "家庭共济：职工家属账户支付被记在居民本人名下"},

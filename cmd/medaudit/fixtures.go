@@ -50,6 +50,7 @@ func newFixturesCmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.Year, "year", cfg.Year, "calendar year of the activity")
 	cmd.Flags().StringVar(&format, "format", "csv", "file format: csv, csv.gz, parquet or arrow")
 	nat.register(cmd)
+	cmd.AddCommand(newFixturesSplitCmd())
 	cmd.Flags().StringVar(&profile, "profile", string(fixtures.ProfileDefault),
 		"conventions the batch is drawn with: default, or shifted (insured-part swipes, bulk restocking, 拆零 units, long prescriptions)")
 	return cmd
@@ -79,4 +80,27 @@ func generate(cmd *cobra.Command, cfg fixtures.Config, out string, f pipeline.Fo
 		}
 	}
 	return sum, nil
+}
+
+func newFixturesSplitCmd() *cobra.Command {
+	var before, after, at string
+	cmd := &cobra.Command{
+		Use:   "split BATCH --at DATE --before DIR --after DIR",
+		Short: "Split a plain-CSV batch into two deliveries at a date: reference files and earlier activity, then later activity",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if before == "" || after == "" || at == "" {
+				return fmt.Errorf("--at, --before and --after are required")
+			}
+			res, err := fixtures.SplitAt(args[0], before, after, at)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd, res)
+		},
+	}
+	cmd.Flags().StringVar(&at, "at", "", "the first day of the second delivery (2025-12-01)")
+	cmd.Flags().StringVar(&before, "before", "", "folder for the reference files and the activity before the date")
+	cmd.Flags().StringVar(&after, "after", "", "folder for the activity from the date on")
+	return cmd
 }

@@ -13,11 +13,12 @@ import (
 func newScanCmd() *cobra.Command {
 	var (
 		db         dbFlags
-		only       []string
-		thresholds thresholdsFlag
+		only        []string
+		thresholds  thresholdsFlag
+		incremental bool
 	)
 	cmd := &cobra.Command{
-		Use:   "scan [--db FILE] [--detectors PREFIX,…] [--thresholds FILE] [--policies FILE]",
+		Use:   "scan [--db FILE] [--detectors PREFIX,…] [--thresholds FILE] [--policies FILE] [--incremental]",
 		Short: "Run every detector over all loaded data and store the flags",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -30,7 +31,7 @@ func newScanCmd() *cobra.Command {
 					ds = detectors.Select(ds, only)
 				}
 				sum, err := detectors.ScanWith(cmd.Context(), d.DB, ds, time.Now,
-					detectors.ScanOptions{Guard: detectors.DefaultGuardConfig(), ThresholdsSource: thresholds.source()})
+					detectors.ScanOptions{Guard: detectors.DefaultGuardConfig(), ThresholdsSource: thresholds.source(), Incremental: incremental})
 				if err != nil {
 					return err
 				}
@@ -40,6 +41,8 @@ func newScanCmd() *cobra.Command {
 	}
 	db.register(cmd)
 	thresholds.register(cmd)
+	cmd.Flags().BoolVar(&incremental, "incremental", false,
+		"build on the last scan: re-judge with the per-person detectors only the persons the batches ingested since touched (runs in full, saying why, when the detectors, thresholds, policies, catalogue or institutions changed)")
 	cmd.Flags().StringSliceVar(&only, "detectors", nil, "run only the detectors whose names start with one of these prefixes (e.g. ghost_bed,card_misuse.burst)")
 	return cmd
 }
