@@ -12,7 +12,7 @@ import (
 
 func newScanCmd() *cobra.Command {
 	var (
-		db         dbFlags
+		db          dbFlags
 		only        []string
 		thresholds  thresholdsFlag
 		incremental bool
