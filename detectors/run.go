@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/medaudit/medaudit/contract"
 )
 
 // flagReader is the optional capability of a detector that reads the flags
 // other detectors raise (card_misuse.hub_pharmacy reads the card rules').
-// When every detector it reads runs in the same scan, the scan runs it after
-// them with their flags instead of letting it run them again.
+// When every detector it reads runs in the same scan, the scan runs it last,
+// over their flags of this scan, instead of letting it run them again.
 type flagReader interface {
 	Detector
 	// Reads names the detectors whose flags it reads.
@@ -37,15 +39,16 @@ type detected struct {
 func (r detected) count() int { return len(r.flags) + int(r.stored) }
 
 // runDetectors runs ds over db, up to workers at a time, each on its own
-// connection, and hands each detector's result to emit in the order of ds
-// (readers of other detectors' flags after them). A SQL detector stores its
-// flags into the table store; the others return theirs, sorted by subject.
-// It stops at the first error.
+// connection, and hands each detector's result to emit in the order of ds.
+// A SQL detector stores its flags into the table store; the others return
+// theirs, sorted by subject. It stops at the first error. The readers of
+// other detectors' flags whose detectors all run here are left out and
+// returned: the scan runs them once this scan's flags are complete
+// (runReaders).
 //
 // With a scope (an incremental scan), the per-person detectors read the
-// scope's rows, and a reader of other detectors' flags runs on its own
-// (those detectors' flags of this scan cover the scope only).
-func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, scope *personScope, emit func(detected) error) error {
+// scope's rows.
+func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, scope *personScope, emit func(detected) error) ([]flagReader, error) {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
@@ -60,7 +63,7 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 	var first, shared []Detector
 	var readers []flagReader
 	for _, d := range ds {
-		if r, ok := d.(flagReader); ok && all(r.Reads(), present) && scope == nil {
+		if r, ok := d.(flagReader); ok && all(r.Reads(), present) {
 			readers = append(readers, r)
 			continue
 		}
@@ -70,53 +73,75 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 		}
 		first = append(first, d)
 	}
-	if len(shared) > 0 {
-		if err := runPool(ctx, db, shared[:1], 1, scope, func(ctx context.Context, q Querier, d Detector) (detected, error) {
-			flags, err := d.Detect(ctx, q)
-			return detected{detector: d, flags: flags}, err
-		}, emit); err != nil {
-			return err
-		}
-		first = append(first, shared[1:]...)
-	}
-	// flags kept for the readers, by detector
-	wanted := map[string][]Flag{}
-	for _, r := range readers {
-		for _, n := range r.Reads() {
-			wanted[n] = nil
-		}
-	}
-	collect := func(res detected) error {
-		if _, ok := wanted[res.detector.Name()]; ok {
-			wanted[res.detector.Name()] = res.flags
-		}
-		return emit(res)
-	}
-	if err := runPool(ctx, db, first, workers, scope, func(ctx context.Context, q Querier, d Detector) (detected, error) {
+	detect := func(ctx context.Context, q Querier, d Detector) (detected, error) {
 		if sd, ok := d.(*SQLDetector); ok {
-			if _, read := wanted[d.Name()]; !read {
-				n, err := sd.Store(ctx, q, store)
-				return detected{detector: d, stored: n}, err
-			}
+			n, err := sd.Store(ctx, q, store)
+			return detected{detector: d, stored: n}, err
 		}
 		flags, err := d.Detect(ctx, q)
 		return detected{detector: d, flags: flags}, err
-	}, collect); err != nil {
-		return err
 	}
-	rs := make([]Detector, len(readers))
-	for i, r := range readers {
-		rs[i] = r
+	if len(shared) > 0 {
+		if err := runPool(ctx, db, shared[:1], 1, scope, detect, emit); err != nil {
+			return nil, err
+		}
+		first = append(first, shared[1:]...)
 	}
-	return runPool(ctx, db, rs, workers, scope, func(ctx context.Context, q Querier, d Detector) (detected, error) {
-		r := d.(flagReader)
+	return readers, runPool(ctx, db, first, workers, scope, detect, emit)
+}
+
+// runReaders runs each reader on conn over the flags of new_flags of the
+// detectors it reads (in the order it names them, each by subject), and
+// hands its result to emit.
+func runReaders(ctx context.Context, conn *sql.Conn, readers []flagReader, emit func(detected) error) error {
+	for _, r := range readers {
+		t0 := time.Now()
 		var in []Flag
 		for _, n := range r.Reads() {
-			in = append(in, wanted[n]...)
+			fs, err := scanFlags(ctx, conn, n)
+			if err != nil {
+				return fmt.Errorf("detector %s: read the flags of %s: %w", r.Name(), n, err)
+			}
+			in = append(in, fs...)
 		}
-		flags, err := r.DetectFrom(ctx, q, in)
-		return detected{detector: d, flags: flags}, err
-	}, emit)
+		flags, err := r.DetectFrom(ctx, conn, in)
+		if err != nil {
+			return fmt.Errorf("detector %s: %w", r.Name(), err)
+		}
+		sort.Slice(flags, func(a, b int) bool { return flags[a].SubjectID < flags[b].SubjectID })
+		res := detected{detector: r, flags: flags, seconds: time.Since(t0).Seconds()}
+		slog.Info("detector done", "detector", r.Name(), "flags", res.count(), "seconds", res.seconds)
+		if err := emit(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanFlags reads the flags of detector from new_flags, by subject, with
+// what a reader uses: subject, institution, score, amount and the
+// evidence's summary.
+func scanFlags(ctx context.Context, conn *sql.Conn, detector string) ([]Flag, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT detector, family, subject_type, subject_id, coalesce(org_code, ''), score,
+			amount_at_risk::VARCHAR, coalesce(json_extract_string(evidence, '$.summary'), '')
+		FROM new_flags WHERE detector = ? ORDER BY subject_id`, detector)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Flag
+	for rows.Next() {
+		var f Flag
+		var amount string
+		if err := rows.Scan(&f.Detector, &f.Family, &f.SubjectType, &f.SubjectID, &f.OrgCode, &f.Score, &amount, &f.Evidence.Summary); err != nil {
+			return nil, err
+		}
+		if f.AmountAtRisk, err = contract.ParseFen(amount); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // runPool runs detect for each of ds on up to workers connections and calls

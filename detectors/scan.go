@@ -49,6 +49,20 @@ type ScanSummary struct {
 	Scope ScopeReport `json:"scope"`
 }
 
+// flagRow is a flag as the scan stores it (new_flags).
+type flagRow struct {
+	FlagID      string  `json:"flag_id"`
+	Detector    string  `json:"detector"`
+	Family      string  `json:"family"`
+	SubjectType string  `json:"subject_type"`
+	SubjectID   string  `json:"subject_id"`
+	OrgCode     string  `json:"org_code"`
+	Score       float64 `json:"score"`
+	Amount      string  `json:"amount_at_risk"`
+	Override    string  `json:"override_class"`
+	Evidence    string  `json:"evidence"`
+}
+
 // FlagID is the stable id of the flag of a detector on a subject.
 func FlagID(detector, subjectType, subjectID string) string {
 	h := sha256.Sum256([]byte(detector + "\x00" + subjectType + "\x00" + subjectID))
@@ -147,7 +161,10 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	if rep.Mode == ModeIncremental {
 		slog.Info("incremental scan", "base_scan", rep.BaseScan, "changed_persons", rep.Changed, "read_persons", rep.Read)
 	}
-	err = runDetectors(ctx, db, ds, opts.Workers, store, pscope, func(res detected) error {
+	// put writes a flag row: to the JSONL file while the detectors run,
+	// then (the readers of their flags) straight into new_flags.
+	put := func(r flagRow) error { return enc.Encode(r) }
+	record := func(res detected) error {
 		d := res.detector
 		for i := range res.flags {
 			f := &res.flags[i]
@@ -161,10 +178,10 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 			if err != nil {
 				return fmt.Errorf("evidence of %s on %s: %w", f.Detector, f.SubjectID, err)
 			}
-			if err := enc.Encode(map[string]any{
-				"flag_id": FlagID(f.Detector, f.SubjectType, f.SubjectID), "detector": f.Detector, "family": f.Family,
-				"subject_type": f.SubjectType, "subject_id": f.SubjectID, "org_code": f.OrgCode, "score": f.Score,
-				"amount_at_risk": f.AmountAtRisk.String(), "override_class": string(f.Override), "evidence": string(ev),
+			if err := put(flagRow{
+				FlagID: FlagID(f.Detector, f.SubjectType, f.SubjectID), Detector: f.Detector, Family: f.Family,
+				SubjectType: f.SubjectType, SubjectID: f.SubjectID, OrgCode: f.OrgCode, Score: f.Score,
+				Amount: f.AmountAtRisk.String(), Override: string(f.Override), Evidence: string(ev),
 			}); err != nil {
 				return err
 			}
@@ -172,7 +189,8 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		timings = append(timings, timing{d.Name(), res.count(), res.seconds})
 		names = append(names, "'"+strings.ReplaceAll(d.Name(), "'", "''")+"'")
 		return nil
-	})
+	}
+	readers, err := runDetectors(ctx, db, ds, opts.Workers, store, pscope, record)
 	if err != nil {
 		return fail(err)
 	}
@@ -207,6 +225,14 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		return rollback(fmt.Errorf("store flags (read flags): %w", err))
 	}
 	if rep.Carried, err = pscope.merge(ctx, conn); err != nil {
+		return rollback(err)
+	}
+	put = func(r flagRow) error {
+		_, err := conn.ExecContext(ctx, `INSERT INTO new_flags VALUES (?, ?, ?, ?, ?, ?, ?, ?::DECIMAL(18,2), ?, ?)`, r.FlagID, r.Detector,
+			r.Family, r.SubjectType, r.SubjectID, r.OrgCode, r.Score, r.Amount, r.Override, r.Evidence)
+		return err
+	}
+	if err := runReaders(ctx, conn, readers, record); err != nil {
 		return rollback(err)
 	}
 	g0 := time.Now()
