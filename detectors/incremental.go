@@ -40,22 +40,6 @@ const (
 	ModeIncremental = "incremental"
 )
 
-// personScope is an incremental scan's scope: the schema of the scan_work
-// database holding the changed persons, the settlements and cards they own,
-// the persons read, copies of their rows, and the conventions learned from
-// all the data. Connections that run a per-person detector shadow the
-// activity tables with temp views over those copies.
-type personScope struct {
-	schema    string // scan_work.s<scan id>
-	perPerson map[string]bool
-}
-
-// scopedTables are the activity tables a per-person detector reads through
-// the scope; the conventions are learned from all the data, once.
-var scopedTables = []string{"settlements", "fee_items", "card_swipes", "settlement_refunds", "visits"}
-
-var convViews = []string{"conv_swipe_amount", "conv_drug_unit"}
-
 // conventionsSQL lists the conventions the per-person detectors read, one
 // row per (kind, org_code, item_code) with its value.
 const conventionsSQL = `SELECT 'swipe_amount' AS kind, org_code, '' AS item_code, convention AS value FROM conv_swipe_amount
@@ -89,23 +73,23 @@ func configHash(ds []Detector) (string, error) {
 }
 
 // planScope decides how the scan reads the data. Without opts.Incremental,
-// or when the base scan does not allow it, the scan is full (nil scope).
-// Otherwise it builds the scope in scan_work.
-func planScope(ctx context.Context, conn *sql.Conn, scanID int64, ds []Detector, opts ScanOptions) (*personScope, ScopeReport, error) {
+// or when the base scan does not allow it, the scan is full. Otherwise it
+// builds the scope in the scan's work schema.
+func planScope(ctx context.Context, conn *sql.Conn, w *scanWork, ds []Detector, opts ScanOptions) (ScopeReport, error) {
 	rep := ScopeReport{Mode: ModeFull, districts: opts.Districts != nil}
 	var err error
 	if err = conn.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) FROM ingest_runs WHERE status = 'committed'`).Scan(&rep.DataRun); err != nil {
-		return nil, rep, fmt.Errorf("last ingest run: %w", err)
+		return rep, fmt.Errorf("last ingest run: %w", err)
 	}
 	if rep.config, err = configHash(ds); err != nil {
-		return nil, rep, err
+		return rep, err
 	}
 	if !opts.Incremental {
-		return nil, rep, nil
+		return rep, nil
 	}
-	full := func(reason string) (*personScope, ScopeReport, error) {
+	full := func(reason string) (ScopeReport, error) {
 		rep.Reason = reason
-		return nil, rep, nil
+		return rep, nil
 	}
 	var (
 		base, since     int64
@@ -117,17 +101,17 @@ func planScope(ctx context.Context, conn *sql.Conn, scanID int64, ds []Detector,
 			coalesce(sc.all_districts, false)
 		FROM scans s LEFT JOIN scan_scopes sc USING (scan_id) WHERE s.status = 'done' ORDER BY s.scan_id DESC LIMIT 1`)
 	if err != nil {
-		return nil, rep, fmt.Errorf("base scan: %w", err)
+		return rep, fmt.Errorf("base scan: %w", err)
 	}
 	for rows.Next() {
 		found = true
 		if err := rows.Scan(&base, &hasScope, &since, &config, &allDistricts); err != nil {
 			rows.Close()
-			return nil, rep, fmt.Errorf("base scan: %w", err)
+			return rep, fmt.Errorf("base scan: %w", err)
 		}
 	}
 	if err := rows.Close(); err != nil {
-		return nil, rep, err
+		return rep, err
 	}
 	switch {
 	case !found:
@@ -147,35 +131,35 @@ func planScope(ctx context.Context, conn *sql.Conn, scanID int64, ds []Detector,
 			+ (SELECT count(*) FROM catalog_history WHERE superseded_by IN (SELECT batch_id FROM ingest_runs WHERE status = 'committed' AND run_id > $since))
 			+ (SELECT count(*) FROM institutions_history WHERE superseded_by IN (SELECT batch_id FROM ingest_runs WHERE status = 'committed' AND run_id > $since))`,
 		sql.Named("since", since)).Scan(&globalChanges); err != nil {
-		return nil, rep, fmt.Errorf("catalogue and institution changes: %w", err)
+		return rep, fmt.Errorf("catalogue and institution changes: %w", err)
 	}
 	if globalChanges > 0 {
 		return full("目录或定点机构信息有新增或更正 the catalogue or the institutions changed")
 	}
-	s := &personScope{schema: fmt.Sprintf("scan_work.s%d", scanID), perPerson: map[string]bool{}}
+	w.perPerson = map[string]bool{}
 	for _, d := range ds {
 		if perPersonDetector(d) {
-			s.perPerson[d.Name()] = true
+			w.perPerson[d.Name()] = true
 		}
 	}
-	rep.Mode, rep.BaseScan, rep.SinceRun, rep.PerPerson = ModeIncremental, base, since, len(s.perPerson)
-	if err := s.build(ctx, conn, since, base); err != nil {
-		s.drop(ctx, conn)
-		return nil, rep, fmt.Errorf("incremental scope: %w", err)
+	if err := w.buildScope(ctx, conn, since, base); err != nil {
+		return rep, fmt.Errorf("incremental scope: %w", err)
 	}
-	if err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM %[1]s.changed), (SELECT count(*) FROM %[1]s.read_persons)`, s.schema)).
+	w.incremental = true
+	rep.Mode, rep.BaseScan, rep.SinceRun, rep.PerPerson = ModeIncremental, base, since, len(w.perPerson)
+	if err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM %[1]s.changed), (SELECT count(*) FROM %[1]s.read_persons)`, w.schema)).
 		Scan(&rep.Changed, &rep.Read); err != nil {
-		return nil, rep, err
+		return rep, err
 	}
-	return s, rep, nil
+	return rep, nil
 }
 
-// build fills the scope's schema: the persons changed since the run since
+// buildScope fills the scope: the persons changed since the run since
 // (or at an institution whose convention changed since the scan base),
 // the settlements and cards they own, the persons read and copies of
 // their activity rows.
-func (s *personScope) build(ctx context.Context, conn *sql.Conn, since, base int64) error {
-	x := s.schema
+func (w *scanWork) buildScope(ctx context.Context, conn *sql.Conn, since, base int64) error {
+	x := w.schema
 	// A changed row is a row loaded by a later run or an old version a
 	// later run replaced; a settlement changes with its fee lines, its
 	// refunds and the swipes that pay it.
@@ -184,7 +168,6 @@ func (s *personScope) build(ctx context.Context, conn *sql.Conn, since, base int
 			UNION SELECT %[2]s FROM %[1]s_history WHERE superseded_by IN (SELECT batch_id FROM %[3]s.new_batches)`, table, cols, x)
 	}
 	steps := []string{
-		`CREATE SCHEMA ` + x,
 		`CREATE TABLE ` + x + `.new_batches AS SELECT DISTINCT batch_id FROM ingest_runs WHERE status = 'committed' AND run_id > $since`,
 		`CREATE TABLE ` + x + `.changed_settlements AS
 			SELECT settlement_id FROM (` + newer("settlements", "settlement_id") + `)
@@ -246,9 +229,6 @@ func (s *personScope) build(ctx context.Context, conn *sql.Conn, since, base int
 			WHERE person_id IN (SELECT person_id FROM ` + x + `.read_persons) OR init_setl_id IN (SELECT settlement_id FROM ` + x + `.settlements)`,
 		`CREATE TABLE ` + x + `.visits AS SELECT * FROM visits WHERE psn_no IN (SELECT person_id FROM ` + x + `.read_persons)`,
 	}
-	for _, v := range convViews {
-		steps = append(steps, `CREATE TABLE `+x+`.`+v+` AS SELECT * FROM `+v)
-	}
 	for _, q := range steps {
 		var args []any
 		for _, a := range []sql.NamedArg{sql.Named("since", since), sql.Named("base", base)} {
@@ -263,73 +243,40 @@ func (s *personScope) build(ctx context.Context, conn *sql.Conn, since, base int
 	return nil
 }
 
-// use shadows (scoped) or uncovers the activity tables and the learned
-// conventions on conn with temp views over the scope's copies; *on holds
-// the connection's current state.
-func (s *personScope) use(ctx context.Context, conn *sql.Conn, scoped bool, on *bool) error {
-	if s == nil || scoped == *on {
-		return nil
-	}
-	for _, t := range append(append([]string{}, scopedTables...), convViews...) {
-		q := `DROP VIEW IF EXISTS temp.main.` + t
-		if scoped {
-			cols := "*"
-			if t == "settlements" {
-				// the recompute keys claims by the settlement's rowid,
-				// which a view does not have
-				cols = "*, rowid AS rowid"
-			}
-			q = fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT %s FROM %s.%s`, t, cols, s.schema, t)
-		}
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("scope view %s: %w", t, err)
-		}
-	}
-	*on = scoped
-	return nil
-}
-
 // owned is SQL true when the flag subject (subject_type, subject_id) is one
 // the scope re-judged.
-func (s *personScope) owned() string {
+func (w *scanWork) owned() string {
 	return fmt.Sprintf(`CASE subject_type
 		WHEN 'settlement' THEN subject_id IN (SELECT settlement_id FROM %[1]s.owned_settlements)
 		WHEN 'person' THEN subject_id IN (SELECT person_id FROM %[1]s.changed)
 		WHEN 'card' THEN subject_id IN (SELECT card_no FROM %[1]s.cards)
-		ELSE false END`, s.schema)
+		ELSE false END`, w.schema)
 }
 
 // merge completes new_flags as a full scan would have it: it drops the
 // per-person flags of subjects the scope did not re-judge (their rows were
 // read only partly) and adds those subjects' flags of the base scan, as
 // they were. It returns how many it carried.
-func (s *personScope) merge(ctx context.Context, conn *sql.Conn) (int64, error) {
-	if s == nil || len(s.perPerson) == 0 {
+func (w *scanWork) merge(ctx context.Context, conn *sql.Conn) (int64, error) {
+	if !w.incremental || len(w.perPerson) == 0 {
 		return 0, nil
 	}
-	names := make([]string, 0, len(s.perPerson))
-	for n := range s.perPerson {
+	names := make([]string, 0, len(w.perPerson))
+	for n := range w.perPerson {
 		names = append(names, "'"+strings.ReplaceAll(n, "'", "''")+"'")
 	}
 	sort.Strings(names)
 	in := `detector IN (` + strings.Join(names, ", ") + `)`
-	if _, err := conn.ExecContext(ctx, `DELETE FROM new_flags WHERE `+in+` AND NOT (`+s.owned()+`)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `DELETE FROM new_flags WHERE `+in+` AND NOT (`+w.owned()+`)`); err != nil {
 		return 0, fmt.Errorf("incremental scan (drop partial flags): %w", err)
 	}
 	res, err := conn.ExecContext(ctx, `INSERT INTO new_flags SELECT flag_id, detector, family, subject_type, subject_id, org_code, score,
 			amount_at_risk, override_class, evidence::VARCHAR
-		FROM flags WHERE status IN ('open', 'suppressed') AND `+in+` AND NOT (`+s.owned()+`)`)
+		FROM flags WHERE status IN ('open', 'suppressed') AND `+in+` AND NOT (`+w.owned()+`)`)
 	if err != nil {
 		return 0, fmt.Errorf("incremental scan (carry flags): %w", err)
 	}
 	return res.RowsAffected()
-}
-
-// drop removes the scope's schema.
-func (s *personScope) drop(ctx context.Context, conn *sql.Conn) {
-	if s != nil {
-		conn.ExecContext(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+s.schema+` CASCADE`)
-	}
 }
 
 // recordScope stores what the scan read and the conventions it read them

@@ -46,9 +46,9 @@ func (r detected) count() int { return len(r.flags) + int(r.stored) }
 // returned: the scan runs them once this scan's flags are complete
 // (runReaders).
 //
-// With a scope (an incremental scan), the per-person detectors read the
-// scope's rows.
-func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, scope *personScope, emit func(detected) error) ([]flagReader, error) {
+// Every detector reads the scan's shared intermediates (work); the
+// per-person detectors of an incremental scan read its scope.
+func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, work *scanWork, emit func(detected) error) ([]flagReader, error) {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
@@ -82,12 +82,12 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 		return detected{detector: d, flags: flags}, err
 	}
 	if len(shared) > 0 {
-		if err := runPool(ctx, db, shared[:1], 1, scope, detect, emit); err != nil {
+		if err := runPool(ctx, db, shared[:1], 1, work, detect, emit); err != nil {
 			return nil, err
 		}
 		first = append(first, shared[1:]...)
 	}
-	return readers, runPool(ctx, db, first, workers, scope, detect, emit)
+	return readers, runPool(ctx, db, first, workers, work, detect, emit)
 }
 
 // runReaders runs each reader on conn over the flags of new_flags of the
@@ -145,9 +145,9 @@ func scanFlags(ctx context.Context, conn *sql.Conn, detector string) ([]Flag, er
 }
 
 // runPool runs detect for each of ds on up to workers connections and calls
-// emit in the order of ds. A per-person detector reads through the scope,
-// when there is one.
-func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int, scope *personScope,
+// emit in the order of ds. Each connection reads what work says the
+// detector it runs reads.
+func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int, work *scanWork,
 	detect func(context.Context, Querier, Detector) (detected, error), emit func(detected) error) error {
 	if len(ds) == 0 {
 		return nil
@@ -176,12 +176,12 @@ func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int, scope 
 				return err
 			}
 			defer conn.Close()
-			scoped := false
-			defer scope.use(context.WithoutCancel(gctx), conn, false, &scoped)
+			state := readTables
+			defer work.use(context.WithoutCancel(gctx), conn, readTables, &state)
 			for i := range next {
 				d := ds[i]
 				t0 := time.Now()
-				if err := scope.use(gctx, conn, perPersonDetector(d), &scoped); err != nil {
+				if err := work.use(gctx, conn, work.reads(d), &state); err != nil {
 					return err
 				}
 				res, err := detect(gctx, conn, d)

@@ -153,8 +153,17 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		return fail(err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+store)
-	pscope, rep, err := planScope(ctx, conn, sum.ScanID, ds, opts)
-	defer pscope.drop(ctx, conn)
+	work, err := newScanWork(ctx, conn, sum.ScanID)
+	if err != nil {
+		return fail(err)
+	}
+	defer work.drop(ctx, conn)
+	state := readTables
+	defer work.use(context.WithoutCancel(ctx), conn, readTables, &state)
+	if err := work.use(ctx, conn, readShared, &state); err != nil {
+		return fail(err)
+	}
+	rep, err := planScope(ctx, conn, work, ds, opts)
 	if err != nil {
 		return fail(err)
 	}
@@ -190,7 +199,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		names = append(names, "'"+strings.ReplaceAll(d.Name(), "'", "''")+"'")
 		return nil
 	}
-	readers, err := runDetectors(ctx, db, ds, opts.Workers, store, pscope, record)
+	readers, err := runDetectors(ctx, db, ds, opts.Workers, store, work, record)
 	if err != nil {
 		return fail(err)
 	}
@@ -224,7 +233,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		UNION ALL SELECT * FROM `+store, tmp.Name()); err != nil {
 		return rollback(fmt.Errorf("store flags (read flags): %w", err))
 	}
-	if rep.Carried, err = pscope.merge(ctx, conn); err != nil {
+	if rep.Carried, err = work.merge(ctx, conn); err != nil {
 		return rollback(err)
 	}
 	put = func(r flagRow) error {

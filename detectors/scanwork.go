@@ -1,0 +1,107 @@
+package detectors
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// scanWork is a scan's work schema, scan_work.s<scan id>, in the in-memory
+// database every connection of the process sees. It holds the
+// intermediates several detectors read, built once per scan from all the
+// data: the conventions learned from the data (conv_*) and the inpatient
+// stays. An incremental scan adds its scope there (incremental.go): the
+// persons it re-judges and copies of their rows. A detector's connection
+// reads them through temp views that shadow the tables and views of the
+// same name, so the detectors' SQL is the same in every mode.
+type scanWork struct {
+	schema string
+	// incremental: the scope is built and perPerson names the detectors
+	// that read through it.
+	incremental bool
+	perPerson   map[string]bool
+}
+
+// sharedViews are the views of the schema computed once per scan.
+var sharedViews = []string{"conv_swipe_amount", "conv_drug_unit", "conv_stock", "inpatient_stays"}
+
+// scopedTables are the activity tables a per-person detector of an
+// incremental scan reads from the scope; the views over them that are not
+// learned from everyone's data (inpatient_stays) follow them there.
+var scopedTables = []string{"settlements", "fee_items", "card_swipes", "settlement_refunds", "visits"}
+
+// What a connection reads.
+const (
+	readTables = iota // the tables and views themselves
+	readShared        // the shared intermediates of the scan
+	readScope         // the scope's rows (a per-person detector of an incremental scan)
+)
+
+// newScanWork creates the schema and the shared intermediates.
+func newScanWork(ctx context.Context, conn *sql.Conn, scanID int64) (*scanWork, error) {
+	w := &scanWork{schema: fmt.Sprintf("scan_work.s%d", scanID)}
+	if _, err := conn.ExecContext(ctx, `CREATE SCHEMA `+w.schema); err != nil {
+		return nil, err
+	}
+	for _, v := range sharedViews {
+		if _, err := conn.ExecContext(ctx, `CREATE TABLE `+w.schema+`.`+v+` AS SELECT * FROM `+v); err != nil {
+			w.drop(ctx, conn)
+			return nil, fmt.Errorf("shared intermediate %s: %w", v, err)
+		}
+	}
+	return w, nil
+}
+
+// use switches what conn reads to want (readTables, readShared,
+// readScope); *state holds what it reads now.
+func (w *scanWork) use(ctx context.Context, conn *sql.Conn, want int, state *int) error {
+	if want == *state {
+		return nil
+	}
+	var stmts []string
+	view := func(name, cols string) string {
+		return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT %s FROM %s.%s`, name, cols, w.schema, name)
+	}
+	drop := func(name string) string { return `DROP VIEW IF EXISTS temp.main.` + name }
+	for _, t := range scopedTables {
+		switch {
+		case want != readScope:
+			stmts = append(stmts, drop(t))
+		case t == "settlements":
+			// the recompute keys claims by the settlement's rowid,
+			// which a view does not have
+			stmts = append(stmts, view(t, "*, rowid AS rowid"))
+		default:
+			stmts = append(stmts, view(t, "*"))
+		}
+	}
+	for _, v := range sharedViews {
+		switch {
+		case want == readTables, want == readScope && !strings.HasPrefix(v, "conv_"):
+			stmts = append(stmts, drop(v))
+		default:
+			stmts = append(stmts, view(v, "*"))
+		}
+	}
+	for _, q := range stmts {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("scan work view: %w", err)
+		}
+	}
+	*state = want
+	return nil
+}
+
+// reads is what a detector's connection reads.
+func (w *scanWork) reads(d Detector) int {
+	if w.incremental && w.perPerson[d.Name()] {
+		return readScope
+	}
+	return readShared
+}
+
+// drop removes the schema.
+func (w *scanWork) drop(ctx context.Context, conn *sql.Conn) {
+	conn.ExecContext(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+w.schema+` CASCADE`)
+}
