@@ -358,6 +358,20 @@ func TestScanOverAPI(t *testing.T) {
 	if _, m, _ := aud.call("GET", "/api/v1/scans", "", nil); len(m["scans"].([]any)) != 2 {
 		t.Errorf("scans listed: %v", m["scans"])
 	}
+	if sc, ok := done["scope"].(map[string]any); !ok || sc["mode"] != "full" {
+		t.Errorf("scan 2 scope: %v", done["scope"])
+	}
+	// An incremental scan asked for by this district auditor cannot build
+	// on scan 2, which changed the flags of their district only: it runs
+	// in full and says why.
+	if status, _, raw := aud.call("POST", "/api/v1/scans", "application/json", []byte(`{"detectors":["ghost_bed","settlement"],"incremental":true}`)); status != http.StatusAccepted {
+		t.Fatalf("start incremental scan: %d %s", status, raw)
+	}
+	third := aud.waitFor("/api/v1/scans/3")
+	sc, _ := third["scope"].(map[string]any)
+	if reason, _ := sc["reason"].(string); third["status"] != "done" || sc["mode"] != "full" || !strings.Contains(reason, "部分统筹区") {
+		t.Errorf("scan 3 (incremental on a district scan): %v %v", third["status"], third["scope"])
+	}
 	// Per-detector flag counts are the user's districts' too: 330102 has
 	// no data, so none of scan 2's flags.
 	_, m, _ = other.call("GET", "/api/v1/scans/2", "", nil)

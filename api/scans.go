@@ -36,6 +36,8 @@ func inDistricts(u auth.User, column string) (string, []any) {
 type scanRequest struct {
 	Detectors []string `json:"detectors"`  // name prefixes; empty = all
 	OpenCases *bool    `json:"open_cases"` // open cases from the new flags (default true)
+	// Incremental builds on the last scan (detectors.ScanOptions.Incremental).
+	Incremental bool `json:"incremental"`
 }
 
 // scanResult is what a scan started over the API did.
@@ -50,7 +52,7 @@ func (s *Server) startScan(c *gin.Context) {
 	var in scanRequest
 	if c.Request.ContentLength != 0 {
 		if err := c.ShouldBindJSON(&in); err != nil {
-			s.fail(c, &Error{Code: CodeInvalid, Field: "body", Message: `body must be JSON {"detectors": ["ghost_bed", …], "open_cases": true}`})
+			s.fail(c, &Error{Code: CodeInvalid, Field: "body", Message: `body must be JSON {"detectors": ["ghost_bed", …], "open_cases": true, "incremental": false}`})
 			return
 		}
 	}
@@ -87,6 +89,7 @@ func (s *Server) startScan(c *gin.Context) {
 		var res scanResult
 		var err error
 		opts := s.scanOptions()
+		opts.Incremental = in.Incremental
 		if !u.Sees("*") {
 			opts.Districts = u.Districts // a district user's scan changes the flags of their districts only
 		}
@@ -239,6 +242,10 @@ func (s *Server) scanStatus(c *gin.Context) {
 	rows.Close()
 	out["detectors"] = runs
 	if out["policy"], err = detectors.ScanPolicy(ctx, s.db, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if out["scope"], err = detectors.LoadScope(ctx, s.db, id); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -323,3 +323,23 @@ func thresholdsJSON(ds []Detector) (string, error) {
 	b, err := json.Marshal(th)
 	return string(b), err
 }
+
+// LoadScope reads what scan scanID read (scan_scopes); nil for a scan
+// stored before scopes were recorded.
+func LoadScope(ctx context.Context, q Querier, scanID int64) (*ScopeReport, error) {
+	rows, err := q.QueryContext(ctx, `SELECT mode, coalesce(reason, ''), data_run, coalesce(base_scan, 0), coalesce(since_run, 0),
+			coalesce(changed_persons, 0), coalesce(read_persons, 0), coalesce(carried_flags, 0)
+		FROM scan_scopes WHERE scan_id = ?`, scanID)
+	if err != nil {
+		return nil, fmt.Errorf("scan scope: %w", err)
+	}
+	defer rows.Close()
+	var r *ScopeReport
+	for rows.Next() {
+		r = &ScopeReport{}
+		if err := rows.Scan(&r.Mode, &r.Reason, &r.DataRun, &r.BaseScan, &r.SinceRun, &r.Changed, &r.Read, &r.Carried); err != nil {
+			return nil, fmt.Errorf("scan scope: %w", err)
+		}
+	}
+	return r, rows.Err()
+}

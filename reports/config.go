@@ -39,6 +39,10 @@ type Job struct {
 	Spec string `yaml:"spec" json:"spec"`
 	// Scan runs every detector and opens cases before the report.
 	Scan bool `yaml:"scan" json:"scan"`
+	// Incremental makes that scan build on the last one: only what the
+	// batches ingested since can change is re-judged (it runs in full, and
+	// says why, when it cannot).
+	Incremental bool `yaml:"incremental" json:"incremental,omitempty"`
 	// Districts are the region codes covered; empty means all.
 	Districts []string `yaml:"districts" json:"districts"`
 	// WithheldRate is the annual scoring's withheld deposit rate in 1/10,000

@@ -101,7 +101,8 @@ func (r *Runner) execute(ctx context.Context, id int64, job Job, scheduled time.
 	in := inputs{FormatVersion: FormatVersion, Generator: generatorVersion(), Job: job, TimeZone: r.cfg.Location().String(),
 		ScheduledFor: scheduled, Detectors: describeDetectors(r.detectors)}
 	if job.Scan {
-		if _, err := detectors.Scan(ctx, r.db, r.detectors, r.now); err != nil {
+		if _, err := detectors.ScanWith(ctx, r.db, r.detectors, r.now,
+			detectors.ScanOptions{Guard: detectors.DefaultGuardConfig(), Incremental: job.Incremental}); err != nil {
 			return nil, in, err
 		}
 		opened, err := casebook.NewStore(r.db, r.now).OpenCases(ctx, "system:scheduler")

@@ -7,9 +7,8 @@
 -- of child-bearing age (12–55, the O chapter's own bounds) is the baby's and
 -- is not a conflict. Age is in full years at admission. Runs as is in the
 -- DuckDB CLI.
-WITH vis AS (
-    SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.discharged_at, s.diagnosis_code,
-           s.total_amount, s.fund_paid, s.account_paid, p.sex,
+WITH vis AS (   -- what the checks read of every settlement (the rest only for the hits)
+    SELECT s.settlement_id, s.diagnosis_code, p.sex,
            date_sub('year', p.birth_date, s.admitted_at::DATE) AS age,
            p.sex = 2 AND date_sub('year', p.birth_date, s.admitted_at::DATE) BETWEEN 12 AND 55 AS mother
     FROM settlements s JOIN persons p USING (person_id)
@@ -22,11 +21,15 @@ dx AS (
     LEFT JOIN ref_diagnosis d ON d.code = v.diagnosis_code
     WHERE (v.age < r.min_age OR v.age > r.max_age) AND NOT (r.newborn AND v.mother)
 ),
-lines AS (
-    SELECT f.settlement_id, f.item_id, f.item_code, f.item_name, f.charged_at, f.amount, r.max_age, v.age - r.max_age AS years_off
+age_lines AS MATERIALIZED (   -- the few lines of age-restricted items, before any settlement is joined
+    SELECT f.settlement_id, f.item_id, f.item_code, f.item_name, f.charged_at, f.amount, r.max_age, r.neonatal
     FROM fee_items f
     JOIN ref_item_rule r ON r.item_code = f.item_code AND r.max_age IS NOT NULL
-    JOIN vis v ON v.settlement_id = f.settlement_id AND v.age > r.max_age AND NOT (r.neonatal AND v.mother)
+),
+lines AS (
+    SELECT l.settlement_id, l.item_id, l.item_code, l.item_name, l.charged_at, l.amount, l.max_age, v.age - l.max_age AS years_off
+    FROM age_lines l
+    JOIN vis v ON v.settlement_id = l.settlement_id AND v.age > l.max_age AND NOT (l.neonatal AND v.mother)
 ),
 items AS (
     SELECT settlement_id,
@@ -36,10 +39,18 @@ items AS (
            count(*) AS n_lines, sum(amount) AS amount, max(years_off) AS years_off
     FROM lines GROUP BY settlement_id
 ),
+hit_vis AS (
+    SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.discharged_at, s.diagnosis_code,
+           s.total_amount, s.fund_paid, s.account_paid, p.sex,
+           date_sub('year', p.birth_date, s.admitted_at::DATE) AS age,
+           p.sex = 2 AND date_sub('year', p.birth_date, s.admitted_at::DATE) BETWEEN 12 AND 55 AS mother
+    FROM settlements s JOIN persons p USING (person_id)
+    WHERE s.settlement_id IN (SELECT settlement_id FROM dx UNION SELECT settlement_id FROM items)
+),
 hits AS (
     SELECT v.*, dx.dx_name, dx.range_name, dx.min_age, dx.max_age, dx.years_off AS dx_off,
            i.lines, coalesce(i.n_lines, 0) AS n_lines, coalesce(i.amount, 0) AS item_amount, i.years_off AS item_off
-    FROM vis v LEFT JOIN dx USING (settlement_id) LEFT JOIN items i USING (settlement_id)
+    FROM hit_vis v LEFT JOIN dx USING (settlement_id) LEFT JOIN items i USING (settlement_id)
     WHERE dx.settlement_id IS NOT NULL OR i.settlement_id IS NOT NULL
 ),
 scored AS (

@@ -7,10 +7,8 @@
 -- woman of child-bearing age that carries a perinatal code (P chapter, Z38),
 -- a delivery (O chapter) or neonatal items, sex-restricted items may be the
 -- baby's and are not conflicts. Runs as is in the DuckDB CLI.
-WITH vis AS (
-    SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.discharged_at, s.diagnosis_code,
-           s.total_amount, s.fund_paid, s.account_paid, p.sex,
-           date_sub('year', p.birth_date, s.admitted_at::DATE) AS age
+WITH vis AS (   -- what the checks read of every settlement (the rest only for the hits)
+    SELECT s.settlement_id, s.diagnosis_code, p.sex, date_sub('year', p.birth_date, s.admitted_at::DATE) AS age
     FROM settlements s JOIN persons p USING (person_id)
 ),
 restricted AS (   -- sex-restricted items: the catalogue's own column, else the reference table
@@ -29,12 +27,16 @@ dx AS (
     LEFT JOIN ref_diagnosis d ON d.code = v.diagnosis_code
     WHERE r.sex IS NOT NULL AND r.sex <> v.sex
 ),
-lines AS (   -- each restricted line once, even when the catalogue and the reference table both restrict it
-    SELECT DISTINCT f.settlement_id, f.item_id, f.item_code, f.item_name, f.charged_at, f.amount, x.sex
+restricted_lines AS MATERIALIZED (   -- the few lines of restricted items, before any settlement is joined
+    SELECT f.settlement_id, f.item_id, f.item_code, f.item_name, f.charged_at, f.amount, x.sex
     FROM fee_items f
     JOIN restricted x ON x.item_code = f.item_code AND f.charged_at::DATE >= x.valid_from
                       AND f.charged_at::DATE <= coalesce(x.valid_to, DATE '9999-12-31')
-    JOIN vis v ON v.settlement_id = f.settlement_id AND x.sex <> v.sex
+),
+lines AS (   -- each restricted line once, even when the catalogue and the reference table both restrict it
+    SELECT DISTINCT r.settlement_id, r.item_id, r.item_code, r.item_name, r.charged_at, r.amount, r.sex
+    FROM restricted_lines r
+    JOIN vis v ON v.settlement_id = r.settlement_id AND r.sex <> v.sex
 ),
 items AS (
     SELECT settlement_id,
@@ -47,19 +49,26 @@ items AS (
     FROM lines
     GROUP BY settlement_id
 ),
+hit_vis AS (   -- the settlements with a restricted diagnosis or line, whole
+    SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.discharged_at, s.diagnosis_code,
+           s.total_amount, s.fund_paid, s.account_paid, p.sex,
+           date_sub('year', p.birth_date, s.admitted_at::DATE) AS age
+    FROM settlements s JOIN persons p USING (person_id)
+    WHERE s.settlement_id IN (SELECT settlement_id FROM dx UNION SELECT settlement_id FROM items)
+),
 ctx AS (   -- the newborn-on-mother context of a settlement
     SELECT v.settlement_id,
            v.sex = 2 AND v.age BETWEEN 12 AND 55 AND (
                upper(substr(v.diagnosis_code, 1, 1)) IN ('O', 'P') OR upper(substr(v.diagnosis_code, 1, 3)) = 'Z38'
                OR v.settlement_id IN (SELECT settlement_id FROM neonatal)) AS mother
-    FROM vis v
+    FROM hit_vis v
 ),
 hits AS (
     SELECT v.*, dx.dx_name, dx.range_name, dx.dx_sex,
            CASE WHEN c.mother THEN NULL ELSE i.lines END AS lines,
            CASE WHEN c.mother THEN 0 ELSE coalesce(i.n_lines, 0) END AS n_lines,
            CASE WHEN c.mother THEN 0 ELSE coalesce(i.amount, 0) END AS item_amount
-    FROM vis v
+    FROM hit_vis v
     JOIN ctx c USING (settlement_id)
     LEFT JOIN dx USING (settlement_id)
     LEFT JOIN items i USING (settlement_id)

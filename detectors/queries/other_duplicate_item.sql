@@ -7,7 +7,7 @@
 -- against the calendar days only. The
 -- amount at risk is the excess quantity × unit price × the fund and account
 -- share of the settlement. Runs as is in the DuckDB CLI.
-WITH limits(item_code, daily_limit) AS MATERIALIZED (
+WITH limits(item_code, daily_limit) AS (
     SELECT DISTINCT item_code, 1 FROM fee_items WHERE category IN ('bed', 'nursing')
     UNION SELECT '001104000010000', 1
 ),
@@ -18,23 +18,14 @@ visits AS (
     FROM settlements s
     WHERE s.visit_type IN ('inpatient', 'outpatient')
 ),
--- Only an item billed more than its limit × the calendar days can exceed
--- (both checks below take at most the total less that), so the per-day
--- detail is built for those items alone.
-candidates AS MATERIALIZED (
-    SELECT f.settlement_id, f.item_code
-    FROM fee_items f JOIN limits l USING (item_code) JOIN visits v USING (settlement_id)
-    GROUP BY f.settlement_id, f.item_code, l.daily_limit, v.days
-    HAVING sum(f.quantity) > v.days * l.daily_limit
-),
 posting AS (
     SELECT f.settlement_id, count(DISTINCT f.charged_at::DATE) AS posting_days
-    FROM fee_items f WHERE f.settlement_id IN (SELECT settlement_id FROM candidates) GROUP BY f.settlement_id
+    FROM fee_items f GROUP BY f.settlement_id
 ),
 daily AS (
     SELECT f.settlement_id, f.item_code, any_value(f.item_name) AS item_name, f.charged_at::DATE AS d,
            sum(f.quantity) AS qty, max(f.unit_price) AS unit_price
-    FROM fee_items f JOIN candidates USING (settlement_id, item_code)
+    FROM fee_items f JOIN limits USING (item_code)
     GROUP BY f.settlement_id, f.item_code, f.charged_at::DATE
 ),
 per_item AS (
