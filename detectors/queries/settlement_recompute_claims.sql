@@ -96,37 +96,40 @@ lines AS (
 )
 SELECT * FROM lines;
 
+-- The registration covering each claim, the claim's money and its refunds,
+-- each a statement of its own as well: joined in one statement with the
+-- claims, they held more than 1 GB at once at 1 M persons.
+CREATE OR REPLACE TEMP TABLE recompute_cov AS
+SELECT v.settlement_id,
+       arg_min(r.kind, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_kind,
+       arg_min(r.registration_id, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_used
+FROM recompute_parts v
+JOIN registrations r ON r.person_id = v.person_id
+WHERE v.part_no = 1
+  AND (r.treatment_region = v.org_region
+       OR (r.treatment_region LIKE '__0000' AND substr(r.treatment_region, 1, 2) = substr(v.org_region, 1, 2))
+       OR (r.treatment_region LIKE '____00' AND substr(r.treatment_region, 1, 4) = substr(v.org_region, 1, 4)))
+  AND r.valid_from <= v.settled_at::DATE
+  AND (r.valid_to IS NULL OR r.valid_to >= v.admitted_at::DATE)
+GROUP BY v.settlement_id;
+
+CREATE OR REPLACE TEMP TABLE recompute_money AS
+SELECT claim_id,
+       sum((total_amount * 100)::BIGINT)::BIGINT AS total,
+       sum((coalesce(hifp_pay, fund_paid) * 100)::BIGINT)::BIGINT AS fund,
+       coalesce(sum(((fund_paid - hifp_pay) * 100)::BIGINT), 0)::BIGINT AS other_funds,
+       bool_or(hifp_pay IS NOT NULL) AS fund_parts,
+       sum((account_paid * 100)::BIGINT)::BIGINT AS account, sum((cash_paid * 100)::BIGINT)::BIGINT AS cash
+FROM recompute_parts
+GROUP BY claim_id;
+
+CREATE OR REPLACE TEMP TABLE recompute_refunds AS
+SELECT settlement_id AS claim_id, list(epoch_us(swiped_at) ORDER BY swiped_at) AS refunds_us
+FROM card_swipes
+WHERE kind = 'refund' AND settlement_id IS NOT NULL
+GROUP BY settlement_id;
+
 CREATE OR REPLACE TEMP TABLE recompute_claims AS
-WITH cov AS (
-    SELECT v.settlement_id,
-           arg_min(r.kind, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_kind,
-           arg_min(r.registration_id, (r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id)) AS reg_used
-    FROM recompute_parts v
-    JOIN registrations r ON r.person_id = v.person_id
-    WHERE v.part_no = 1
-      AND (r.treatment_region = v.org_region
-           OR (r.treatment_region LIKE '__0000' AND substr(r.treatment_region, 1, 2) = substr(v.org_region, 1, 2))
-           OR (r.treatment_region LIKE '____00' AND substr(r.treatment_region, 1, 4) = substr(v.org_region, 1, 4)))
-      AND r.valid_from <= v.settled_at::DATE
-      AND (r.valid_to IS NULL OR r.valid_to >= v.admitted_at::DATE)
-    GROUP BY v.settlement_id
-),
-money AS (
-    SELECT claim_id,
-           sum((total_amount * 100)::BIGINT)::BIGINT AS total,
-           sum((coalesce(hifp_pay, fund_paid) * 100)::BIGINT)::BIGINT AS fund,
-           coalesce(sum(((fund_paid - hifp_pay) * 100)::BIGINT), 0)::BIGINT AS other_funds,
-           bool_or(hifp_pay IS NOT NULL) AS fund_parts,
-           sum((account_paid * 100)::BIGINT)::BIGINT AS account, sum((cash_paid * 100)::BIGINT)::BIGINT AS cash
-    FROM recompute_parts
-    GROUP BY claim_id
-),
-refunds AS (
-    SELECT settlement_id AS claim_id, list(epoch_us(swiped_at) ORDER BY swiped_at) AS refunds_us
-    FROM card_swipes
-    WHERE kind = 'refund' AND settlement_id IS NOT NULL
-    GROUP BY settlement_id
-)
 SELECT v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code, v.org_name,
        v.org_level::BIGINT AS org_level, v.visit_type, v.insured_region,
        coalesce(v.treatment_region, v.org_region) AS treatment_region, v.insurance_type, v.retiree,
@@ -141,8 +144,8 @@ SELECT v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_dat
        coalesce(l.bad, false) AS bad, coalesce(l.bad_w, false) AS bad_w,
        coalesce(r.refunds_us, []) AS refunds_us
 FROM recompute_parts v
-JOIN money m USING (claim_id)
-LEFT JOIN cov c USING (settlement_id)
+JOIN recompute_money m USING (claim_id)
+LEFT JOIN recompute_cov c USING (settlement_id)
 LEFT JOIN recompute_claim_sums l USING (claim_no)
-LEFT JOIN refunds r USING (claim_id)
+LEFT JOIN recompute_refunds r USING (claim_id)
 WHERE v.part_no = 1;
