@@ -209,6 +209,16 @@ func TestIncrementalEqualsFullRescan(t *testing.T) {
 		t.Errorf("%d of %d flags differ", diff, len(want))
 	}
 
+	// Nothing ingested since: an incremental scan re-judges nobody and
+	// carries every per-person flag, changing none.
+	again := scan(true)
+	if again.Scope.Mode != detectors.ModeIncremental || again.Scope.Changed != 0 || again.New != 0 || again.Resolved != 0 {
+		t.Errorf("incremental scan with no new data: scope %+v, %d new, %d resolved; want no change", again.Scope, again.New, again.Resolved)
+	}
+	if after := storedFlags(t, db); !reflect.DeepEqual(after, want) {
+		t.Error("an incremental scan with no new data changed the stored flags")
+	}
+
 	// Other thresholds than the base scan's: the scan runs in full.
 	other, err := detectors.Registry(detectors.Config{Params: map[string]map[string]float64{"ghost_bed.exam_only": {"min_exam_share": 0.85}}})
 	if err != nil {
