@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -299,29 +298,6 @@ func recordScope(ctx context.Context, q Querier, scanID int64, r ScopeReport) er
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO scan_conventions SELECT ?, * FROM (`+conventionsSQL+`)`, scanID)
 	return err
-}
-
-// thresholdsJSON is the threshold values in force of every detector, by
-// detector and threshold name.
-func thresholdsJSON(ds []Detector) (string, error) {
-	th := map[string]map[string]float64{}
-	for _, d := range ds {
-		desc, ok := d.(Describer)
-		if !ok {
-			continue
-		}
-		p, hasParam := d.(interface{ Param(string) float64 })
-		vals := map[string]float64{}
-		for _, t := range desc.Describe().Thresholds {
-			vals[t.Name] = t.Default
-			if hasParam {
-				vals[t.Name] = p.Param(t.Name)
-			}
-		}
-		th[d.Name()] = vals
-	}
-	b, err := json.Marshal(th)
-	return string(b), err
 }
 
 // LoadScope reads what scan scanID read (scan_scopes); nil for a scan
