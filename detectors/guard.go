@@ -170,9 +170,13 @@ func newCounts() *cellCounts {
 
 // countPopulation counts a population's subjects per cell and institution.
 func countPopulation(ctx context.Context, conn *sql.Conn, p Population) (*popCounts, error) {
+	count := "count(DISTINCT subject_id)"
+	if p.single {
+		count = "count(*)"
+	}
 	rows, err := conn.QueryContext(ctx, `WITH pop AS (`+p.subjects+`)
 		SELECT grouping(region, insurance, visit_type, org_code), coalesce(region, ''), coalesce(insurance, ''),
-		       coalesce(visit_type, ''), coalesce(org_code, ''), count(DISTINCT subject_id)
+		       coalesce(visit_type, ''), coalesce(org_code, ''), `+count+`
 		FROM pop GROUP BY GROUPING SETS ((region, insurance, visit_type, org_code), (region, insurance, visit_type), (org_code), ())`)
 	if err != nil {
 		return nil, fmt.Errorf("count population %s: %w", p.Name, err)
@@ -218,10 +222,12 @@ func countFlags(ctx context.Context, conn *sql.Conn, p Population, rules []strin
 	for i, r := range rules {
 		args[i] = r
 	}
+	// The cells of the flagged subjects only: the population's rows are
+	// joined to the flags before they are made distinct.
 	rows, err := conn.QueryContext(ctx, `WITH pop AS (`+p.subjects+`),
-		subj AS (SELECT DISTINCT subject_id, region, insurance, visit_type FROM pop),
-		fl AS (SELECT DISTINCT f.detector, f.subject_id, s.region, s.insurance, s.visit_type, coalesce(f.org_code, '') AS org_code
-		       FROM new_flags f JOIN subj s USING (subject_id) WHERE f.detector IN (`+marks+`))
+		flagged AS (SELECT DISTINCT detector, subject_id, coalesce(org_code, '') AS org_code FROM new_flags WHERE detector IN (`+marks+`)),
+		subj AS (SELECT DISTINCT subject_id, region, insurance, visit_type FROM pop WHERE subject_id IN (SELECT subject_id FROM flagged)),
+		fl AS (SELECT f.detector, f.subject_id, s.region, s.insurance, s.visit_type, f.org_code FROM flagged f JOIN subj s USING (subject_id))
 		SELECT detector, grouping(region, insurance, visit_type, org_code), coalesce(region, ''), coalesce(insurance, ''),
 		       coalesce(visit_type, ''), coalesce(org_code, ''), count(DISTINCT subject_id)
 		FROM fl GROUP BY GROUPING SETS ((detector, region, insurance, visit_type, org_code), (detector, region, insurance, visit_type),

@@ -19,6 +19,9 @@ type Population struct {
 	// insurance (insurance type), visit_type, org_code. A column that does
 	// not apply is ''.
 	subjects string
+	// single: subjects returns each subject once (one institution, one
+	// cell), so a count of its rows is a count of subjects.
+	single bool
 }
 
 // The populations. Settlements are split by visit type because the rules
@@ -28,15 +31,15 @@ var (
 	popInpatient = Population{Name: "settlements.inpatient", Title: "住院结算", Unit: "笔", subjects: `
 		SELECT s.settlement_id AS subject_id, s.insured_region AS region, coalesce(p.insurance_type, '') AS insurance,
 		       s.visit_type, s.org_code
-		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type = 'inpatient'`}
+		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type = 'inpatient'`, single: true}
 	popOutpatientPharmacy = Population{Name: "settlements.outpatient_pharmacy", Title: "门诊和药店购药结算", Unit: "笔", subjects: `
 		SELECT s.settlement_id AS subject_id, s.insured_region AS region, coalesce(p.insurance_type, '') AS insurance,
 		       s.visit_type, s.org_code
-		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type IN ('outpatient', 'pharmacy')`}
+		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type IN ('outpatient', 'pharmacy')`, single: true}
 	popSettlements = Population{Name: "settlements", Title: "全部结算", Unit: "笔", subjects: `
 		SELECT s.settlement_id AS subject_id, s.insured_region AS region, coalesce(p.insurance_type, '') AS insurance,
 		       s.visit_type, s.org_code
-		FROM settlements s LEFT JOIN persons p USING (person_id)`}
+		FROM settlements s LEFT JOIN persons p USING (person_id)`, single: true}
 	popCards = Population{Name: "cards", Title: "刷卡的医保卡", Unit: "张", subjects: `
 		SELECT DISTINCT w.card_no AS subject_id, coalesce(p.insured_region, '') AS region, coalesce(p.insurance_type, '') AS insurance,
 		       '' AS visit_type, w.org_code
@@ -47,13 +50,13 @@ var (
 		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type = 'outpatient'`}
 	popInstitutions = Population{Name: "institutions", Title: "有结算的定点医药机构", Unit: "家", subjects: `
 		SELECT DISTINCT org_code AS subject_id, '' AS region, '' AS insurance, '' AS visit_type, org_code
-		FROM settlements`}
+		FROM settlements`, single: true}
 	popHospitals = Population{Name: "institutions.hospital", Title: "有住院结算的医院", Unit: "家", subjects: `
 		SELECT DISTINCT org_code AS subject_id, '' AS region, '' AS insurance, '' AS visit_type, org_code
-		FROM settlements WHERE visit_type = 'inpatient'`}
+		FROM settlements WHERE visit_type = 'inpatient'`, single: true}
 	popPharmacies = Population{Name: "institutions.pharmacy", Title: "有刷卡的定点零售药店", Unit: "家", subjects: `
 		SELECT DISTINCT w.org_code AS subject_id, '' AS region, '' AS insurance, '' AS visit_type, w.org_code
-		FROM card_swipes w JOIN institutions i USING (org_code) WHERE i.kind = 'pharmacy'`}
+		FROM card_swipes w JOIN institutions i USING (org_code) WHERE i.kind = 'pharmacy'`, single: true}
 )
 
 // Ceilings: the largest share of its population one rule may flag. They

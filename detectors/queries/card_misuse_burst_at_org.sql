@@ -23,13 +23,34 @@ tests AS (
     SELECT count(*) * 60.0 / coalesce(getvariable('window_minutes'), 10) AS windows
     FROM (SELECT DISTINCT org_code, terminal_id, date_trunc('hour', swiped_at) FROM sw)
 ),
+dense AS (
+    -- the swipes that start a window of window_minutes holding at least
+    -- min_cards swipes at their terminal (the swipe min_cards - 1 later
+    -- falls inside it): only such a window can hold min_cards cards
+    SELECT org_code, terminal_id, start_at FROM (
+        SELECT org_code, terminal_id, swiped_at AS start_at,
+               lead(swiped_at, CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER) - 1)
+                   OVER (PARTITION BY org_code, terminal_id ORDER BY swiped_at) AS nth_at
+        FROM sw)
+    WHERE nth_at <= start_at + to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT))
+),
+near AS (
+    -- the swipes inside a dense window: the dense window that starts last
+    -- at or before a swipe covers it when any does (every window spans at
+    -- most window_minutes from its start)
+    SELECT sw.* FROM sw
+    ASOF JOIN dense b ON b.org_code = sw.org_code AND b.terminal_id = sw.terminal_id AND sw.swiped_at >= b.start_at
+    WHERE sw.swiped_at <= b.start_at + to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT))
+),
 win AS (
-    -- per swipe, the window of window_minutes it starts at its terminal:
-    -- distinct cards, swipes and last swipe, by window functions (no
-    -- self-join, which grows with the square of a busy terminal's rate)
+    -- per swipe near a dense window, the window of window_minutes it starts
+    -- at its terminal: distinct cards, swipes and last swipe, by window
+    -- functions (no self-join, which grows with the square of a busy
+    -- terminal's rate); a dense window holds every swipe it counts, so its
+    -- counts over the near swipes are its counts over all
     SELECT org_code, terminal_id, swipe_id AS start_id, swiped_at AS start_at, end_at, cards, swipes FROM (
-        SELECT sw.*, count(*) OVER w AS swipes, count(DISTINCT card_no) OVER w AS cards, max(swiped_at) OVER w AS end_at
-        FROM sw
+        SELECT near.*, count(*) OVER w AS swipes, count(DISTINCT card_no) OVER w AS cards, max(swiped_at) OVER w AS end_at
+        FROM near
         WINDOW w AS (PARTITION BY org_code, terminal_id ORDER BY swiped_at
                      RANGE BETWEEN CURRENT ROW AND to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT)) FOLLOWING))
     WHERE cards >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)

@@ -76,6 +76,7 @@ SELECT l.settlement_id AS subject_id,
            'fund_and_account_paid', l.at_risk::VARCHAR
        ) AS facts,
        json_object('supply_over_limit', round(o.worst_ratio, 3)) AS score_parts
-FROM over o JOIN (SELECT DISTINCT settlement_id, person_id, org_code, visit_type, admitted_at, diagnosis_code, total_amount, at_risk FROM lines) l
+FROM over o JOIN (SELECT settlement_id, person_id, org_code, visit_type, admitted_at, diagnosis_code, total_amount,
+                          fund_paid + account_paid AS at_risk FROM settlements) l
      USING (settlement_id)
 LEFT JOIN institutions i USING (org_code)
