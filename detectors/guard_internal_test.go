@@ -1,8 +1,13 @@
 package detectors
 
 import (
+	"context"
+	"path/filepath"
 	"sort"
 	"testing"
+	"time"
+
+	"github.com/medaudit/medaudit/pipeline"
 )
 
 // TestEveryRuleDeclaresItsPopulation keeps rulePopulations equal to the
@@ -33,6 +38,44 @@ func TestEveryRuleDeclaresItsPopulation(t *testing.T) {
 	sort.Strings(extra)
 	if len(extra) > 0 {
 		t.Errorf("populations of rules that do not exist: %v", extra)
+	}
+}
+
+// TestSinglePopulations checks the populations the guard counts by rows
+// (single) on the sample batch: each subject is one row there, while a
+// population that is not single has a subject at several institutions, so
+// a count of its rows would overcount.
+func TestSinglePopulations(t *testing.T) {
+	ctx := context.Background()
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := pipeline.DefaultConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+	if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, rp := range rulePopulations {
+		p := rp.Population
+		if seen[p.Name] {
+			continue
+		}
+		seen[p.Name] = true
+		var rows, subjects int64
+		if err := db.QueryRowContext(ctx, `WITH pop AS (`+p.subjects+`) SELECT count(*), count(DISTINCT subject_id) FROM pop`).Scan(&rows, &subjects); err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+		switch {
+		case subjects == 0:
+			t.Errorf("%s: no subjects in the sample", p.Name)
+		case p.single && rows != subjects:
+			t.Errorf("%s is single but has %d rows for %d subjects", p.Name, rows, subjects)
+		case !p.single && rows == subjects:
+			t.Errorf("%s: every subject is one row in the sample; is it single?", p.Name)
+		}
 	}
 }
 
