@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,5 +248,66 @@ func TestScanStateSharesRecompute(t *testing.T) {
 	}
 	if c := diffs(ctx); &c[0] == &a[0] {
 		t.Error("a detector outside a scan reused a scan's recompute")
+	}
+}
+
+// TestRecomputeAloneOrBeside scans the sample batch with the recompute run
+// alone first (a large batch) and beside the other detectors (a small one):
+// the flags are the same.
+func TestRecomputeAloneOrBeside(t *testing.T) {
+	ctx := context.Background()
+	flagsWith := func(lines int64) []string {
+		t.Helper()
+		defer func(old int64) { largeBatchLines = old }(largeBatchLines)
+		largeBatchLines = lines
+		db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		cfg := pipeline.DefaultConfig()
+		cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+		if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
+			t.Fatal(err)
+		}
+		if large, err := largeBatch(ctx, db.DB); err != nil || large != (lines == 0) {
+			t.Fatalf("largeBatch at %d lines: %v, %v", lines, large, err)
+		}
+		ds, err := Registry(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Scan(ctx, db.DB, ds, func() time.Time { return time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC) }); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT detector || ' ' || subject_id || ' ' || score || ' ' || amount_at_risk || ' ' || status || ' ' || evidence::VARCHAR
+			FROM flags ORDER BY detector, subject_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		recompute := 0
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(s, "settlement.recompute_diff ") {
+				recompute++
+			}
+			out = append(out, s)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if recompute == 0 {
+			t.Fatal("no settlement.recompute_diff flag on the sample")
+		}
+		return out
+	}
+	alone, beside := flagsWith(0), flagsWith(1<<62)
+	if !reflect.DeepEqual(alone, beside) {
+		t.Errorf("flags differ: %d with the recompute alone, %d beside the others", len(alone), len(beside))
 	}
 }
