@@ -162,6 +162,10 @@ func (run *recomputeRun) close() error {
 // buckets).
 var recomputeClaimsPerBucket = 250_000
 
+// recomputeShards is the number of person shards the claims are stored by
+// (settlement_recompute_claims.sql); a bucket is a range of them.
+const recomputeShards = 4096
+
 // stream reads the claims bucket by bucket (each person, with all their
 // claims, is in one bucket) and recomputes them.
 func (run *recomputeRun) stream(ctx context.Context, visit func(*recomputed) error) error {
@@ -169,7 +173,7 @@ func (run *recomputeRun) stream(ctx context.Context, visit func(*recomputed) err
 	if err := run.conn.QueryRowContext(ctx, `SELECT count(*) FROM recompute_claims`).Scan(&n); err != nil {
 		return fmt.Errorf("recompute: count claims: %w", err)
 	}
-	buckets := max(1, (n+recomputeClaimsPerBucket-1)/recomputeClaimsPerBucket)
+	buckets := min(recomputeShards, max(1, (n+recomputeClaimsPerBucket-1)/recomputeClaimsPerBucket))
 	text, err := queries.ReadFile("queries/settlement_recompute_stream.sql")
 	if err != nil {
 		return err
@@ -181,7 +185,7 @@ func (run *recomputeRun) stream(ctx context.Context, visit func(*recomputed) err
 			return fmt.Errorf("recompute: %w", err)
 		}
 		for b := range buckets {
-			rdr, err := ar.QueryContext(ctx, string(text), buckets, b)
+			rdr, err := ar.QueryContext(ctx, string(text), b*recomputeShards/buckets, (b+1)*recomputeShards/buckets)
 			if err != nil {
 				return fmt.Errorf("recompute stream: %w", err)
 			}

@@ -18,24 +18,35 @@ visits AS (
     FROM settlements s
     WHERE s.visit_type IN ('inpatient', 'outpatient')
 ),
-posting AS (
-    SELECT f.settlement_id, count(DISTINCT f.charged_at::DATE) AS posting_days
-    FROM fee_items f GROUP BY f.settlement_id
+totals AS (   -- per settlement and limited item: an excess needs more than the limit × the calendar days
+    SELECT f.settlement_id, f.item_code, sum(f.quantity) AS total_qty
+    FROM fee_items f JOIN limits USING (item_code)
+    GROUP BY f.settlement_id, f.item_code
 ),
-daily AS (
+cand AS MATERIALIZED (
+    SELECT t.settlement_id, t.item_code, l.daily_limit
+    FROM totals t JOIN limits l USING (item_code) JOIN visits v USING (settlement_id)
+    WHERE t.total_qty > v.days * l.daily_limit
+),
+daily AS (   -- the candidates' quantity per day
     SELECT f.settlement_id, f.item_code, any_value(f.item_name) AS item_name, f.charged_at::DATE AS d,
            sum(f.quantity) AS qty, max(f.unit_price) AS unit_price
-    FROM fee_items f JOIN limits USING (item_code)
+    FROM fee_items f SEMI JOIN cand c ON c.settlement_id = f.settlement_id AND c.item_code = f.item_code
     GROUP BY f.settlement_id, f.item_code, f.charged_at::DATE
 ),
 per_item AS (
-    SELECT dl.settlement_id, dl.item_code, any_value(dl.item_name) AS item_name, any_value(l.daily_limit) AS daily_limit,
+    SELECT dl.settlement_id, dl.item_code, any_value(dl.item_name) AS item_name, any_value(c.daily_limit) AS daily_limit,
            max(dl.unit_price) AS unit_price, sum(dl.qty) AS total_qty,
-           sum(greatest(dl.qty - l.daily_limit, 0)) AS day_excess,
+           sum(greatest(dl.qty - c.daily_limit, 0)) AS day_excess,
            list(json_object('day', strftime(dl.d, '%Y-%m-%d'), 'quantity', dl.qty::DOUBLE) ORDER BY dl.d)
-               FILTER (WHERE dl.qty > l.daily_limit)[1:10] AS over_days
-    FROM daily dl JOIN limits l USING (item_code)
+               FILTER (WHERE dl.qty > c.daily_limit)[1:10] AS over_days
+    FROM daily dl JOIN cand c USING (settlement_id, item_code)
     GROUP BY dl.settlement_id, dl.item_code
+),
+posting AS (   -- the days a candidate's lines are posted on
+    SELECT f.settlement_id, count(DISTINCT f.charged_at::DATE) AS posting_days
+    FROM fee_items f SEMI JOIN cand c ON c.settlement_id = f.settlement_id
+    GROUP BY f.settlement_id
 ),
 excess AS (
     SELECT v.*, p.item_code, p.item_name, p.daily_limit, p.unit_price, p.total_qty, p.over_days, ps.posting_days,
