@@ -220,18 +220,23 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		}
 	}
 
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE new_flags AS SELECT * FROM read_json(?, format = 'newline_delimited', columns = {
+			flag_id: 'VARCHAR', detector: 'VARCHAR', family: 'VARCHAR', subject_type: 'VARCHAR', subject_id: 'VARCHAR',
+			org_code: 'VARCHAR', score: 'DOUBLE', amount_at_risk: 'DECIMAL(18,2)', override_class: 'VARCHAR', evidence: 'VARCHAR'})
+		UNION ALL SELECT * FROM `+store, tmp.Name()); err != nil {
+		return fail(fmt.Errorf("store flags (read flags): %w", err))
+	}
+	// new_flags holds the store's flags now: free its memory (before the
+	// transaction, which may write to one attached database only)
+	if _, err := conn.ExecContext(ctx, `DROP TABLE `+store); err != nil {
+		return fail(fmt.Errorf("store flags (drop the store): %w", err))
+	}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fail(err)
 	}
 	rollback := func(err error) (ScanSummary, error) {
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return fail(err)
-	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE new_flags AS SELECT * FROM read_json(?, format = 'newline_delimited', columns = {
-			flag_id: 'VARCHAR', detector: 'VARCHAR', family: 'VARCHAR', subject_type: 'VARCHAR', subject_id: 'VARCHAR',
-			org_code: 'VARCHAR', score: 'DOUBLE', amount_at_risk: 'DECIMAL(18,2)', override_class: 'VARCHAR', evidence: 'VARCHAR'})
-		UNION ALL SELECT * FROM `+store, tmp.Name()); err != nil {
-		return rollback(fmt.Errorf("store flags (read flags): %w", err))
 	}
 	if rep.Carried, err = work.merge(ctx, conn); err != nil {
 		return rollback(err)
@@ -276,7 +281,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 			AND flag_id NOT IN (SELECT flag_id FROM new_flags)` + scope, &sum.Resolved},
 		{"refresh", `UPDATE flags SET scan_id = $scan, org_code = n.org_code, score = n.score, amount_at_risk = n.amount_at_risk,
 			evidence = n.evidence::JSON, status = 'open', resolved_scan_id = NULL
-			FROM new_flags n WHERE flags.flag_id = n.flag_id`, nil},
+			FROM new_flags n WHERE flags.flag_id = n.flag_id AND hash(n.flag_id) % $parts = $part`, nil},
 		{"add", `INSERT INTO flags SELECT n.flag_id, $scan, $scan, n.detector, n.family, n.subject_type, n.subject_id, n.org_code,
 			n.score, n.amount_at_risk, n.override_class, n.evidence::JSON, 'open', NULL
 			FROM new_flags n WHERE n.flag_id NOT IN (SELECT flag_id FROM flags)`, &sum.New},
@@ -285,18 +290,36 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		{"clear alarms", `UPDATE calibration_alarms SET status = 'cleared', resolved_by = 'system:scan', resolved_at = $at
 			WHERE status = 'open' AND scan_id < $scan AND detector IN (` + strings.Join(names, ", ") + `)`, nil},
 	}
+	// The refresh joins the stored flags to the new ones, evidence and all:
+	// it runs in parts of at most refreshPartBytes of evidence each (at
+	// 2.5 M persons, in one part it ran out of DuckDB's 2 GB limit).
+	var evidenceBytes int64
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(sum(strlen(evidence)), 0) FROM new_flags`).Scan(&evidenceBytes); err != nil {
+		return rollback(fmt.Errorf("store flags (size): %w", err))
+	}
+	parts := 1 + evidenceBytes/refreshPartBytes
 	for _, s := range steps {
 		args := []any{sql.Named("scan", sum.ScanID)}
 		if strings.Contains(s.q, "$at") {
 			args = append(args, sql.Named("at", start.UTC()))
 		}
-		res, err := conn.ExecContext(ctx, s.q, args...)
-		if err != nil {
-			return rollback(fmt.Errorf("store flags (%s): %w", s.what, err))
+		n, split := int64(1), strings.Contains(s.q, "$part")
+		if split {
+			n = parts
 		}
-		if s.n != nil {
-			n, _ := res.RowsAffected()
-			*s.n = int(n)
+		for part := range n {
+			a := args
+			if split {
+				a = append(a[:len(a):len(a)], sql.Named("parts", n), sql.Named("part", part))
+			}
+			res, err := conn.ExecContext(ctx, s.q, a...)
+			if err != nil {
+				return rollback(fmt.Errorf("store flags (%s): %w", s.what, err))
+			}
+			if s.n != nil {
+				k, _ := res.RowsAffected()
+				*s.n += int(k)
+			}
 		}
 	}
 	for _, t := range timings {
@@ -339,6 +362,10 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	sum.Seconds = end.Sub(start).Seconds()
 	return sum, nil
 }
+
+// refreshPartBytes bounds the evidence one part of the flag refresh joins
+// (a variable so that a test can force many parts).
+var refreshPartBytes int64 = 128 << 20
 
 // LatestScan returns the id of the latest finished scan, or 0.
 func LatestScan(ctx context.Context, q Querier) (int64, error) {

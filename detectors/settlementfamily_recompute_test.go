@@ -311,3 +311,47 @@ func TestRecomputeAloneOrBeside(t *testing.T) {
 		t.Errorf("flags differ: %d with the recompute alone, %d beside the others", len(alone), len(beside))
 	}
 }
+
+// TestRefreshInParts rescans the sample batch with the flag refresh split
+// into many parts: every flag of the first scan that the second raises
+// again is refreshed (carries the second scan's id), none is added or
+// resolved.
+func TestRefreshInParts(t *testing.T) {
+	ctx := context.Background()
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := pipeline.DefaultConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+	if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Registry(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC) }
+	first, err := Scan(ctx, db.DB, ds, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(old int64) { refreshPartBytes = old }(refreshPartBytes)
+	refreshPartBytes = 4 << 10
+	second, err := Scan(ctx, db.DB, ds, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.New != 0 || second.Resolved != 0 {
+		t.Errorf("rescan added %d and resolved %d flags", second.New, second.Resolved)
+	}
+	var open, refreshed int
+	if err := db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE scan_id = ?) FROM flags WHERE status IN ('open', 'suppressed')`,
+		second.ScanID).Scan(&open, &refreshed); err != nil {
+		t.Fatal(err)
+	}
+	if open != first.New || refreshed != open {
+		t.Errorf("%d flags from the first scan, %d open after the rescan, %d of them refreshed", first.New, open, refreshed)
+	}
+}
