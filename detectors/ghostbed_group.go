@@ -155,14 +155,14 @@ func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) 
 		}
 		events := perOrg[sc.members[0].org]
 		var eventList []map[string]any
-		for _, e := range events {
+		for _, e := range events[:min(len(events), maxGroupEvidence)] {
 			eventList = append(eventList, map[string]any{
 				"first_admitted_at": e.members[0].admitted, "discharge_date": e.members[0].discharged[:10],
 				"persons": len(e.members), "poisson_p_adjusted": e.pAdj,
 			})
 		}
-		memberList := make([]map[string]any, 0, len(sc.members))
-		for _, m := range sc.members {
+		memberList := make([]map[string]any, 0, min(len(sc.members), maxGroupEvidence))
+		for _, m := range sc.members[:min(len(sc.members), maxGroupEvidence)] {
 			memberList = append(memberList, map[string]any{
 				"settlement_id": m.id, "person_id": m.person, "admitted_at": m.admitted, "discharged_at": m.discharged,
 				"los_days": m.los, "diagnosis_code": m.dx, "emergency": m.emergency,
@@ -182,7 +182,7 @@ func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) 
 				"stay": map[string]any{"settlement_id": m.id, "person_id": m.person, "admitted_at": m.admitted,
 					"discharged_at": m.discharged, "los_days": m.los, "diagnosis_code": m.dx},
 				"org":   map[string]any{"org_code": m.org, "name": m.orgName, "level": m.level, "beds": m.beds},
-				"group": memberList,
+				"group": memberList, "group_size": len(sc.members),
 				"baseline": map[string]any{
 					"admissions": s0.admissions, "admission_days": s0.admissionDays,
 					"admissions_per_day":             s0.admissions / max(s0.admissionDays, 1),
@@ -205,6 +205,13 @@ func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) 
 	sort.Slice(flags, func(i, j int) bool { return flags[i].SubjectID < flags[j].SubjectID })
 	return flags, ctx.Err()
 }
+
+// maxGroupEvidence is how many of a group's members and of the hospital's
+// groups a flag's evidence lists (their counts are given in full): every
+// member of a group is flagged, so listing all members and all groups in
+// each flag grew with their product (63 KB a flag, 7 GB of evidence at
+// 2.5 M persons).
+const maxGroupEvidence = 20
 
 // groupLambda is the expected number of admissions in the group's window
 // with its discharge day, from the hospital's other stays.
