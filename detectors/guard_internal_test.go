@@ -2,12 +2,8 @@ package detectors
 
 import (
 	"context"
-	"path/filepath"
 	"sort"
 	"testing"
-	"time"
-
-	"github.com/medaudit/medaudit/pipeline"
 )
 
 // TestEveryRuleDeclaresItsPopulation keeps rulePopulations equal to the
@@ -47,16 +43,7 @@ func TestEveryRuleDeclaresItsPopulation(t *testing.T) {
 // a count of its rows would overcount.
 func TestSinglePopulations(t *testing.T) {
 	ctx := context.Background()
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cfg := pipeline.DefaultConfig()
-	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
-	if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
-		t.Fatal(err)
-	}
+	db := sampleDB(t)
 	seen := map[string]bool{}
 	for _, rp := range rulePopulations {
 		p := rp.Population

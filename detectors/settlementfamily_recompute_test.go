@@ -214,16 +214,7 @@ func diffsByID(t *testing.T, ctx context.Context, db *pipeline.DB, ps *settlemen
 // again (nothing outlives the scan).
 func TestScanStateSharesRecompute(t *testing.T) {
 	ctx := context.Background()
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cfg := pipeline.DefaultConfig()
-	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
-	if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
-		t.Fatal(err)
-	}
+	db := sampleDB(t)
 	ps, err := settlement.DefaultPolicies()
 	if err != nil {
 		t.Fatal(err)
@@ -260,16 +251,7 @@ func TestRecomputeAloneOrBeside(t *testing.T) {
 		t.Helper()
 		defer func(old int64) { largeBatchLines = old }(largeBatchLines)
 		largeBatchLines = lines
-		db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		cfg := pipeline.DefaultConfig()
-		cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
-		if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
-			t.Fatal(err)
-		}
+		db := sampleDB(t)
 		if large, err := largeBatch(ctx, db.DB); err != nil || large != (lines == 0) {
 			t.Fatalf("largeBatch at %d lines: %v, %v", lines, large, err)
 		}
@@ -318,16 +300,7 @@ func TestRecomputeAloneOrBeside(t *testing.T) {
 // resolved.
 func TestRefreshInParts(t *testing.T) {
 	ctx := context.Background()
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cfg := pipeline.DefaultConfig()
-	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
-	if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
-		t.Fatal(err)
-	}
+	db := sampleDB(t)
 	ds, err := Registry(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -354,4 +327,22 @@ func TestRefreshInParts(t *testing.T) {
 	if open != first.New || refreshed != open {
 		t.Errorf("%d flags from the first scan, %d open after the rescan, %d of them refreshed", first.New, open, refreshed)
 	}
+}
+
+// sampleDB is an in-memory database holding the sample batch, closed when
+// the test ends.
+func sampleDB(t *testing.T) *pipeline.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cfg := pipeline.DefaultConfig()
+	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+	if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
