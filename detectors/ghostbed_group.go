@@ -27,7 +27,11 @@ import (
 // (leave-one-out, so a group does not inflate its own expectation) and
 // Bonferroni-corrected by the number of (admission day, length of stay)
 // cells the hospital offers. A busy tier-3 hospital has a large λ, so its
-// natural coincidences are not significant. A hospital is flagged when it
+// natural coincidences are not significant. A group must also hold
+// min_ratio times the persons λ expects: a busy hospital's days swing more
+// than a Poisson count does, so with enough volume a group of 1.8 λ gets a
+// tiny p-value (at 1 M persons two hospitals admitting about 400 a day had
+// thousands of such "groups"; the injected ones stood at 3.7 λ and more). A hospital is flagged when it
 // has at least min_events significant groups (the pattern repeats); groups
 // whose diagnoses are mostly acute infections, poisonings or injuries
 // (outbreak, mass casualty) are excused.
@@ -45,6 +49,7 @@ var groupAdmissionRule = rule(Info{
 		{Name: "min_group_size", Default: 5, Unit: "persons", Doc: "persons admitted together and discharged the same day"},
 		{Name: "window_hours", Default: 2, Unit: "hours", Doc: "admissions within this span form a group"},
 		{Name: "alpha", Default: 0.01, Unit: "probability", Doc: "Bonferroni-corrected Poisson tail below which a group is not chance"},
+		{Name: "min_ratio", Default: 3, Unit: "×", Doc: "persons in the group ÷ persons the hospital's rate expects in the window, at least (effect size: p alone grows significant with a hospital's volume)"},
 		{Name: "min_events", Default: 2, Unit: "groups", Doc: "significant groups a hospital must have for its groups to be flagged (repeated)"},
 		{Name: "single_group_size", Default: 7, Unit: "persons", Doc: "a group this large is flagged without repetition when its corrected tail is below alpha × single_alpha_factor (the flying-inspection cases name groups of 8 and more)"},
 		{Name: "single_alpha_factor", Default: 0.01, Unit: "share", Doc: "how much stronger than alpha the corrected tail of a single large group must be"},
@@ -141,7 +146,7 @@ func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) 
 			}
 		}
 		sc.outbreak = float64(out) / k
-		sc.significant = sc.pAdj < d.Param("alpha") && sc.outbreak <= d.Param("max_outbreak_share")
+		sc.significant = sc.pAdj < d.Param("alpha") && k >= d.Param("min_ratio")*lambda && sc.outbreak <= d.Param("max_outbreak_share")
 		all = append(all, sc)
 		if sc.significant {
 			perOrg[s0.org] = append(perOrg[s0.org], sc)
@@ -189,6 +194,7 @@ func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) 
 					"share_same_los":                 s0.sameLOS / max(s0.admissions, 1),
 					"share_busiest_2h_band":          s0.band / max(s0.admissions, 1),
 					"expected_in_window":             sc.lambda,
+					"observed_expected_ratio":        float64(len(sc.members)) / max(sc.lambda, 1e-9),
 					"poisson_p":                      sc.p,
 					"bonferroni_tests":               sc.tests,
 					"poisson_p_adjusted":             sc.pAdj,

@@ -468,6 +468,7 @@ var keys = map[string]Entry{
 	"admissions_per_day":             {"日均入院人次", "Admissions per day"},
 	"bonferroni_tests":               {"多重检验次数（Bonferroni）", "Tests (Bonferroni)"},
 	"expected_in_window":             {"时间窗内应有入院数", "Expected in the window"},
+	"observed_expected_ratio":        {"实际入院数÷应有入院数", "Observed ÷ expected admissions"},
 	"outbreak_diagnosis_share":       {"暴发类诊断占比", "Share of outbreak diagnoses"},
 	"poisson_p_adjusted":             {"校正后泊松 p 值", "Adjusted Poisson p-value"},
 	"share_busiest_2h_band":          {"最忙两小时入院占比", "Share in the busiest 2-hour band"},
