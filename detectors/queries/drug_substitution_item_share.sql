@@ -12,13 +12,19 @@ WITH lines AS (
     JOIN institutions i ON i.org_code = s.org_code
     WHERE f.category = 'drug' AND s.total_amount > 0 AND i.kind IN ('pharmacy', 'clinic')
 ),
+-- the items and the org's baskets in one grouped pass (grouping sets): two
+-- readers of lines would make DuckDB materialize every drug line first
+grouped AS (
+    SELECT org_code, item_code, grouping(item_code) AS org_row, any_value(org_name) AS org_name, any_value(org_kind) AS org_kind,
+           any_value(item_name) AS item_name, sum(insured) AS insured, sum(quantity) AS qty, count(*) AS lines,
+           count(DISTINCT settlement_id) AS baskets
+    FROM lines GROUP BY GROUPING SETS ((org_code, item_code), (org_code))
+),
 per_item AS (
-    SELECT org_code, any_value(org_name) AS org_name, any_value(org_kind) AS org_kind, item_code, any_value(item_name) AS item_name,
-           sum(insured) AS insured, sum(quantity) AS qty, count(*) AS lines, count(DISTINCT settlement_id) AS baskets
-    FROM lines GROUP BY org_code, item_code
+    SELECT org_code, org_name, org_kind, item_code, item_name, insured, qty, lines, baskets FROM grouped WHERE org_row = 0
 ),
 org_baskets AS (
-    SELECT org_code, count(DISTINCT settlement_id) AS org_baskets FROM lines GROUP BY org_code
+    SELECT org_code, baskets AS org_baskets FROM grouped WHERE org_row = 1
 )
 SELECT org_code, org_name, org_kind, item_code, item_name, insured::DOUBLE AS insured,
        sum(insured) OVER (PARTITION BY org_code)::DOUBLE AS org_insured, qty::DOUBLE AS qty, lines,

@@ -18,23 +18,26 @@ WITH stocked AS (
            cadence, stock_unit_ratio
     FROM conv_stock
 ),
--- drug lines with their org, joined to the stock table only after: joined
--- on item_code alone first, the lines would multiply by the orgs stocking it
-drug_lines AS MATERIALIZED (
-    SELECT s.org_code, f.item_code, f.charged_at, f.quantity, f.amount, f.item_name,
-           (f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4) AS insured
+-- billed quantity per org, drug and month, summed before the stock table is
+-- joined: joined on item_code alone first, the lines would multiply by the
+-- orgs stocking it, and a materialized list of the drug lines held 1.3 GB
+-- at 1 M persons (months from the first purchase's month on are the
+-- months whose lines are charged from first_month on)
+per_month AS (
+    SELECT s.org_code, f.item_code, date_trunc('month', f.charged_at)::DATE AS m,
+           sum(f.quantity) AS qty, sum(f.amount) AS amt, any_value(f.item_name) AS item_name,
+           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt, count(*) AS lines
     FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
     WHERE f.category = 'drug' AND s.total_amount > 0
+    GROUP BY ALL
 ),
 billed AS (
-    SELECT l.org_code, l.item_code, date_trunc('month', l.charged_at)::DATE AS m,
-           sum(l.quantity) / any_value(st.stock_unit_ratio * CASE WHEN st.stock_unit_ratio > 1 THEN 1.5 ELSE 1 END) AS q,
-           sum(l.amount) AS amt, any_value(l.item_name) AS item_name,
-           sum(l.insured) AS insured_amt, count(*) AS lines
-    FROM drug_lines l
+    SELECT l.org_code, l.item_code, l.m,
+           l.qty / (st.stock_unit_ratio * CASE WHEN st.stock_unit_ratio > 1 THEN 1.5 ELSE 1 END) AS q,
+           l.amt, l.item_name, l.insured_amt, l.lines
+    FROM per_month l
     JOIN stocked st ON st.org_code = l.org_code AND st.item_code = l.item_code
-    WHERE l.charged_at >= st.first_month
-    GROUP BY ALL
+    WHERE l.m >= st.first_month
 ),
 mv AS (
     SELECT org_code, item_code, date_trunc('month', moved_on)::DATE AS m,
