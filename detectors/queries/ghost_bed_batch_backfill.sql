@@ -13,10 +13,10 @@ WITH stays AS (
       AND coalesce(s.med_type, '') <> '28'
       AND date_diff('day', s.admitted_at::DATE, s.discharged_at::DATE) + 1 >= CAST(coalesce(getvariable('min_los_days'), 3) AS INTEGER)
 ),
-by_ts AS (
+by_ts AS (   -- (a semi join: joined, the lines became the hash table's side)
     SELECT f.settlement_id, f.charged_at, count(*) AS n
-    FROM fee_items f JOIN stays st USING (settlement_id)
-    WHERE NOT coalesce(f.dscg_tkdrug_flag, false)
+    FROM fee_items f
+    WHERE f.settlement_id IN (SELECT settlement_id FROM stays) AND NOT coalesce(f.dscg_tkdrug_flag, false)
     GROUP BY f.settlement_id, f.charged_at
 ),
 per_stay AS (
