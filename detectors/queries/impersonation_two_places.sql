@@ -19,11 +19,23 @@ WITH ev AS (
                        ELSE '余额查询' END, w.cert_type
     FROM card_swipes w
 ),
+-- persons with events in two cities or more: only they can be in two
+-- places (3 % of persons at 1 M, whose events the window then sorts instead
+-- of everyone's)
+movers AS (
+    SELECT person_id FROM (
+        SELECT s.person_id, i.region_code FROM settlements s JOIN institutions i USING (org_code)
+        UNION ALL
+        SELECT w.person_id, i.region_code FROM card_swipes w JOIN institutions i USING (org_code))
+    GROUP BY person_id
+    HAVING min(substr(region_code, 1, 4)) <> max(substr(region_code, 1, 4))
+),
 ordered AS (
     SELECT e.*, i.region_code AS region,
            lag(e.ts) OVER w AS prev_at, lag(i.region_code) OVER w AS prev_region, lag(e.org_code) OVER w AS prev_org,
            lag(e.settlement_id) OVER w AS prev_sid, lag(e.what) OVER w AS prev_what, lag(e.cert_type) OVER w AS prev_cert
     FROM ev e JOIN institutions i USING (org_code)
+    WHERE e.person_id IN (SELECT person_id FROM movers)
     WINDOW w AS (PARTITION BY e.person_id ORDER BY e.ts, e.settlement_id NULLS LAST, e.what)
 ),
 hits AS (
