@@ -15,20 +15,44 @@ WITH om AS (
     WHERE f.category = 'drug' AND s.total_amount > 0
     GROUP BY s.org_code, s.treatment_region, f.item_code, date_trunc('month', f.charged_at)::DATE
 ),
-peers AS (
-    SELECT a.org_code, a.item_code, a.m, median(b.price) AS peer_median, mad(b.price) AS peer_mad, count(*) AS peers
-    FROM om a JOIN om b ON b.region = a.region AND b.item_code = a.item_code AND b.m = a.m AND b.org_code <> a.org_code
-                       AND b.qty_unit = a.qty_unit
-    GROUP BY ALL
+-- each org's peers are the other orgs of its region, drug, month and
+-- quantity unit; the median of their prices is read off the group's sorted
+-- prices without one copy of the org's own (the middle one or two of the
+-- others, by position), not from a join of every org with every other
+-- (3.9 of 7.7 s at 1 M persons). Only the flagged months join their peers,
+-- for the MAD in the evidence.
+grp AS (
+    SELECT region, item_code, m, qty_unit, count(*) AS orgs,
+           coalesce(list(price ORDER BY price) FILTER (WHERE price IS NOT NULL), []) AS prices
+    FROM om GROUP BY region, item_code, m, qty_unit
 ),
-out AS (
-    SELECT om.*, p.peer_median, p.peer_mad, p.peers, om.price / p.peer_median AS ratio,
+loo AS (
+    SELECT a.org_code, a.item_code, a.m, g.orgs - 1 AS peers, g.prices,
+           CASE WHEN a.price IS NULL THEN len(g.prices) + 1 ELSE list_position(g.prices, a.price) END AS own,
+           len(g.prices) - CASE WHEN a.price IS NULL THEN 0 ELSE 1 END AS k
+    FROM om a JOIN grp g USING (region, item_code, m, qty_unit)
+    WHERE g.orgs > 1
+),
+peers AS (
+    SELECT org_code, item_code, m, peers,
+           CASE WHEN k > 0 THEN list_median([prices[(k + 1) // 2 + CASE WHEN (k + 1) // 2 >= own THEN 1 ELSE 0 END],
+                                             prices[k // 2 + 1 + CASE WHEN k // 2 + 1 >= own THEN 1 ELSE 0 END]]) END AS peer_median
+    FROM loo
+),
+flagged AS (
+    SELECT om.*, p.peer_median, p.peers, om.price / p.peer_median AS ratio,
            CASE WHEN om.price > coalesce(getvariable('high_ratio'), 1.3) * p.peer_median
                 THEN (om.insured_amt * (1 - p.peer_median / om.price))::DECIMAL(18,2) ELSE 0 END AS at_risk
     FROM om JOIN peers p USING (org_code, item_code, m)
     WHERE p.peers >= CAST(coalesce(getvariable('min_peers'), 3) AS INTEGER) AND p.peer_median > 0
       AND (om.price > coalesce(getvariable('high_ratio'), 1.3) * p.peer_median
            OR om.price < coalesce(getvariable('low_ratio'), 0.5) * p.peer_median)
+),
+out AS (
+    SELECT a.*, (SELECT mad(b.price) FROM om b
+                 WHERE b.region = a.region AND b.item_code = a.item_code AND b.m = a.m AND b.org_code <> a.org_code
+                   AND b.qty_unit = a.qty_unit) AS peer_mad
+    FROM flagged a
 ),
 per_org AS (
     SELECT org_code, count(DISTINCT item_code) AS items, count(*) AS item_months,
