@@ -588,9 +588,24 @@ func TestHospitalRate(t *testing.T) {
 			}
 		}
 	}
+	// busy: five hospitals of 100 beds; four admit 200 or 201 a year, the
+	// fifth 240: a z of about 50 (the peers hardly differ) and a Poisson
+	// tail of 0.003, but only 1.2× the peers' rate.
+	busy := func(w *world) {
+		for h, n := range []int{200, 200, 201, 201, 240} {
+			code := fmt.Sprintf("H3301060003%d", h)
+			w.org(code, fmt.Sprintf("二级医院%d", h), "hospital", 2, "330106", "100", "")
+			for i := range n {
+				at := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * 36 * time.Hour)
+				w.stay(fmt.Sprintf("S%d%03d", h, i), fmt.Sprintf("P%d%03d", h, i), code, at.Format(ts), 7+i%3, "J18.900").
+					drug(at.Add(time.Hour)).save()
+			}
+		}
+	}
 	runCases(t, "ghost_bed.hospital_rate", []string{"org", "features", "peers"}, []detectCase{
 		{"short stays far above peers", func(w *world) { build(w, 18) }, []string{"H33010600024"}, []string{"H33010600020"}},
 		{"like its peers", func(w *world) { build(w, 3) }, nil, []string{"H33010600024"}},
+		{"a busy hospital 1.2× its peers' admissions per bed", busy, nil, []string{"H33010600034"}},
 	})
 }
 
