@@ -31,10 +31,10 @@ import (
 // min_ratio times the persons λ expects: a busy hospital's days swing more
 // than a Poisson count does, so with enough volume a group of 1.8 λ gets a
 // tiny p-value (at 1 M persons two hospitals admitting about 400 a day had
-// thousands of such "groups"; the injected ones stood at 3.7 λ and more). A hospital is flagged when it
-// has at least min_events significant groups (the pattern repeats); groups
-// whose diagnoses are mostly acute infections, poisonings or injuries
-// (outbreak, mass casualty) are excused.
+// thousands of such "groups"; the injected ones stood at 3.7 λ and more).
+// A hospital is flagged when it has at least min_events significant groups
+// (the pattern repeats); groups whose diagnoses are mostly acute
+// infections, poisonings or injuries (outbreak, mass casualty) are excused.
 type groupAdmission struct {
 	Rule
 	query string

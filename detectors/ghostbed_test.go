@@ -480,6 +480,18 @@ func group(w *world, prefix, org, day string, size, los int, dx string) {
 	}
 }
 
+// busyWeekdays adds the tier-3 hospital H33010600009 and calls each for
+// the weekdays among the days days from 2025-03-03 (day d at midnight).
+func busyWeekdays(w *world, days int, each func(d int, day time.Time)) {
+	w.org("H33010600009", "大医院", "hospital", 3, "330106", "1500", "")
+	for d := range days {
+		day := time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d)
+		if day.Weekday() != time.Saturday && day.Weekday() != time.Sunday {
+			each(d, day)
+		}
+	}
+}
+
 func TestGroupAdmission(t *testing.T) {
 	small := func(w *world) {
 		w.org("H33010600010", "仁和医院", "hospital", 1, "330106", "40", "")
@@ -505,34 +517,24 @@ func TestGroupAdmission(t *testing.T) {
 			group(w, "K", "H33010600010", "2025-08-12", 5, 3, "A05.900")
 		}, nil, []string{"G0", "K0"}},
 		{"a busy hospital's natural coincidences", func(w *world) {
-			w.org("H33010600009", "大医院", "hospital", 3, "330106", "1500", "")
-			for d := range 40 {
-				day := time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d)
-				if day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
-					continue
-				}
+			busyWeekdays(w, 40, func(d int, day time.Time) {
 				group(w, fmt.Sprintf("D%02d", d), "H33010600009", day.Format("2006-01-02"), 8, 4, "J18.900")
-			}
+			})
 		}, nil, []string{"D000", "D010"}},
 		{"a busy hospital's busier days", func(w *world) {
 			// 30 admissions each weekday morning, and twice 60: far beyond a
 			// Poisson count (corrected p about 1e-5) yet only twice the
 			// hospital's rate, the swing of a busy hospital's days.
-			w.org("H33010600009", "大医院", "hospital", 3, "330106", "1500", "")
-			for d := range 28 {
-				day := time.Date(2025, 3, 3, 8, 0, 0, 0, time.UTC).AddDate(0, 0, d)
-				if day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
-					continue
-				}
+			busyWeekdays(w, 28, func(d int, day time.Time) {
 				n := 30
 				if d == 8 || d == 15 {
 					n = 60
 				}
 				for i := range n {
 					w.stay(fmt.Sprintf("D%02d%02d", d, i), fmt.Sprintf("PD%02d%02d", d, i), "H33010600009",
-						day.Add(time.Duration(i)*time.Duration(110/n)*time.Minute).Format(ts), 4, "J18.900").normal().save()
+						day.Add(8*time.Hour+time.Duration(i)*time.Duration(110/n)*time.Minute).Format(ts), 4, "J18.900").normal().save()
 				}
-			}
+			})
 		}, nil, []string{"D0800", "D1559", "D0000"}},
 	})
 }
