@@ -151,7 +151,7 @@ func (run *recomputeRun) writeRounding(ctx context.Context) error {
 // close drops the recompute's temp objects and unpins the connection.
 func (run *recomputeRun) close() error {
 	_, err := run.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS recompute_claims; DROP TABLE IF EXISTS recompute_claim_sums; DROP TABLE IF EXISTS recompute_parts; DROP TABLE IF EXISTS recompute_rounding;
-		DROP TABLE IF EXISTS recompute_cov; DROP TABLE IF EXISTS recompute_money; DROP TABLE IF EXISTS recompute_refunds;
+		DROP TABLE IF EXISTS recompute_cov; DROP TABLE IF EXISTS recompute_refunds;
 		DROP VIEW IF EXISTS recompute_lines;
 		DROP MACRO IF EXISTS recompute_over; DROP MACRO IF EXISTS recompute_share; DROP MACRO IF EXISTS recompute_round`)
 	return errors.Join(err, run.release())

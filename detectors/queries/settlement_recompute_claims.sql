@@ -39,11 +39,15 @@ WITH vis AS (
     WHERE s.settlement_id NOT IN (SELECT settlement_id FROM reversed_settlements)
 ),
 -- An outpatient or pharmacy settlement is a claim of its own; only
--- inpatient settlements need the windows that gather a stay's parts.
--- claim_no is an integer key of the claim to group lines by.
+-- inpatient settlements need the windows that gather a stay's parts and
+-- sum their money. claim_no is an integer key of the claim to group lines
+-- by.
 parts AS (
     SELECT *, settlement_id AS claim_id, settled_at AS stay_end, settled_at AS claim_date, 1 AS part_no,
-           row_no AS claim_no
+           row_no AS claim_no,
+           (total_amount * 100)::BIGINT AS total, (coalesce(hifp_pay, fund_paid) * 100)::BIGINT AS fund,
+           coalesce(((fund_paid - hifp_pay) * 100)::BIGINT, 0) AS other_funds, hifp_pay IS NOT NULL AS fund_parts,
+           (account_paid * 100)::BIGINT AS account, (cash_paid * 100)::BIGINT AS cash
     FROM vis
     WHERE visit_type <> 'inpatient'
     UNION ALL BY NAME
@@ -52,7 +56,13 @@ parts AS (
            max(settled_at) OVER claim AS stay_end,
            min(settled_at) OVER claim AS claim_date,
            row_number() OVER claim AS part_no,
-           min(row_no) OVER claim AS claim_no
+           min(row_no) OVER claim AS claim_no,
+           (sum((total_amount * 100)::BIGINT) OVER claim)::BIGINT AS total,
+           (sum((coalesce(hifp_pay, fund_paid) * 100)::BIGINT) OVER claim)::BIGINT AS fund,
+           coalesce(sum(((fund_paid - hifp_pay) * 100)::BIGINT) OVER claim, 0)::BIGINT AS other_funds,
+           bool_or(hifp_pay IS NOT NULL) OVER claim AS fund_parts,
+           (sum((account_paid * 100)::BIGINT) OVER claim)::BIGINT AS account,
+           (sum((cash_paid * 100)::BIGINT) OVER claim)::BIGINT AS cash
     FROM vis
     WHERE visit_type = 'inpatient'
     WINDOW claim AS (PARTITION BY person_id, stay_id ORDER BY settled_at, settlement_id
@@ -96,17 +106,16 @@ lines AS (
 )
 SELECT * FROM lines;
 
--- The registration covering each claim, the claim's money and its refunds,
--- each a statement of its own as well: joined in one statement with the
--- claims, they held more than 1 GB at once at 1 M persons.
--- The covering registration is the first of a claim's candidates by a
--- window, not by arg_min over a struct: at 2.5 M persons the grouped
--- arg_min states (one per claim) ran out of the 2 GB limit, where the
--- window spills.
+-- The registration covering each claim and the claim's refunds, each a
+-- statement of its own as well: joined in one statement with the claims,
+-- they held more than 1 GB at once at 1 M persons. The covering
+-- registration is the first of a claim's candidates by a window, not by
+-- arg_min over a struct: at 2.5 M persons the grouped arg_min states (one
+-- per claim) ran out of the 2 GB limit, where the window spills.
 CREATE OR REPLACE TEMP TABLE recompute_cov AS
-SELECT settlement_id, reg_kind, reg_used FROM (
-    SELECT v.settlement_id, r.kind AS reg_kind, r.registration_id AS reg_used,
-           row_number() OVER (PARTITION BY v.settlement_id
+SELECT claim_no, reg_kind, reg_used FROM (
+    SELECT v.claim_no, r.kind AS reg_kind, r.registration_id AS reg_used,
+           row_number() OVER (PARTITION BY v.claim_no
                               ORDER BY r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id) AS nth
     FROM recompute_parts v
     JOIN registrations r ON r.person_id = v.person_id
@@ -118,16 +127,6 @@ SELECT settlement_id, reg_kind, reg_used FROM (
       AND (r.valid_to IS NULL OR r.valid_to >= v.admitted_at::DATE))
 WHERE nth = 1;
 
-CREATE OR REPLACE TEMP TABLE recompute_money AS
-SELECT claim_id,
-       sum((total_amount * 100)::BIGINT)::BIGINT AS total,
-       sum((coalesce(hifp_pay, fund_paid) * 100)::BIGINT)::BIGINT AS fund,
-       coalesce(sum(((fund_paid - hifp_pay) * 100)::BIGINT), 0)::BIGINT AS other_funds,
-       bool_or(hifp_pay IS NOT NULL) AS fund_parts,
-       sum((account_paid * 100)::BIGINT)::BIGINT AS account, sum((cash_paid * 100)::BIGINT)::BIGINT AS cash
-FROM recompute_parts
-GROUP BY claim_id;
-
 CREATE OR REPLACE TEMP TABLE recompute_refunds AS
 SELECT settlement_id AS claim_id, list(epoch_us(swiped_at) ORDER BY swiped_at) AS refunds_us
 FROM card_swipes
@@ -137,15 +136,22 @@ GROUP BY settlement_id;
 -- The claims are stored in the order of their person's shard (a hash of
 -- the person, 0 to 4095), so that the stream reads one range of shards by
 -- skipping the row groups of the others rather than scanning every claim
--- once per bucket.
+-- once per bucket. The narrow per-claim facts (line sums, registration,
+-- refunds; integer keys) are joined first, and then with the wide claims,
+-- so that the hash table is built from the narrow rows.
 CREATE OR REPLACE TEMP TABLE recompute_claims AS
+WITH facts AS (
+    SELECT l.*, c.reg_kind, c.reg_used
+    FROM recompute_claim_sums l
+    FULL JOIN recompute_cov c USING (claim_no)
+)
 SELECT hash(v.person_id) % 4096 AS shard, v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code, v.org_name,
        v.org_level::BIGINT AS org_level, v.visit_type, v.insured_region,
        coalesce(v.treatment_region, v.org_region) AS treatment_region, v.insurance_type, v.retiree,
        coalesce((v.account_balance * 100)::BIGINT, 0) AS balance0, coalesce(v.emergency, false) AS emergency,
-       coalesce(c.reg_kind, '') AS reg_kind, coalesce(c.reg_used, '') AS reg_used,
+       coalesce(l.reg_kind, '') AS reg_kind, coalesce(l.reg_used, '') AS reg_used,
        coalesce(v.registration_id, '') AS registration_id,
-       m.total, m.fund, m.other_funds, m.fund_parts, m.account, m.cash,
+       v.total, v.fund, v.other_funds, v.fund_parts, v.account, v.cash,
        v.mode, coalesce(l.lines_total, 0) AS lines_total, coalesce(l.over, 0) AS over,
        coalesce(l.own, 0)::BIGINT AS own, coalesce(l.pre, 0)::BIGINT AS pre,
        coalesce(l.own_w, 0)::BIGINT AS own_w, coalesce(l.pre_w, 0)::BIGINT AS pre_w,
@@ -153,9 +159,7 @@ SELECT hash(v.person_id) % 4096 AS shard, v.claim_id, v.person_id, v.stay_id, v.
        coalesce(l.bad, false) AS bad, coalesce(l.bad_w, false) AS bad_w,
        coalesce(r.refunds_us, []) AS refunds_us
 FROM recompute_parts v
-JOIN recompute_money m USING (claim_id)
-LEFT JOIN recompute_cov c USING (settlement_id)
-LEFT JOIN recompute_claim_sums l USING (claim_no)
+LEFT JOIN facts l USING (claim_no)
 LEFT JOIN recompute_refunds r USING (claim_id)
 WHERE v.part_no = 1
 ORDER BY shard;
