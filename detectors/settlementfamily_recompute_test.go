@@ -25,8 +25,9 @@ import (
 // written on the lines. The fixtures hold refunds, capped persons, every
 // registration kind and emergencies, points, factor and advance self-pay
 // reductions, dated policy versions (the shifted profile's policy file)
-// and insured regions without a policy, which are not recomputed. Many
-// person buckets give what one gives.
+// and insured regions without a policy, which are not recomputed, and
+// registered claims without fee lines. Many person buckets give what one
+// gives.
 func TestRecomputeMatchesSettle(t *testing.T) {
 	ctx := context.Background()
 	seen := map[string]bool{}
@@ -52,6 +53,16 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 			// settlements are unknown, not recomputed.
 			if _, err := db.ExecContext(ctx, `UPDATE settlements SET insured_region = '710101'
 				WHERE person_id IN (SELECT person_id FROM persons ORDER BY person_id LIMIT 20)`); err != nil {
+				t.Fatal(err)
+			}
+			// Some claims covered by a registration have no fee lines: they
+			// keep their registration (the line sums and the registration
+			// are joined on their own before the claims).
+			if _, err := db.ExecContext(ctx, `DELETE FROM fee_items WHERE settlement_id IN (
+				SELECT s.settlement_id FROM settlements s JOIN institutions i USING (org_code)
+				SEMI JOIN registrations r ON r.person_id = s.person_id AND r.treatment_region = i.region_code
+				    AND r.valid_from <= s.settled_at::DATE AND coalesce(r.valid_to, DATE '9999-12-31') >= s.admitted_at::DATE
+				WHERE s.visit_type = 'outpatient' ORDER BY s.settlement_id LIMIT 30)`); err != nil {
 				t.Fatal(err)
 			}
 			ps, err := settlement.DefaultPolicies()
@@ -164,6 +175,14 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 			if refunds > 0 {
 				seen["refund"] = true
 			}
+			var bare int
+			if err := run.conn.QueryRowContext(ctx, `SELECT count(*) FROM recompute_claims c
+				WHERE reg_kind <> '' AND NOT EXISTS (SELECT 1 FROM fee_items f WHERE f.settlement_id = c.claim_id)`).Scan(&bare); err != nil {
+				t.Fatal(err)
+			}
+			if bare > 0 {
+				seen["no lines, registered"] = true
+			}
 
 			// Many person buckets recompute the same.
 			old := recomputeClaimsPerBucket
@@ -186,7 +205,7 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 			}
 		})
 	}
-	for _, want := range []string{"cap", "refund", "readmission", "annual deductible carried", "mismatched", "unknown region",
+	for _, want := range []string{"cap", "no lines, registered", "refund", "readmission", "annual deductible carried", "mismatched", "unknown region",
 		"kind:", "kind:relocated_retiree", "kind:long_term_resident", "kind:posted_worker", "kind:referral", "kind:temporary",
 		"emergency+", "reduction:" + strconv.Itoa(int(settlement.ReducePoints)),
 		"reduction:" + strconv.Itoa(int(settlement.ReduceFactor)), "reduction:" + strconv.Itoa(int(settlement.ReduceAdvanceSelfPay))} {

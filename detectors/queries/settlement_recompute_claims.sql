@@ -141,7 +141,7 @@ GROUP BY settlement_id;
 -- so that the hash table is built from the narrow rows.
 CREATE OR REPLACE TEMP TABLE recompute_claims AS
 WITH facts AS (
-    SELECT l.*, c.reg_kind, c.reg_used
+    SELECT claim_no, l.* EXCLUDE (claim_no), c.reg_kind, c.reg_used   -- (claim_no: either side's)
     FROM recompute_claim_sums l
     FULL JOIN recompute_cov c USING (claim_no)
 )
