@@ -14,10 +14,11 @@
 -- daily dose) and the smallest common pack; a chronic supply when, less one
 -- billed unit (whole boxes rarely make exactly 12 weeks: 3 boxes of 30 are
 -- 90 days), it still exceeds the 12 weeks a long prescription may cover. Runs as is in the DuckDB CLI.
-WITH drug AS (   -- per settlement and drug (grouped on the two keys alone; the visit joins after)
+WITH drug AS (   -- per settlement and drug (grouped on the two keys alone; the visit joins after); only drugs with a daily dose somewhere
     SELECT f.settlement_id, f.item_code, any_value(f.item_name) AS item_name, sum(f.quantity) AS qty, sum(f.amount) AS amount
     FROM fee_items f JOIN settlements s USING (settlement_id)
     WHERE f.category = 'drug' AND f.quantity > 0 AND s.visit_type IN ('outpatient', 'pharmacy')
+      AND f.item_code IN (SELECT item_code FROM conv_drug_unit WHERE generic IS NOT NULL)
     GROUP BY f.settlement_id, f.item_code
 ),
 lines AS (
@@ -34,10 +35,10 @@ dosed AS (
     FROM lines l JOIN conv_drug_unit u USING (org_code, item_code)
     WHERE u.generic IS NOT NULL
 ),
-history AS (
-    SELECT person_id, atc, count(DISTINCT admitted_at::DATE) AS times,
-           date_diff('day', min(admitted_at), max(admitted_at)) AS span_days
-    FROM dosed GROUP BY person_id, atc
+history AS (   -- the days a person obtained an ATC substance (distinct days first: a grouped count(DISTINCT) is slower)
+    SELECT person_id, atc, count(*) AS times, date_diff('day', min(day), max(day)) AS span_days
+    FROM (SELECT DISTINCT person_id, atc, admitted_at::DATE AS day FROM dosed)
+    GROUP BY person_id, atc
 ),
 supply AS (
     SELECT d.*, h.times, h.span_days, h.times >= coalesce(getvariable('repeat_times'), 3) AND h.span_days >= coalesce(getvariable('repeat_span_days'), 60) AS repeat_buyer,
