@@ -20,22 +20,14 @@ func TestPeerMedianLeaveOneOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	text, err := queries.ReadFile("queries/drug_substitution_price_vs_peers.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := string(text)
-	from, to := strings.Index(q, "grp AS ("), strings.Index(q, "flagged AS (")
-	if from < 0 || to < from {
-		t.Fatal("price_vs_peers: the grp … peers part is not where the test looks for it")
-	}
+	part := pricePeersPart(t, "grp AS (", "flagged AS (")
 	const om = `WITH om AS (
     SELECT 'O' || o AS org_code, 'R' || (g % 3) AS region, 'I' || g AS item_code, DATE '2025-01-01' AS m, 'box' AS qty_unit,
            CASE WHEN hash(g, o) % 11 = 0 THEN NULL ELSE ((hash(g, o) % 20) / 2)::DECIMAL(18,4) END AS price
     FROM range(2000) r(g), range(9) s(o) WHERE o <= g % 9
 ),
 `
-	positional := om + strings.TrimRight(strings.TrimSpace(q[from:to]), ",") + `
+	positional := om + part + `
 SELECT org_code, item_code, m, peer_median, peers FROM peers`
 	joined := om + `peers AS (
     SELECT a.org_code, a.item_code, a.m, median(b.price) AS peer_median, count(*) AS peers
@@ -54,4 +46,67 @@ SELECT org_code, item_code, m, peer_median, peers FROM peers`
 	if rows < 5000 || differ != 0 {
 		t.Errorf("%d orgs with peers, %d rows differ between the positional and the joined peer median", rows, differ)
 	}
+}
+
+// TestPriceMedianFromCounts checks the median billed price of
+// drug_substitution.price_vs_peers, read off the counts of each price in
+// an org's month, against median() over the lines: on 3,000 org months of
+// 1 to 12 lines with tied prices, missing ones and months with no price at
+// all, the median, the line count and the insured amount agree.
+func TestPriceMedianFromCounts(t *testing.T) {
+	ctx := context.Background()
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// the lines, their settlements and the learned units, shadowing the tables
+	if _, err := db.ExecContext(ctx, `
+		CREATE TEMP TABLE fee_items AS
+		SELECT 'S' || g || '-' || l AS settlement_id, 'I' || (g % 7) AS item_code, 'drug' || (g % 7) AS item_name, 'drug' AS category,
+		       TIMESTAMP '2025-01-01' + INTERVAL (g % 5) MONTH AS charged_at,
+		       CASE WHEN g % 13 = 0 OR hash(g, l) % 9 = 0 THEN NULL ELSE ((hash(g, l) % 7) * 1.25)::DECIMAL(18,4) END AS unit_price,
+		       ((hash(l, g) % 1000) / 10)::DECIMAL(18,2) AS amount
+		FROM range(3000) r(g), range(12) s(l) WHERE l <= hash(g) % 12;
+		CREATE TEMP TABLE settlements AS
+		SELECT settlement_id, 'O' || (hash(settlement_id) % 40) AS org_code, 'R1' AS treatment_region,
+		       100::DECIMAL(18,2) AS total_amount, 60::DECIMAL(18,2) AS fund_paid, 10::DECIMAL(18,2) AS account_paid
+		FROM fee_items;
+		CREATE TEMP TABLE conv_drug_unit AS
+		SELECT DISTINCT s.org_code, f.item_code, 'box' AS qty_unit FROM fee_items f JOIN settlements s USING (settlement_id)`); err != nil {
+		t.Fatal(err)
+	}
+	counted := "WITH " + pricePeersPart(t, "priced AS (", "-- each org's peers") + `
+SELECT org_code, region, item_code, m, price, lines, insured_amt FROM om`
+	direct := `SELECT s.org_code, s.treatment_region AS region, f.item_code, date_trunc('month', f.charged_at)::DATE AS m,
+       median(f.unit_price) AS price, count(*) AS lines,
+       sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt
+FROM fee_items f JOIN settlements s USING (settlement_id)
+GROUP BY ALL`
+	var rows, differ, even int
+	err = db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (`+direct+`)),
+		(SELECT count(*) FROM ((`+counted+`) EXCEPT ALL (`+direct+`))) + (SELECT count(*) FROM ((`+direct+`) EXCEPT ALL (`+counted+`))),
+		(SELECT count(*) FROM (`+direct+`) WHERE price <> round(price, 2))`).Scan(&rows, &differ, &even)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows < 1000 || differ != 0 || even == 0 {
+		t.Errorf("%d org months (%d with a median between two prices), %d rows differ between the counted and the direct median", rows, even, differ)
+	}
+}
+
+// pricePeersPart is the text of drug_substitution.price_vs_peers from the
+// CTE named by from up to the one named by to, without its last comma.
+func pricePeersPart(t *testing.T, from, to string) string {
+	t.Helper()
+	text, err := queries.ReadFile("queries/drug_substitution_price_vs_peers.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := string(text)
+	i, j := strings.Index(q, from), strings.Index(q, to)
+	if i < 0 || j < i {
+		t.Fatalf("price_vs_peers: the part %s … %s is not where the test looks for it", from, to)
+	}
+	return strings.TrimRight(strings.TrimSpace(q[i:j]), ",")
 }

@@ -5,15 +5,29 @@
 -- min_items of its drugs are out of band in some month. Peers bill in the
 -- same quantity unit (conv_drug_unit: a tablet's price is not a box's,
 -- 拆零). Subject: the institution. Runs as is in the DuckDB CLI.
-WITH om AS (
-    SELECT s.org_code, s.treatment_region AS region, f.item_code, date_trunc('month', f.charged_at)::DATE AS m,
-           any_value(f.item_name) AS item_name, median(f.unit_price) AS price, count(*) AS lines,
-           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt,
-           coalesce(any_value(u.qty_unit), 'unknown') AS qty_unit
+WITH priced AS (   -- per org, drug, month and unit price: an org's price rarely changes within a month
+    SELECT s.org_code, s.treatment_region AS region, f.item_code, date_trunc('month', f.charged_at)::DATE AS m, f.unit_price AS price,
+           any_value(f.item_name) AS item_name, count(*) AS lines,
+           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt
     FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
-    LEFT JOIN conv_drug_unit u ON u.org_code = s.org_code AND u.item_code = f.item_code
     WHERE f.category = 'drug' AND s.total_amount > 0
-    GROUP BY s.org_code, s.treatment_region, f.item_code, date_trunc('month', f.charged_at)::DATE
+    GROUP BY s.org_code, s.treatment_region, f.item_code, date_trunc('month', f.charged_at)::DATE, f.unit_price
+),
+counted AS (   -- n priced lines, and the lines up to each price (NULL prices last)
+    SELECT *, sum(lines) FILTER (WHERE price IS NOT NULL) OVER (PARTITION BY org_code, region, item_code, m) AS n,
+           sum(lines) OVER (PARTITION BY org_code, region, item_code, m ORDER BY price NULLS LAST ROWS UNBOUNDED PRECEDING) AS upto
+    FROM priced
+),
+-- the median billed price of each org, drug and month from the prices'
+-- counts: the middle one or two lines' prices (0-based positions (n-1)/2
+-- and n/2), as median() over the lines gives them, without holding every
+-- line's price; the quantity unit joins the groups, not the lines
+om AS (
+    SELECT c.org_code, c.region, c.item_code, c.m, any_value(c.item_name) AS item_name,
+           list_median([min(c.price) FILTER (WHERE c.upto > (c.n - 1) // 2), min(c.price) FILTER (WHERE c.upto > c.n // 2)]) AS price,
+           sum(c.lines)::BIGINT AS lines, sum(c.insured_amt) AS insured_amt, coalesce(any_value(u.qty_unit), 'unknown') AS qty_unit
+    FROM counted c LEFT JOIN conv_drug_unit u ON u.org_code = c.org_code AND u.item_code = c.item_code
+    GROUP BY c.org_code, c.region, c.item_code, c.m
 ),
 -- each org's peers are the other orgs of its region, drug, month and
 -- quantity unit; the median of their prices is read off the group's sorted
