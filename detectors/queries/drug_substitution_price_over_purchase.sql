@@ -7,13 +7,29 @@ WITH bought AS (
     FROM stock_movements WHERE kind = 'purchase' AND unit_price > 0 AND quantity > 0
     GROUP BY ALL
 ),
-billed AS (
-    SELECT s.org_code, f.item_code, any_value(f.item_name) AS item_name, median(f.unit_price) AS billed_price,
+priced AS (   -- per org, stocked drug and unit price (an org bills a drug at a few prices)
+    SELECT s.org_code, f.item_code, f.unit_price AS price, any_value(f.item_name) AS item_name,
            count(*) AS lines, sum(f.quantity) AS q, sum(f.amount) AS amt,
            sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt
     FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
     WHERE f.category = 'drug' AND s.total_amount > 0
-    GROUP BY ALL
+      AND (s.org_code, f.item_code) IN (SELECT (org_code, item_code) FROM bought)
+    GROUP BY s.org_code, f.item_code, f.unit_price
+),
+counted AS (   -- n priced lines, and the lines up to each price (NULL prices last)
+    SELECT *, sum(lines) FILTER (WHERE price IS NOT NULL) OVER (PARTITION BY org_code, item_code) AS n,
+           sum(lines) OVER (PARTITION BY org_code, item_code ORDER BY price NULLS LAST ROWS UNBOUNDED PRECEDING) AS upto
+    FROM priced
+),
+-- the median billed price from the prices' counts: the middle one or two
+-- lines' prices (0-based positions (n-1)/2 and n/2), as median() over the
+-- lines gives them, without holding every line's price
+billed AS (
+    SELECT org_code, item_code, any_value(item_name) AS item_name,
+           list_median([min(price) FILTER (WHERE upto > (n - 1) // 2), min(price) FILTER (WHERE upto > n // 2)]) AS billed_price,
+           sum(lines)::BIGINT AS lines, sum(q) AS q, sum(amt) AS amt, sum(insured_amt) AS insured_amt
+    FROM counted
+    GROUP BY org_code, item_code
 ),
 hits AS (
     SELECT b.*, p.purchase_price, p.bought_qty, b.billed_price / p.purchase_price AS ratio,
