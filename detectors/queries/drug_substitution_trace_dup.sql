@@ -3,13 +3,16 @@
 -- earlier settlement was refunded) is not counted. An org is flagged from
 -- min_dups duplicate settlements. Subject: the institution (where the
 -- duplicate was settled). Runs as is in the DuckDB CLI.
-WITH t AS (
+WITH reused AS (   -- the codes on more than one line: only their lines are ordered (a code's lines all, or none)
+    SELECT trace_code FROM fee_items WHERE trace_code IS NOT NULL AND trace_code <> '' GROUP BY trace_code HAVING count(*) > 1
+),
+t AS (
     SELECT f.trace_code, f.item_id, f.item_code, f.item_name, f.amount, f.charged_at, s.settlement_id, s.org_code,
            s.fund_paid, s.account_paid, s.total_amount,
            row_number() OVER (PARTITION BY f.trace_code ORDER BY f.charged_at, f.item_id) AS nth,
            count(*) OVER (PARTITION BY f.trace_code) AS uses
     FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
-    WHERE f.trace_code IS NOT NULL AND f.trace_code <> ''
+    WHERE f.trace_code IN (SELECT trace_code FROM reused)
 ),
 refunded AS (
     SELECT DISTINCT settlement_id FROM card_swipes WHERE kind = 'refund' AND settlement_id IS NOT NULL
