@@ -4,21 +4,25 @@
 -- are dispensing (DOMAIN §7.3, the 黄陂 case): a hospital's drug volume
 -- follows its inpatients and swings with a few long stays. Runs as is in
 -- the DuckDB CLI.
-WITH per_person AS (   -- per institution, drug, month and buyer (the distinct counts are row counts one level up)
-    SELECT s.org_code, i.name AS org_name, i.kind AS org_kind, f.item_code, date_trunc('month', f.charged_at) AS m, s.person_id,
+WITH per_person AS (   -- per institution, drug, month and buyer (the distinct counts are row counts one level up; names join after)
+    SELECT s.org_code, f.item_code, date_trunc('month', f.charged_at) AS m, s.person_id,
            any_value(f.item_name) AS item_name,
            sum(f.quantity) AS qty, bool_or(s.insured_region <> s.treatment_region) AS non_local,
            sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured
     FROM fee_items f
     JOIN settlements s ON s.settlement_id = f.settlement_id
-    JOIN institutions i ON i.org_code = s.org_code
-    WHERE f.category = 'drug' AND s.total_amount > 0 AND i.kind IN ('pharmacy', 'clinic')
-    GROUP BY s.org_code, i.name, i.kind, f.item_code, m, s.person_id
+    WHERE f.category = 'drug' AND s.total_amount > 0
+      AND s.org_code IN (SELECT org_code FROM institutions WHERE kind IN ('pharmacy', 'clinic'))
+    GROUP BY s.org_code, f.item_code, m, s.person_id
+),
+per_month AS (
+    SELECT p.org_code, p.item_code, any_value(p.item_name) AS item_name, strftime(p.m, '%Y-%m') AS month,
+           sum(p.qty)::DOUBLE AS qty, count(*) AS persons, count(*) FILTER (WHERE p.non_local) AS non_local,
+           sum(p.insured)::DECIMAL(18,2)::VARCHAR AS insured
+    FROM per_person p
+    GROUP BY p.org_code, p.item_code, month
 )
-SELECT p.org_code, coalesce(p.org_name, '') AS org_name, p.org_kind, p.item_code, any_value(p.item_name) AS item_name,
-       strftime(p.m, '%Y-%m') AS month,
-       sum(p.qty)::DOUBLE AS qty, count(*) AS persons, count(*) FILTER (WHERE p.non_local) AS non_local,
-       sum(p.insured)::DECIMAL(18,2)::VARCHAR AS insured
-FROM per_person p
-GROUP BY p.org_code, p.org_name, p.org_kind, p.item_code, month
-ORDER BY p.org_code, p.item_code, month
+SELECT m.org_code, coalesce(i.name, '') AS org_name, i.kind AS org_kind, m.item_code, m.item_name, m.month,
+       m.qty, m.persons, m.non_local, m.insured
+FROM per_month m JOIN institutions i USING (org_code)
+ORDER BY m.org_code, m.item_code, m.month
