@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/medaudit/medaudit/pipeline"
 )
 
 // TestPeerMedianLeaveOneOut checks the peer median of
@@ -15,11 +13,7 @@ import (
 // missing ones, median and peer count agree for every org.
 func TestPeerMedianLeaveOneOut(t *testing.T) {
 	ctx := context.Background()
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memDB(t)
 	part := queryPart(t, "drug_substitution_price_vs_peers", "grp AS (", "flagged AS (")
 	const om = `WITH om AS (
     SELECT 'O' || o AS org_code, 'R' || (g % 3) AS region, 'I' || g AS item_code, DATE '2025-01-01' AS m, 'box' AS qty_unit,
@@ -37,7 +31,7 @@ SELECT org_code, item_code, m, peer_median, peers FROM peers`
 )
 SELECT org_code, item_code, m, peer_median, peers FROM peers`
 	var rows, differ int
-	err = db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (`+joined+`)),
+	err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (`+joined+`)),
 		(SELECT count(*) FROM ((`+positional+`) EXCEPT ALL (`+joined+`))) + (SELECT count(*) FROM ((`+joined+`) EXCEPT ALL (`+positional+`)))`).
 		Scan(&rows, &differ)
 	if err != nil {
@@ -56,11 +50,7 @@ SELECT org_code, item_code, m, peer_median, peers FROM peers`
 // the median, the line count and the insured amount agree.
 func TestPriceMedianFromCounts(t *testing.T) {
 	ctx := context.Background()
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memDB(t)
 	// the lines, their settlements, the learned units and the purchases,
 	// shadowing the tables
 	if _, err := db.ExecContext(ctx, `
@@ -96,7 +86,7 @@ SELECT org_code, item_code, billed_price, lines, q, amt, insured_amt FROM billed
 	} {
 		counted := "WITH " + queryPart(t, "drug_substitution_"+c.rule, c.from, c.to) + c.counted
 		var rows, differ, even int
-		err = db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (`+c.direct+`)),
+		err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (`+c.direct+`)),
 			(SELECT count(*) FROM ((`+counted+`) EXCEPT ALL (`+c.direct+`))) + (SELECT count(*) FROM ((`+c.direct+`) EXCEPT ALL (`+counted+`))),
 			(SELECT count(*) FROM (`+c.direct+`) WHERE round(`+c.price+`, 2) <> `+c.price+`)`).Scan(&rows, &differ, &even)
 		if err != nil {

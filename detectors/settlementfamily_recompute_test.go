@@ -348,16 +348,24 @@ func TestRefreshInParts(t *testing.T) {
 	}
 }
 
+// memDB is an empty in-memory database with the schema, closed when the
+// test ends.
+func memDB(t *testing.T) *pipeline.DB {
+	t.Helper()
+	db, err := pipeline.Open(context.Background(), ":memory:", pipeline.DBConfig{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // sampleDB is an in-memory database holding the sample batch, closed when
 // the test ends.
 func sampleDB(t *testing.T) *pipeline.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := memDB(t)
 	cfg := pipeline.DefaultConfig()
 	cfg.Now = func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
 	if _, err := pipeline.Ingest(ctx, db, filepath.Join("..", "fixtures", "testdata", "sample"), cfg); err != nil {
