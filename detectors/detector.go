@@ -25,6 +25,15 @@ type Detector interface {
 	Detect(ctx context.Context, q Querier) ([]Flag, error)
 }
 
+// FlagStreamer is an optional capability of a Go detector whose flags can
+// be many: DetectEach hands each flag to emit as soon as it is built, in
+// subject order, and keeps none, so that a scan stores them as they come
+// and Go memory does not grow with the number of flags. Detect returns the
+// same flags.
+type FlagStreamer interface {
+	DetectEach(ctx context.Context, q Querier, emit func(Flag) error) error
+}
+
 // Describer is an optional capability: what the rule is, for the case file
 // and the reports.
 type Describer interface {

@@ -40,15 +40,18 @@ func (r detected) count() int { return len(r.flags) + int(r.stored) }
 
 // runDetectors runs ds over db, up to workers at a time, each on its own
 // connection, and hands each detector's result to emit in the order of ds.
-// A SQL detector stores its flags into the table store; the others return
-// theirs, sorted by subject. It stops at the first error. The readers of
+// A SQL detector stores its flags into the table store; a FlagStreamer
+// hands each of its flags to sink as it builds it (sink must be safe for
+// concurrent use); the others return theirs, sorted by subject. It stops
+// at the first error. The readers of
 // other detectors' flags whose detectors all run here are left out and
 // returned: the scan runs them once this scan's flags are complete
 // (runReaders).
 //
 // Every detector reads the scan's shared intermediates (work); the
 // per-person detectors of an incremental scan read its scope.
-func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, work *scanWork, emit func(detected) error) ([]flagReader, error) {
+func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, work *scanWork,
+	sink func(Detector, *Flag) error, emit func(detected) error) ([]flagReader, error) {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
@@ -78,6 +81,11 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 	detect := func(ctx context.Context, q Querier, d Detector) (detected, error) {
 		if sd, ok := d.(*SQLDetector); ok {
 			n, err := sd.Store(ctx, q, store)
+			return detected{detector: d, stored: n}, err
+		}
+		if fs, ok := d.(FlagStreamer); ok {
+			var n int64
+			err := fs.DetectEach(ctx, q, func(f Flag) error { n++; return sink(d, &f) })
 			return detected{detector: d, stored: n}, err
 		}
 		flags, err := d.Detect(ctx, q)

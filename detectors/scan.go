@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/medaudit/medaudit/contract"
@@ -170,28 +171,34 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	if rep.Mode == ModeIncremental {
 		slog.Info("incremental scan", "base_scan", rep.BaseScan, "changed_persons", rep.Changed, "read_persons", rep.Read)
 	}
-	// put writes a flag row: to the JSONL file while the detectors run,
-	// then (the readers of their flags) straight into new_flags.
+	// put writes a flag row: to the JSONL file while the detectors run
+	// (from the workers' streaming detectors too, hence the lock), then
+	// (the readers of their flags) straight into new_flags.
+	var putMu sync.Mutex
 	put := func(r flagRow) error { return enc.Encode(r) }
+	keep := func(d Detector, f *Flag) error {
+		if f.Detector != d.Name() {
+			return fmt.Errorf("detector %s returned a flag named %s", d.Name(), f.Detector)
+		}
+		if err := f.Validate(); err != nil {
+			return err
+		}
+		ev, err := json.Marshal(f.Evidence)
+		if err != nil {
+			return fmt.Errorf("evidence of %s on %s: %w", f.Detector, f.SubjectID, err)
+		}
+		putMu.Lock()
+		defer putMu.Unlock()
+		return put(flagRow{
+			FlagID: FlagID(f.Detector, f.SubjectType, f.SubjectID), Detector: f.Detector, Family: f.Family,
+			SubjectType: f.SubjectType, SubjectID: f.SubjectID, OrgCode: f.OrgCode, Score: f.Score,
+			Amount: f.AmountAtRisk.String(), Override: string(f.Override), Evidence: string(ev),
+		})
+	}
 	record := func(res detected) error {
 		d := res.detector
 		for i := range res.flags {
-			f := &res.flags[i]
-			if f.Detector != d.Name() {
-				return fmt.Errorf("detector %s returned a flag named %s", d.Name(), f.Detector)
-			}
-			if err := f.Validate(); err != nil {
-				return err
-			}
-			ev, err := json.Marshal(f.Evidence)
-			if err != nil {
-				return fmt.Errorf("evidence of %s on %s: %w", f.Detector, f.SubjectID, err)
-			}
-			if err := put(flagRow{
-				FlagID: FlagID(f.Detector, f.SubjectType, f.SubjectID), Detector: f.Detector, Family: f.Family,
-				SubjectType: f.SubjectType, SubjectID: f.SubjectID, OrgCode: f.OrgCode, Score: f.Score,
-				Amount: f.AmountAtRisk.String(), Override: string(f.Override), Evidence: string(ev),
-			}); err != nil {
+			if err := keep(d, &res.flags[i]); err != nil {
 				return err
 			}
 		}
@@ -199,7 +206,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		names = append(names, "'"+strings.ReplaceAll(d.Name(), "'", "''")+"'")
 		return nil
 	}
-	readers, err := runDetectors(ctx, db, ds, opts.Workers, store, work, record)
+	readers, err := runDetectors(ctx, db, ds, opts.Workers, store, work, keep, record)
 	if err != nil {
 		return fail(err)
 	}

@@ -93,18 +93,28 @@ func (d *recomputeDetector) Policies() *settlement.PolicySet { return d.ps }
 
 // Detect implements Detector.
 func (d *recomputeDetector) Detect(ctx context.Context, q Querier) ([]Flag, error) {
+	var out []Flag
+	if err := d.DetectEach(ctx, q, func(f Flag) error { out = append(out, f); return nil }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DetectEach implements FlagStreamer: the claims that disagree come in
+// settlement-id order, and a flag's subject is its claim.
+func (d *recomputeDetector) DetectEach(ctx context.Context, q Querier, emit func(Flag) error) error {
 	diffs, err := recomputeDiffs(ctx, q, d.ps)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.Name(), err)
+		return fmt.Errorf("%s: %w", d.Name(), err)
 	}
-	var out []Flag
 	for _, r := range diffs {
 		if f, ok := d.check(d, r); ok {
-			out = append(out, f)
+			if err := emit(f); err != nil {
+				return err
+			}
 		}
 	}
-	sortFlags(out)
-	return out, ctx.Err()
+	return ctx.Err()
 }
 
 // tol is the tolerance of r in force: fen_per_step × rounding steps.

@@ -686,11 +686,6 @@ func absFen(x contract.Fen) contract.Fen {
 	return x
 }
 
-// sortFlags orders flags by subject for deterministic output.
-func sortFlags(fs []Flag) {
-	sort.Slice(fs, func(i, j int) bool { return fs[i].SubjectID < fs[j].SubjectID })
-}
-
 // Contract enum values the recompute branches on.
 const (
 	visitInpatient    = "inpatient"
