@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,6 +84,14 @@ func outbreakDx(dx string) bool {
 	return strings.HasPrefix(dx, "J09") || strings.HasPrefix(dx, "J10") || strings.HasPrefix(dx, "J11")
 }
 
+// scoredGroup is a candidate group with its Poisson tail.
+type scoredGroup struct {
+	members     []groupStay
+	lambda, p   float64
+	pAdj, tests float64
+	outbreak    float64
+}
+
 // Detect implements Detector.
 func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) {
 	rows, err := q.QueryContext(ctx, d.WithVariables(d.query))
@@ -90,7 +99,25 @@ func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) 
 		return nil, fmt.Errorf("%s: %w", d.info.Name, err)
 	}
 	defer rows.Close()
-	var stays []groupStay
+	// The stays come by hospital and discharge day; groups form within one
+	// such day, so only that day's stays are held, and of its groups only
+	// the significant ones are kept (only they can be flagged).
+	var (
+		day  []groupStay    // the stays of the current hospital and discharge day
+		all  []*scoredGroup // significant groups, in stay order
+		seen int            // rows read, for the cancellation check
+	)
+	perOrg := map[string][]*scoredGroup{}
+	closeDay := func() {
+		for _, g := range d.groups(day) {
+			if sc, ok := d.score(g); ok {
+				sc.members = slices.Clone(g)
+				all = append(all, sc)
+				perOrg[g[0].org] = append(perOrg[g[0].org], sc)
+			}
+		}
+		day = day[:0]
+	}
 	for rows.Next() {
 		var s groupStay
 		var level, beds *int64
@@ -112,50 +139,27 @@ func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) 
 		if s.at, err = time.Parse(time.DateTime, s.admitted); err != nil {
 			return nil, fmt.Errorf("%s: %w", d.info.Name, err)
 		}
-		stays = append(stays, s)
+		if len(day) > 0 && (s.org != day[0].org || s.discharged[:10] != day[0].discharged[:10]) {
+			closeDay()
+		}
+		day = append(day, s)
+		if seen++; seen%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.info.Name, err)
 	}
+	closeDay()
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	groups := d.groups(stays)
-	// Significant groups per hospital.
-	type scored struct {
-		members      []groupStay
-		lambda, p    float64
-		pAdj, tests  float64
-		outbreak     float64
-		significant  bool
-		hospitalRuns int
-	}
-	var all []*scored
-	perOrg := map[string][]*scored{}
-	for _, g := range groups {
-		s0 := g[0]
-		lambda := groupLambda(g)
-		k := float64(len(g))
-		p := PoissonTail(k, lambda)
-		tests := max(1, s0.admissionDays*s0.losValues)
-		sc := &scored{members: g, lambda: lambda, p: p, tests: tests, pAdj: min(1, p*tests)}
-		out := 0
-		for _, m := range g {
-			if outbreakDx(m.dx) {
-				out++
-			}
-		}
-		sc.outbreak = float64(out) / k
-		sc.significant = sc.pAdj < d.Param("alpha") && k >= d.Param("min_ratio")*lambda && sc.outbreak <= d.Param("max_outbreak_share")
-		all = append(all, sc)
-		if sc.significant {
-			perOrg[s0.org] = append(perOrg[s0.org], sc)
-		}
 	}
 	var flags []Flag
 	for _, sc := range all {
 		single := float64(len(sc.members)) >= d.Param("single_group_size") && sc.pAdj < d.Param("alpha")*d.Param("single_alpha_factor")
-		if !sc.significant || (float64(len(perOrg[sc.members[0].org])) < d.Param("min_events") && !single) {
+		if float64(len(perOrg[sc.members[0].org])) < d.Param("min_events") && !single {
 			continue
 		}
 		events := perOrg[sc.members[0].org]
@@ -210,6 +214,28 @@ func (d *groupAdmission) Detect(ctx context.Context, q Querier) ([]Flag, error) 
 	}
 	sort.Slice(flags, func(i, j int) bool { return flags[i].SubjectID < flags[j].SubjectID })
 	return flags, ctx.Err()
+}
+
+// score is a group's Poisson tail against the hospital's rate (λ from its
+// other stays, Bonferroni-corrected by the hospital's (admission day,
+// length of stay) cells); false unless the group is significant: below
+// alpha, at least min_ratio × λ persons, and not mostly outbreak
+// diagnoses.
+func (d *groupAdmission) score(g []groupStay) (*scoredGroup, bool) {
+	s0 := g[0]
+	lambda := groupLambda(g)
+	k := float64(len(g))
+	p := PoissonTail(k, lambda)
+	tests := max(1, s0.admissionDays*s0.losValues)
+	sc := &scoredGroup{lambda: lambda, p: p, tests: tests, pAdj: min(1, p*tests)}
+	out := 0
+	for _, m := range g {
+		if outbreakDx(m.dx) {
+			out++
+		}
+	}
+	sc.outbreak = float64(out) / k
+	return sc, sc.pAdj < d.Param("alpha") && k >= d.Param("min_ratio")*lambda && sc.outbreak <= d.Param("max_outbreak_share")
 }
 
 // maxGroupEvidence is how many of a group's members and of the hospital's
