@@ -29,8 +29,11 @@ occ AS (   -- pair occasions: a < b, same org, admissions within the window
       ON y.org_code = x.org_code AND y.nb = x.bucket AND x.person_id < y.person_id
     WHERE abs(date_diff('second', x.admitted_at, y.admitted_at)) <= 60 * coalesce(getvariable('window_minutes'), 30)
 ),
+often AS (   -- pairs with at least min_times pair rows: only they can have as many distinct occasions
+    SELECT a, b FROM occ GROUP BY a, b HAVING count(*) >= coalesce(getvariable('min_times'), 2)
+),
 rep AS (   -- pairs co-admitted on at least min_times distinct occasions
-    SELECT a, b FROM occ GROUP BY a, b
+    SELECT a, b FROM occ SEMI JOIN often USING (a, b) GROUP BY a, b
     HAVING count(DISTINCT sa) >= coalesce(getvariable('min_times'), 2) AND count(DISTINCT sb) >= coalesce(getvariable('min_times'), 2)
 ),
 ro AS (SELECT o.* FROM occ o JOIN rep USING (a, b)),
@@ -69,7 +72,7 @@ grp_occasions AS (   -- the group's stays at this org: dates of the joint admiss
            to_json(list(DISTINCT strftime(s2.admitted_at, '%Y-%m-%d') ORDER BY strftime(s2.admitted_at, '%Y-%m-%d'))) AS dates
     FROM per_stay ps
     JOIN settlements s ON s.settlement_id = ps.settlement_id
-    JOIN members m ON list_contains(ps.grp, m.a) AND list_contains(ps.grp, m.b) AND list_contains(ps.grp, m.c)
+    JOIN members m ON m.a = ps.grp[1] AND m.b = ps.grp[2] AND m.c = ps.grp[3]   -- (a < b < c in both)
     JOIN settlements s2 ON s2.settlement_id = m.settlement_id
     GROUP BY ps.settlement_id
 )
