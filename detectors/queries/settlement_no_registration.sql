@@ -6,24 +6,31 @@
 -- (settlement.CoversStay: the treatment area covers the institution's
 -- region, valid_from ≤ settlement date, valid_to empty or ≥ admission date).
 -- Runs as is in the DuckDB CLI.
-WITH vis AS (
-    SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.discharged_at, s.settled_at,
-           s.insured_region, i.region_code AS org_region, s.registration_id, s.total_amount, s.fund_paid, s.account_paid,
-           s.diagnosis_code, i.name AS org_name, i.level AS org_level
+WITH cand AS (   -- cross-region settlements, narrow (almost every settlement of a cross-region batch); rid keys them
+    SELECT s.rowid AS rid, s.settlement_id, s.person_id, i.region_code AS org_region, s.admitted_at, s.settled_at
     FROM settlements s JOIN institutions i USING (org_code)
     WHERE NOT coalesce(s.emergency, false)
       AND CASE WHEN substr(s.insured_region, 1, 2) IN ('11', '12', '31', '50')
                THEN substr(s.insured_region, 1, 2) <> substr(i.region_code, 1, 2)
                ELSE substr(s.insured_region, 1, 4) <> substr(i.region_code, 1, 4) END
 ),
-covered AS (
-    SELECT DISTINCT v.settlement_id
-    FROM vis v JOIN registrations r ON r.person_id = v.person_id
-    WHERE (r.treatment_region = v.org_region
-           OR (r.treatment_region LIKE '__0000' AND substr(r.treatment_region, 1, 2) = substr(v.org_region, 1, 2))
-           OR (r.treatment_region LIKE '____00' AND substr(r.treatment_region, 1, 4) = substr(v.org_region, 1, 4)))
-      AND r.valid_from <= v.settled_at::DATE
-      AND coalesce(r.valid_to, DATE '9999-12-31') >= v.admitted_at::DATE
+covered AS (   -- those a registration of the person covers
+    SELECT c.rid
+    FROM cand c JOIN registrations r ON r.person_id = c.person_id
+    WHERE (r.treatment_region = c.org_region
+           OR (r.treatment_region LIKE '__0000' AND substr(r.treatment_region, 1, 2) = substr(c.org_region, 1, 2))
+           OR (r.treatment_region LIKE '____00' AND substr(r.treatment_region, 1, 4) = substr(c.org_region, 1, 4)))
+      AND r.valid_from <= c.settled_at::DATE
+      AND coalesce(r.valid_to, DATE '9999-12-31') >= c.admitted_at::DATE
+),
+uncovered AS (
+    SELECT c.settlement_id, c.org_region FROM cand c ANTI JOIN covered USING (rid)
+),
+vis AS (   -- the uncovered settlements with what the evidence shows
+    SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.discharged_at, s.settled_at,
+           s.insured_region, u.org_region, s.registration_id, s.total_amount, s.fund_paid, s.account_paid,
+           s.diagnosis_code, i.name AS org_name, i.level AS org_level
+    FROM uncovered u JOIN settlements s USING (settlement_id) JOIN institutions i USING (org_code)
 ),
 regs AS (   -- the person's registrations, to show why none covers
     SELECT v.settlement_id,
@@ -31,7 +38,6 @@ regs AS (   -- the person's registrations, to show why none covers
                                     'valid_from', strftime(r.valid_from, '%Y-%m-%d'), 'valid_to', strftime(r.valid_to, '%Y-%m-%d'))
                         ORDER BY r.valid_from, r.registration_id)) AS regs
     FROM vis v JOIN registrations r ON r.person_id = v.person_id
-    WHERE v.settlement_id NOT IN (SELECT settlement_id FROM covered)
     GROUP BY v.settlement_id
 )
 SELECT v.settlement_id AS subject_id,
@@ -58,4 +64,3 @@ SELECT v.settlement_id AS subject_id,
 FROM vis v
 LEFT JOIN regs r USING (settlement_id)
 LEFT JOIN ref_diagnosis d ON d.code = v.diagnosis_code
-WHERE v.settlement_id NOT IN (SELECT settlement_id FROM covered)
