@@ -23,24 +23,37 @@ tests AS (
     SELECT count(*) * 60.0 / coalesce(getvariable('window_minutes'), 10) AS windows
     FROM (SELECT DISTINCT org_code, terminal_id, date_trunc('hour', swiped_at) FROM sw)
 ),
+terminals AS (   -- an integer key per terminal, for the windows to partition by
+    SELECT org_code, terminal_id, row_number() OVER () AS tk FROM (SELECT DISTINCT org_code, terminal_id FROM sw)
+),
 dense AS (
-    -- the swipes that start a window of window_minutes holding at least
-    -- min_cards swipes at their terminal (the swipe min_cards - 1 later
-    -- falls inside it): only such a window can hold min_cards cards
-    SELECT org_code, terminal_id, start_at FROM (
-        SELECT org_code, terminal_id, swiped_at AS start_at,
-               lead(swiped_at, CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER) - 1)
-                   OVER (PARTITION BY org_code, terminal_id ORDER BY swiped_at) AS nth_at
-        FROM sw)
-    WHERE nth_at <= start_at + to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT))
+    -- per swipe (narrow: the table's rowid, terminal and time), whether it
+    -- starts a window of window_minutes holding at least min_cards swipes
+    -- at its terminal (the swipe min_cards - 1 later falls inside it): only
+    -- such a window can hold min_cards cards
+    SELECT rid, tk, swiped_at,
+           lead(swiped_at, CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER) - 1) OVER t
+               <= swiped_at + to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT)) AS starts
+    FROM (SELECT w.rowid AS rid, k.tk, w.swiped_at FROM card_swipes w
+          JOIN terminals k ON k.org_code = w.org_code AND k.terminal_id = coalesce(w.terminal_id, '')
+          WHERE w.kind IN ('purchase', 'settlement') AND w.amount >= 0)
+    WINDOW t AS (PARTITION BY tk ORDER BY swiped_at)
+),
+near_rid AS (
+    -- the swipes inside a dense window: the dense window that starts last
+    -- at or before a swipe (peers included) covers it when any does (every
+    -- window spans at most window_minutes from its start)
+    SELECT rid, tk FROM (
+        SELECT rid, tk, swiped_at,
+               max(CASE WHEN starts THEN swiped_at END) OVER (PARTITION BY tk ORDER BY swiped_at
+                                                            RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_start
+        FROM dense)
+    WHERE swiped_at <= last_start + to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT))
 ),
 near AS (
-    -- the swipes inside a dense window: the dense window that starts last
-    -- at or before a swipe covers it when any does (every window spans at
-    -- most window_minutes from its start)
-    SELECT sw.* FROM sw
-    ASOF JOIN dense b ON b.org_code = sw.org_code AND b.terminal_id = sw.terminal_id AND sw.swiped_at >= b.start_at
-    WHERE sw.swiped_at <= b.start_at + to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT))
+    SELECT w.swipe_id, w.card_no, w.person_id, w.org_code, coalesce(w.terminal_id, '') AS terminal_id, w.swiped_at, w.amount,
+           w.settlement_id, n.tk
+    FROM card_swipes w JOIN near_rid n ON n.rid = w.rowid
 ),
 win AS (
     -- per swipe near a dense window, the window of window_minutes it starts
@@ -48,10 +61,10 @@ win AS (
     -- functions (no self-join, which grows with the square of a busy
     -- terminal's rate); a dense window holds every swipe it counts, so its
     -- counts over the near swipes are its counts over all
-    SELECT org_code, terminal_id, swipe_id AS start_id, swiped_at AS start_at, end_at, cards, swipes FROM (
+    SELECT org_code, terminal_id, tk, swipe_id AS start_id, swiped_at AS start_at, end_at, cards, swipes FROM (
         SELECT near.*, count(*) OVER w AS swipes, count(DISTINCT card_no) OVER w AS cards, max(swiped_at) OVER w AS end_at
         FROM near
-        WINDOW w AS (PARTITION BY org_code, terminal_id ORDER BY swiped_at
+        WINDOW w AS (PARTITION BY tk ORDER BY swiped_at
                      RANGE BETWEEN CURRENT ROW AND to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT)) FOLLOWING))
     WHERE cards >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)
 ),
@@ -75,7 +88,8 @@ win_cards AS (
            w.rate_swipes, w.active_days, NULL::DOUBLE AS day_p95,
            s.card_no, s.person_id, s.swipe_id, s.swiped_at, s.amount, s.settlement_id
     FROM win_rated w
-    JOIN sw s ON s.org_code = w.org_code AND s.terminal_id = w.terminal_id AND s.swiped_at BETWEEN w.start_at AND w.end_at
+    -- (every swipe of a window is a near one)
+    JOIN near s ON s.tk = w.tk AND s.swiped_at BETWEEN w.start_at AND w.end_at
 ),
 daily AS (
     SELECT org_code, swiped_at::DATE AS d, count(*) AS swipes, count(DISTINCT card_no) AS cards FROM sw GROUP BY ALL
