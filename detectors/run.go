@@ -52,19 +52,30 @@ func (r detected) count() int { return len(r.flags) + int(r.stored) }
 // per-person detectors of an incremental scan read its scope.
 func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, store string, work *scanWork,
 	sink func(Detector, *Flag) error, emit func(detected) error) ([]flagReader, error) {
+	large, err := largeBatch(ctx, db)
+	if err != nil {
+		return nil, err
+	}
 	if workers <= 0 {
+		// On a large batch one detector at a time: DuckDB spreads each
+		// query over the cores itself, and two large queries at once
+		// contend for its memory limit and spill (largeBatchLines).
 		workers = runtime.NumCPU()
+		if large {
+			workers = 1
+		}
 	}
 	present := map[string]bool{}
 	for _, d := range ds {
 		present[d.Name()] = true
 	}
 	// The recompute detectors share one computation per scan, the largest
-	// of the scan: on a large batch the first of them runs alone, before
-	// the others (two large queries at once can exhaust DuckDB's memory
-	// limit where one spills), and the rest then read its result. On a
-	// small batch it runs beside the others, which wait for its result
-	// (scanState) if they come to it first.
+	// of the scan: on a large batch run by several workers the first of
+	// them runs alone, before the others (two large queries at once can
+	// exhaust DuckDB's memory limit where one spills), and the rest then
+	// read its result. Otherwise it runs first, beside the others when
+	// there are several workers, which wait for its result (scanState) if
+	// they come to it first.
 	var first, shared []Detector
 	var readers []flagReader
 	for _, d := range ds {
@@ -92,11 +103,7 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 		return detected{detector: d, flags: flags}, err
 	}
 	if len(shared) > 0 {
-		alone, err := largeBatch(ctx, db)
-		if err != nil {
-			return nil, err
-		}
-		if !alone {
+		if !large || workers == 1 {
 			first = append(shared[:1:1], first...)
 		} else if err := runPool(ctx, db, shared[:1], 1, work, detect, emit); err != nil {
 			return nil, err
@@ -106,11 +113,12 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 	return readers, runPool(ctx, db, first, workers, work, detect, emit)
 }
 
-// largeBatchLines is the number of fee lines from which the recompute runs
-// alone. Measured on 2 cores with the default 2 GB limit: beside the
-// others it saved 0.7 s of 12.3 at 4.1 M lines (100 k persons), nothing at
-// 12.5 M and cost 17 s of 156 at 41.8 M (1 M persons). (A variable so that
-// a test can run both ways.)
+// largeBatchLines is the number of fee lines from which a scan runs one
+// detector at a time (and several workers run the recompute alone).
+// Measured on 2 cores with the default 2 GB limit, one worker against two:
+// 10.3 against 9.5 s at 4.1 M lines (100 k persons), 29.0 against 29.1 s at
+// 12.5 M (300 k), 107.2 against 117.1 s and 2.61 against 2.99 GB peak RSS
+// at 41.8 M (1 M persons). (A variable so that a test can run both ways.)
 var largeBatchLines int64 = 5_000_000
 
 // largeBatch reports whether the loaded fee lines reach largeBatchLines

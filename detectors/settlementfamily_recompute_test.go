@@ -261,12 +261,13 @@ func TestScanStateSharesRecompute(t *testing.T) {
 	}
 }
 
-// TestRecomputeAloneOrBeside scans the sample batch with the recompute run
-// alone first (a large batch) and beside the other detectors (a small one):
-// the flags are the same.
+// TestRecomputeAloneOrBeside scans the sample batch as a large batch (by
+// default one detector at a time; with two workers the recompute alone
+// first) and as a small one (two workers, the recompute beside the other
+// detectors): the flags are the same.
 func TestRecomputeAloneOrBeside(t *testing.T) {
 	ctx := context.Background()
-	flagsWith := func(lines int64) []string {
+	flagsWith := func(lines int64, workers int) []string {
 		t.Helper()
 		defer func(old int64) { largeBatchLines = old }(largeBatchLines)
 		largeBatchLines = lines
@@ -278,7 +279,8 @@ func TestRecomputeAloneOrBeside(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Scan(ctx, db.DB, ds, func() time.Time { return time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC) }); err != nil {
+		if _, err := ScanWith(ctx, db.DB, ds, func() time.Time { return time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC) },
+			ScanOptions{Guard: DefaultGuardConfig(), Workers: workers}); err != nil {
 			t.Fatal(err)
 		}
 		rows, err := db.QueryContext(ctx, `SELECT detector || ' ' || subject_id || ' ' || score || ' ' || amount_at_risk || ' ' || status || ' ' || evidence::VARCHAR
@@ -307,9 +309,11 @@ func TestRecomputeAloneOrBeside(t *testing.T) {
 		}
 		return out
 	}
-	alone, beside := flagsWith(0), flagsWith(1<<62)
-	if !reflect.DeepEqual(alone, beside) {
-		t.Errorf("flags differ: %d with the recompute alone, %d beside the others", len(alone), len(beside))
+	beside := flagsWith(1<<62, 2)
+	for _, workers := range []int{0, 2} {
+		if alone := flagsWith(0, workers); !reflect.DeepEqual(alone, beside) {
+			t.Errorf("flags differ: %d with a large batch and %d workers, %d with the recompute beside the others", len(alone), workers, len(beside))
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ func newScanCmd() *cobra.Command {
 		only        []string
 		thresholds  thresholdsFlag
 		incremental bool
+		workers     int
 	)
 	cmd := &cobra.Command{
 		Use:   "scan [--db FILE] [--detectors PREFIX,…] [--thresholds FILE] [--policies FILE] [--incremental]",
@@ -31,7 +32,7 @@ func newScanCmd() *cobra.Command {
 					ds = detectors.Select(ds, only)
 				}
 				sum, err := detectors.ScanWith(cmd.Context(), d.DB, ds, time.Now,
-					detectors.ScanOptions{Guard: detectors.DefaultGuardConfig(), ThresholdsSource: thresholds.source(), Incremental: incremental})
+					detectors.ScanOptions{Guard: detectors.DefaultGuardConfig(), ThresholdsSource: thresholds.source(), Incremental: incremental, Workers: workers})
 				if err != nil {
 					return err
 				}
@@ -41,6 +42,7 @@ func newScanCmd() *cobra.Command {
 	}
 	db.register(cmd)
 	thresholds.register(cmd)
+	cmd.Flags().IntVar(&workers, "workers", 0, "detectors run at once, each on its own connection (0 = one per CPU)")
 	cmd.Flags().BoolVar(&incremental, "incremental", false,
 		"build on the last scan: re-judge with the per-person detectors only the persons the batches ingested since touched (runs in full, saying why, when the detectors, thresholds, policies, catalogue or institutions changed)")
 	cmd.Flags().StringSliceVar(&only, "detectors", nil, "run only the detectors whose names start with one of these prefixes (e.g. ghost_bed,card_misuse.burst)")
