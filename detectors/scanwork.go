@@ -23,7 +23,9 @@ type scanWork struct {
 	perPerson   map[string]bool
 }
 
-// sharedViews are the views of the schema computed once per scan.
+// sharedViews are the views of the schema computed once per scan, in an
+// order where each reads only those before it (conv_stock reads
+// conv_drug_unit).
 var sharedViews = []string{"conv_swipe_amount", "conv_drug_unit", "conv_stock", "inpatient_stays"}
 
 // scopedTables are the activity tables a per-person detector of an
@@ -38,14 +40,29 @@ const (
 	readScope         // the scope's rows (a per-person detector of an incremental scan)
 )
 
-// newScanWork creates the schema and the shared intermediates.
+// newScanWork creates the schema and the shared intermediates. Each is
+// built once: while they are built, a temp view shadows each one built so
+// far, so that a later one reads it instead of computing it again
+// (conv_stock reads conv_drug_unit's billed prices); conn reads the tables
+// themselves again when it returns.
 func newScanWork(ctx context.Context, conn *sql.Conn, scanID int64) (*scanWork, error) {
 	w := &scanWork{schema: fmt.Sprintf("scan_work.s%d", scanID)}
 	if _, err := conn.ExecContext(ctx, `CREATE SCHEMA `+w.schema); err != nil {
 		return nil, err
 	}
+	var built []string
+	defer func() {
+		for _, v := range built {
+			conn.ExecContext(context.WithoutCancel(ctx), `DROP VIEW IF EXISTS temp.main.`+v)
+		}
+	}()
 	for _, v := range sharedViews {
-		if _, err := conn.ExecContext(ctx, `CREATE TABLE `+w.schema+`.`+v+` AS SELECT * FROM `+v); err != nil {
+		_, err := conn.ExecContext(ctx, `CREATE TABLE `+w.schema+`.`+v+` AS SELECT * FROM `+v)
+		if err == nil {
+			built = append(built, v)
+			_, err = conn.ExecContext(ctx, `CREATE OR REPLACE TEMP VIEW `+v+` AS SELECT * FROM `+w.schema+`.`+v)
+		}
+		if err != nil {
 			w.drop(ctx, conn)
 			return nil, fmt.Errorf("shared intermediate %s: %w", v, err)
 		}
