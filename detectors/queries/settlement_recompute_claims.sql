@@ -27,10 +27,9 @@
 -- with a line the engine rejects. Runs as is in the DuckDB CLI.
 CREATE OR REPLACE TEMP TABLE recompute_parts AS
 WITH vis AS (
-    SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.settled_at, s.insured_region,
-           s.treatment_region, s.emergency, s.registration_id, s.total_amount, s.fund_paid, s.hifp_pay, s.account_paid,
-           s.cash_paid, i.region_code AS org_region, i.level AS org_level, i.name AS org_name,
-           p.insurance_type, coalesce(p.retiree, false) AS retiree, p.account_balance,
+    SELECT s.settlement_id, s.person_id, s.visit_type, s.admitted_at, s.settled_at, s.insured_region,
+           s.registration_id, s.total_amount, s.fund_paid, s.hifp_pay, s.account_paid,
+           s.cash_paid, i.region_code AS org_region,
            CASE WHEN s.visit_type = 'inpatient' THEN coalesce(s.mdtrt_id, s.settlement_id) ELSE s.settlement_id END AS stay_id,
            s.rowid AS row_no
     FROM settlements s
@@ -68,7 +67,8 @@ parts AS (
     WINDOW claim AS (PARTITION BY person_id, stay_id ORDER BY settled_at, settlement_id
                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
-SELECT p.*, coalesce(r1.rounding, r2.rounding, r3.rounding, -1) AS mode
+SELECT p.* EXCLUDE (insured_region, total_amount, fund_paid, hifp_pay, account_paid, cash_paid),
+       coalesce(r1.rounding, r2.rounding, r3.rounding, -1) AS mode
 FROM parts p
 LEFT JOIN recompute_rounding r1 ON r1.region = p.insured_region
      AND r1.valid_from <= p.claim_date::DATE AND r1.valid_to >= p.claim_date::DATE
@@ -138,17 +138,21 @@ GROUP BY settlement_id;
 -- skipping the row groups of the others rather than scanning every claim
 -- once per bucket. The narrow per-claim facts (line sums, registration,
 -- refunds; integer keys) are joined first, and then with the wide claims,
--- so that the hash table is built from the narrow rows.
+-- so that the hash table is built from the narrow rows. recompute_parts
+-- keeps keys, times and money only: the claim's other facts are read here
+-- from its first settlement (by rowid, row_no), its person and its
+-- institution (a wide recompute_parts and a wide claims table at once
+-- spilled gigabytes past the 2 GB limit at 1 M persons).
 CREATE OR REPLACE TEMP TABLE recompute_claims AS
 WITH facts AS (
     SELECT claim_no, l.* EXCLUDE (claim_no), c.reg_kind, c.reg_used   -- (claim_no: either side's)
     FROM recompute_claim_sums l
     FULL JOIN recompute_cov c USING (claim_no)
 )
-SELECT hash(v.person_id) % 4096 AS shard, v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code, v.org_name,
-       v.org_level::BIGINT AS org_level, v.visit_type, v.insured_region,
-       coalesce(v.treatment_region, v.org_region) AS treatment_region, v.insurance_type, v.retiree,
-       coalesce((v.account_balance * 100)::BIGINT, 0) AS balance0, coalesce(v.emergency, false) AS emergency,
+SELECT hash(v.person_id) % 4096 AS shard, v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, s.org_code, i.name AS org_name,
+       i.level::BIGINT AS org_level, v.visit_type, s.insured_region,
+       coalesce(s.treatment_region, v.org_region) AS treatment_region, p.insurance_type, coalesce(p.retiree, false) AS retiree,
+       coalesce((p.account_balance * 100)::BIGINT, 0) AS balance0, coalesce(s.emergency, false) AS emergency,
        coalesce(l.reg_kind, '') AS reg_kind, coalesce(l.reg_used, '') AS reg_used,
        coalesce(v.registration_id, '') AS registration_id,
        v.total, v.fund, v.other_funds, v.fund_parts, v.account, v.cash,
@@ -159,6 +163,9 @@ SELECT hash(v.person_id) % 4096 AS shard, v.claim_id, v.person_id, v.stay_id, v.
        coalesce(l.bad, false) AS bad, coalesce(l.bad_w, false) AS bad_w,
        coalesce(r.refunds_us, []) AS refunds_us
 FROM recompute_parts v
+JOIN settlements s ON s.rowid = v.row_no
+JOIN persons p ON p.person_id = v.person_id
+JOIN institutions i ON i.org_code = s.org_code
 LEFT JOIN facts l USING (claim_no)
 LEFT JOIN recompute_refunds r USING (claim_id)
 WHERE v.part_no = 1
