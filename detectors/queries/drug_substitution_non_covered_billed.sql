@@ -23,17 +23,28 @@ lines AS (
     LEFT JOIN catalog c ON c.item_code = f.item_code AND f.charged_at::DATE >= c.valid_from
          AND f.charged_at::DATE <= coalesce(c.valid_to, DATE '9999-12-31')
 ),
--- the settlement's covered (non-C) amount by a window: a second reader of
--- lines would make DuckDB materialize them all (4.4 M at 1 M persons)
+-- per settlement (one hash aggregate, no sort): its covered (non-C) amount
+-- and its class C lines; a window over the lines sorted all 4.5 M of them
+-- (at 1 M persons), and a second reader of lines would make DuckDB
+-- materialize them
+settled AS (
+    SELECT settlement_id, any_value(org_code) AS org_code, any_value(fund_paid) AS fund_paid,
+           any_value(account_paid) AS account_paid, any_value(total_amount) AS total_amount,
+           sum(amount) FILTER (WHERE class <> 'C') AS covered,
+           list({'item_id': item_id, 'item_code': item_code, 'item_name': item_name, 'line_class': line_class, 'class': class,
+                 'amount': amount, 'quantity': quantity, 'unit_price': unit_price, 'charged_at': charged_at, 'misclassed': misclassed})
+               FILTER (WHERE class = 'C') AS c_lines
+    FROM lines GROUP BY settlement_id
+),
 hits AS (
     SELECT *,
            CASE WHEN misclassed THEN 'written_as_' || line_class ELSE 'fund_above_covered' END AS problem,
            -- the fund + account share of the line, capped by what the fund paid above the covered amount when not misclassed
            (CASE WHEN misclassed THEN amount * (fund_paid + account_paid) / total_amount
                  ELSE least(amount, fund_paid - coalesce(covered, 0)) END)::DECIMAL(18,2) AS at_risk
-    FROM (SELECT *, sum(amount) FILTER (WHERE class <> 'C') OVER (PARTITION BY settlement_id) AS covered FROM lines)
-    WHERE class = 'C' AND total_amount > 0 AND fund_paid + account_paid > 0
-      AND (misclassed OR fund_paid > coalesce(covered, 0) + 0.01)
+    FROM (SELECT * EXCLUDE (c_lines), unnest(c_lines, recursive := true) FROM settled
+          WHERE total_amount > 0 AND fund_paid + account_paid > 0)
+    WHERE misclassed OR fund_paid > coalesce(covered, 0) + 0.01
 ),
 per_org AS (
     SELECT org_code, count(*) AS n, count(*) FILTER (WHERE misclassed) AS misclassed, count(DISTINCT settlement_id) AS settlements,
