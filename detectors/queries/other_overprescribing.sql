@@ -14,17 +14,17 @@
 -- daily dose) and the smallest common pack; a chronic supply when, less one
 -- billed unit (whole boxes rarely make exactly 12 weeks: 3 boxes of 30 are
 -- 90 days), it still exceeds the 12 weeks a long prescription may cover. Runs as is in the DuckDB CLI.
-WITH drug AS (   -- per settlement and drug (grouped on the two keys alone; the visit joins after); only drugs with a daily dose somewhere
-    SELECT f.settlement_id, f.item_code, any_value(f.item_name) AS item_name, sum(f.quantity) AS qty, sum(f.amount) AS amount
+WITH drug AS (   -- per settlement and drug, grouped on the settlement's rowid (an integer key hashes faster than its id) and the drug; only drugs with a daily dose somewhere
+    SELECT s.rowid AS srow, f.item_code, any_value(f.item_name) AS item_name, sum(f.quantity) AS qty, sum(f.amount) AS amount
     FROM fee_items f JOIN settlements s USING (settlement_id)
     WHERE f.category = 'drug' AND f.quantity > 0 AND s.visit_type IN ('outpatient', 'pharmacy')
       AND f.item_code IN (SELECT item_code FROM conv_drug_unit WHERE generic IS NOT NULL)
-    GROUP BY f.settlement_id, f.item_code
+    GROUP BY s.rowid, f.item_code
 ),
 lines AS (
     SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.diagnosis_code, s.total_amount,
            s.fund_paid + s.account_paid AS at_risk, d.item_code, d.item_name, d.qty, d.amount
-    FROM settlements s JOIN drug d USING (settlement_id)
+    FROM settlements s JOIN drug d ON d.srow = s.rowid
     WHERE s.visit_type IN ('outpatient', 'pharmacy')
 ),
 dosed AS (
