@@ -198,30 +198,5 @@ SELECT org_code, item_code, item_name, unit_price, lines, generic, atc, ddd, uni
        CASE WHEN generic IS NULL THEN 'unknown' WHEN unit_price <= max_piece_price THEN 'piece' ELSE 'box' END AS qty_unit,
        CASE WHEN generic IS NULL THEN NULL WHEN unit_price <= max_piece_price THEN 1 ELSE min_pack END AS pieces_per_unit
 FROM named WHERE rk = 1;
--- conv_stock: per institution and item with stock records, the first
--- purchase (stock before it is unknown), the restocking cadence (median days
--- between purchases: weekly ≤ 10, monthly ≤ 45, bulk above, single when
--- bought once) and the stock-to-billing unit ratio (purchase price over
--- billed price ≥ 3 means stock is counted in boxes and billed in pieces).
-CREATE OR REPLACE VIEW conv_stock AS
-WITH p AS (
-    SELECT org_code, item_code, moved_on, quantity, unit_price,
-           date_diff('day', lag(moved_on) OVER (PARTITION BY org_code, item_code ORDER BY moved_on), moved_on) AS gap
-    FROM stock_movements WHERE kind = 'purchase'
-),
-billed AS (
-    SELECT s.org_code, f.item_code, median(f.unit_price)::DOUBLE AS billed_price
-    FROM fee_items f JOIN settlements s USING (settlement_id) WHERE f.category = 'drug' AND f.unit_price > 0
-    GROUP BY ALL
-),
-agg AS (
-    SELECT org_code, item_code, min(moved_on) AS first_purchase, count(*) AS purchases, median(gap) AS cadence_days,
-           (sum(quantity * unit_price) / nullif(sum(quantity) FILTER (WHERE unit_price IS NOT NULL), 0))::DOUBLE AS purchase_price
-    FROM p GROUP BY org_code, item_code
-)
-SELECT a.org_code, a.item_code, a.first_purchase, a.purchases, a.cadence_days,
-       CASE WHEN a.purchases = 1 THEN 'single' WHEN a.cadence_days <= 10 THEN 'weekly'
-            WHEN a.cadence_days <= 45 THEN 'monthly' ELSE 'bulk' END AS cadence,
-       a.purchase_price, b.billed_price,
-       CASE WHEN a.purchase_price / nullif(b.billed_price, 0) >= 3 THEN a.purchase_price / b.billed_price ELSE 1 END AS stock_unit_ratio
-FROM agg a LEFT JOIN billed b USING (org_code, item_code);
+-- conv_stock (restocking cadence and stock-to-billing unit ratio): migration 0021, which
+-- reads its billed prices from conv_drug_unit.

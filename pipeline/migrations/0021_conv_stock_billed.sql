@@ -1,8 +1,9 @@
--- conv_stock reads the billed price of an institution's drug from
--- conv_drug_unit (the same median of the same drug lines, one row per
--- institution and drug) instead of joining every drug line to its
--- settlement a second time: at 1 M persons that join took 4.5 of the
--- view's 5.2 s. A scan builds conv_drug_unit first and conv_stock from it.
+-- conv_stock, defined here alone (it was in 0013): it reads the billed
+-- price of an institution's drug from conv_drug_unit (the same median of the
+-- same drug lines, one row per institution and drug) instead of joining
+-- every drug line to its settlement a second time: at 1 M persons that join
+-- took 4.5 of the view's 5.2 s. A scan builds conv_drug_unit first and
+-- conv_stock from it.
 -- conv_stock: per institution and item with stock records, the first
 -- purchase (stock before it is unknown), the restocking cadence (median days
 -- between purchases: weekly ≤ 10, monthly ≤ 45, bulk above, single when
