@@ -333,6 +333,13 @@ func TestRefreshInParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One stored flag's evidence is stale: the rescan rewrites it (and
+	// only evidence that changed).
+	var stale string
+	if err := db.QueryRowContext(ctx, `UPDATE flags SET evidence = '{"stale": true}'::JSON
+		WHERE flag_id = (SELECT min(flag_id) FROM flags) RETURNING flag_id`).Scan(&stale); err != nil {
+		t.Fatal(err)
+	}
 	defer func(old int64) { refreshPartBytes = old }(refreshPartBytes)
 	refreshPartBytes = 4 << 10
 	second, err := Scan(ctx, db.DB, ds, now)
@@ -349,6 +356,13 @@ func TestRefreshInParts(t *testing.T) {
 	}
 	if open != first.New || refreshed != open {
 		t.Errorf("%d flags from the first scan, %d open after the rescan, %d of them refreshed", first.New, open, refreshed)
+	}
+	var evidence string
+	if err := db.QueryRowContext(ctx, `SELECT evidence::VARCHAR FROM flags WHERE flag_id = ?`, stale).Scan(&evidence); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(evidence, "stale") || !strings.Contains(evidence, `"rule":`) {
+		t.Errorf("flag %s kept its stale evidence after the rescan: %s", stale, evidence)
 	}
 }
 
