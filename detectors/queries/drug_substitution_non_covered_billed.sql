@@ -13,38 +13,35 @@ WITH cand AS (
     SELECT DISTINCT settlement_id FROM fee_items
     WHERE catalog_class = 'C' OR item_code IN (SELECT item_code FROM catalog WHERE catalog_class = 'C')
 ),
-lines AS (
-    SELECT s.org_code, s.settlement_id, s.fund_paid, s.account_paid, s.total_amount, f.item_id, f.item_code, f.item_name,
+-- the candidate settlements' lines with the catalogue's class for their
+-- date; read twice (inlined, not materialized): once narrow for each
+-- settlement's covered amount, once for its class C lines. One grouped
+-- pass gathering each settlement's C lines into a list held every list in
+-- memory and ran out of a 1 GB limit at 2.5 M persons; these are a hash
+-- aggregate and hash joins, which spill.
+lines AS NOT MATERIALIZED (
+    SELECT f.settlement_id, f.item_id, f.item_code, f.item_name,
            f.catalog_class AS line_class, coalesce(c.catalog_class, f.catalog_class) AS class, f.amount, f.quantity, f.unit_price,
            f.charged_at, c.catalog_class IS NOT NULL AND c.catalog_class <> f.catalog_class AS misclassed
     FROM fee_items f
-    JOIN settlements s ON s.settlement_id = f.settlement_id
     SEMI JOIN cand ON cand.settlement_id = f.settlement_id
     LEFT JOIN catalog c ON c.item_code = f.item_code AND f.charged_at::DATE >= c.valid_from
          AND f.charged_at::DATE <= coalesce(c.valid_to, DATE '9999-12-31')
 ),
--- per settlement (one hash aggregate, no sort): its covered (non-C) amount
--- and its class C lines; a window over the lines sorted all 4.5 M of them
--- (at 1 M persons), and a second reader of lines would make DuckDB
--- materialize them
-settled AS (
-    SELECT settlement_id, any_value(org_code) AS org_code, any_value(fund_paid) AS fund_paid,
-           any_value(account_paid) AS account_paid, any_value(total_amount) AS total_amount,
-           sum(amount) FILTER (WHERE class <> 'C') AS covered,
-           list({'item_id': item_id, 'item_code': item_code, 'item_name': item_name, 'line_class': line_class, 'class': class,
-                 'amount': amount, 'quantity': quantity, 'unit_price': unit_price, 'charged_at': charged_at, 'misclassed': misclassed})
-               FILTER (WHERE class = 'C') AS c_lines
-    FROM lines GROUP BY settlement_id
+covered AS (   -- per candidate settlement: its covered (non-C) amount
+    SELECT settlement_id, sum(amount) FILTER (WHERE class <> 'C') AS covered FROM lines GROUP BY settlement_id
 ),
 hits AS (
-    SELECT *,
-           CASE WHEN misclassed THEN 'written_as_' || line_class ELSE 'fund_above_covered' END AS problem,
+    SELECT l.*, s.org_code, s.fund_paid, s.account_paid, s.total_amount, v.covered,
+           CASE WHEN l.misclassed THEN 'written_as_' || l.line_class ELSE 'fund_above_covered' END AS problem,
            -- the fund + account share of the line, capped by what the fund paid above the covered amount when not misclassed
-           (CASE WHEN misclassed THEN amount * (fund_paid + account_paid) / total_amount
-                 ELSE least(amount, fund_paid - coalesce(covered, 0)) END)::DECIMAL(18,2) AS at_risk
-    FROM (SELECT * EXCLUDE (c_lines), unnest(c_lines, recursive := true) FROM settled
-          WHERE total_amount > 0 AND fund_paid + account_paid > 0)
-    WHERE misclassed OR fund_paid > coalesce(covered, 0) + 0.01
+           (CASE WHEN l.misclassed THEN l.amount * (s.fund_paid + s.account_paid) / s.total_amount
+                 ELSE least(l.amount, s.fund_paid - coalesce(v.covered, 0)) END)::DECIMAL(18,2) AS at_risk
+    FROM lines l
+    JOIN settlements s ON s.settlement_id = l.settlement_id
+    JOIN covered v ON v.settlement_id = l.settlement_id
+    WHERE l.class = 'C' AND s.total_amount > 0 AND s.fund_paid + s.account_paid > 0
+      AND (l.misclassed OR s.fund_paid > coalesce(v.covered, 0) + 0.01)
 ),
 per_org AS (
     SELECT org_code, count(*) AS n, count(*) FILTER (WHERE misclassed) AS misclassed, count(DISTINCT settlement_id) AS settlements,
