@@ -40,8 +40,13 @@ type dbFlags struct {
 }
 
 func (f *dbFlags) register(cmd *cobra.Command) {
+	f.registerLimit(cmd, pipeline.DefaultDBConfig().MemoryLimit)
+}
+
+// registerLimit registers the flags with memoryLimit as --memory-limit's default.
+func (f *dbFlags) registerLimit(cmd *cobra.Command, memoryLimit string) {
 	cmd.Flags().StringVar(&f.path, "db", "./medaudit.duckdb", "DuckDB database file")
-	cmd.Flags().StringVar(&f.memoryLimit, "memory-limit", pipeline.DefaultDBConfig().MemoryLimit, "DuckDB buffer memory limit; larger work spills to disk")
+	cmd.Flags().StringVar(&f.memoryLimit, "memory-limit", memoryLimit, "DuckDB buffer memory limit; larger work spills to disk")
 	cmd.Flags().IntVar(&f.threads, "threads", 0, "DuckDB worker threads (0 = all cores)")
 }
 
