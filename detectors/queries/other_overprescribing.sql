@@ -21,23 +21,23 @@ WITH drug AS (   -- per settlement and drug, grouped on the settlement's rowid (
       AND f.item_code IN (SELECT item_code FROM conv_drug_unit WHERE generic IS NOT NULL)
     GROUP BY s.rowid, f.item_code
 ),
-lines AS (
-    SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.diagnosis_code, s.total_amount,
-           s.fund_paid + s.account_paid AS at_risk, d.item_code, d.item_name, d.qty, d.amount
-    FROM settlements s JOIN drug d ON d.srow = s.rowid
-    WHERE s.visit_type IN ('outpatient', 'pharmacy')
-),
+-- Two parts read dosed (the history and the supply), so DuckDB
+-- materializes it: it keeps what the decision needs, keyed by the
+-- settlement's rowid; the settlement's and the drug unit's other facts join
+-- the few flagged lines at the end (a wide dosed took a fifth of the rule's
+-- time at 100 k persons and grew past the scan's memory limit at 2.5 M).
 dosed AS (
-    SELECT l.*, u.generic, u.atc, u.qty_unit, u.pieces_per_unit, u.chronic AS chronic_class, u.course_days,
-           u.otc AND l.visit_type = 'pharmacy' AS otc_purchase,
-           l.qty * u.pieces_per_unit * u.strength / u.ddd AS days_supply,
+    SELECT d.srow, s.person_id, s.org_code, s.admitted_at::DATE AS day, d.item_code, d.item_name, d.qty, d.amount,
+           u.atc, u.chronic AS chronic_class, u.course_days, u.otc AND s.visit_type = 'pharmacy' AS otc_purchase,
+           d.qty * u.pieces_per_unit * u.strength / u.ddd AS days_supply,
            u.pieces_per_unit * u.strength / u.ddd AS unit_days
-    FROM lines l JOIN conv_drug_unit u USING (org_code, item_code)
+    FROM drug d JOIN settlements s ON s.rowid = d.srow
+    JOIN conv_drug_unit u ON u.org_code = s.org_code AND u.item_code = d.item_code
     WHERE u.generic IS NOT NULL
 ),
 history AS (   -- the days a person obtained an ATC substance (distinct days first: a grouped count(DISTINCT) is slower)
     SELECT person_id, atc, count(*) AS times, date_diff('day', min(day), max(day)) AS span_days
-    FROM (SELECT DISTINCT person_id, atc, admitted_at::DATE AS day FROM dosed)
+    FROM (SELECT DISTINCT person_id, atc, day FROM dosed)
     GROUP BY person_id, atc
 ),
 supply AS (
@@ -51,16 +51,17 @@ hits AS (
     FROM supply
 ),
 over AS (
-    SELECT settlement_id, max(days_supply / max_days) AS worst_ratio, sum(amount * (1 - max_days / days_supply)) AS excess_amount,
-           list(json_object('item_code', item_code, 'item_name', item_name, 'quantity', qty::DOUBLE,
-                            'generic_name', generic, 'atc', atc, 'quantity_unit', qty_unit, 'pieces_per_unit', pieces_per_unit,
-                            'days_supply', round(days_supply::DOUBLE, 1), 'max_days', max_days, 'chronic', chronic,
-                            'chronic_atc_class', chronic_class, 'repeat_buyer', repeat_buyer, 'otc_pharmacy_purchase', otc_purchase, 'times_obtained', times,
-                            'amount', amount::VARCHAR)
-                ORDER BY item_code) AS items
-    FROM hits WHERE CASE WHEN chronic OR otc_purchase THEN days_supply - unit_days > max_days
-                         ELSE days_supply > max_days * coalesce(getvariable('over_ratio'), 2) END
-    GROUP BY settlement_id
+    SELECT h.srow, max(h.days_supply / h.max_days) AS worst_ratio, sum(h.amount * (1 - h.max_days / h.days_supply)) AS excess_amount,
+           list(json_object('item_code', h.item_code, 'item_name', h.item_name, 'quantity', h.qty::DOUBLE,
+                            'generic_name', u.generic, 'atc', h.atc, 'quantity_unit', u.qty_unit, 'pieces_per_unit', u.pieces_per_unit,
+                            'days_supply', round(h.days_supply::DOUBLE, 1), 'max_days', h.max_days, 'chronic', h.chronic,
+                            'chronic_atc_class', h.chronic_class, 'repeat_buyer', h.repeat_buyer, 'otc_pharmacy_purchase', h.otc_purchase, 'times_obtained', h.times,
+                            'amount', h.amount::VARCHAR)
+                ORDER BY h.item_code) AS items
+    FROM hits h JOIN conv_drug_unit u ON u.org_code = h.org_code AND u.item_code = h.item_code
+    WHERE CASE WHEN h.chronic OR h.otc_purchase THEN h.days_supply - h.unit_days > h.max_days
+               ELSE h.days_supply > h.max_days * coalesce(getvariable('over_ratio'), 2) END
+    GROUP BY h.srow
 )
 SELECT l.settlement_id AS subject_id,
        l.org_code,
@@ -77,7 +78,7 @@ SELECT l.settlement_id AS subject_id,
            'fund_and_account_paid', l.at_risk::VARCHAR
        ) AS facts,
        json_object('supply_over_limit', round(o.worst_ratio, 3)) AS score_parts
-FROM over o JOIN (SELECT settlement_id, person_id, org_code, visit_type, admitted_at, diagnosis_code, total_amount,
+FROM over o JOIN (SELECT rowid AS srow, settlement_id, person_id, org_code, visit_type, admitted_at, diagnosis_code, total_amount,
                           fund_paid + account_paid AS at_risk FROM settlements) l
-     USING (settlement_id)
+     USING (srow)
 LEFT JOIN institutions i USING (org_code)
