@@ -75,7 +75,10 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 	// exhaust DuckDB's memory limit where one spills), and the rest then
 	// read its result. Otherwise it runs first, beside the others when
 	// there are several workers, which wait for its result (scanState) if
-	// they come to it first.
+	// they come to it first. Where the others cannot wait on it (one
+	// worker, or the recompute run alone), they run right after it, so that
+	// the scan lets its result go (scanState.expectRecomputeUsers) before
+	// the other detectors rather than holding it to the end.
 	var first, shared []Detector
 	var readers []flagReader
 	for _, d := range ds {
@@ -103,12 +106,20 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 		return detected{detector: d, flags: flags}, err
 	}
 	if len(shared) > 0 {
-		if !large || workers == 1 {
-			first = append(shared[:1:1], first...)
-		} else if err := runPool(ctx, db, shared[:1], 1, work, detect, emit); err != nil {
-			return nil, err
+		if st := scanStateOf(ctx); st != nil {
+			st.expectRecomputeUsers(len(shared))
 		}
-		first = append(first, shared[1:]...)
+		switch {
+		case workers == 1:
+			first = append(shared[:len(shared):len(shared)], first...)
+		case !large:
+			first = append(append(shared[:1:1], first...), shared[1:]...)
+		default:
+			if err := runPool(ctx, db, shared[:1], 1, work, detect, emit); err != nil {
+				return nil, err
+			}
+			first = append(shared[1:len(shared):len(shared)], first...)
+		}
 	}
 	return readers, runPool(ctx, db, first, workers, work, detect, emit)
 }

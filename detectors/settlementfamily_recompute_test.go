@@ -391,3 +391,37 @@ func sampleDB(t *testing.T) *pipeline.DB {
 	}
 	return db
 }
+
+// TestScanStateReleasesRecompute checks that a scan holds the recompute's
+// result only until the last detector that reads it has it: each reader
+// gets the same result, computed once, and the state holds none after.
+func TestScanStateReleasesRecompute(t *testing.T) {
+	db := sampleDB(t)
+	ps, err := settlement.DefaultPolicies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := withScanState(context.Background())
+	st := scanStateOf(ctx)
+	st.expectRecomputeUsers(2)
+	first, err := recomputeDiffs(ctx, db.DB, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) == 0 {
+		t.Fatal("the sample batch has no claim that disagrees with its recompute")
+	}
+	if len(st.recomputes) != 1 {
+		t.Fatalf("after the first of two readers the state holds %d results, want 1", len(st.recomputes))
+	}
+	second, err := recomputeDiffs(ctx, db.DB, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second) != len(first) || second[0] != first[0] {
+		t.Errorf("the second reader got another result (%d claims) than the first (%d)", len(second), len(first))
+	}
+	if len(st.recomputes) != 0 {
+		t.Errorf("after the last reader the state still holds %d results", len(st.recomputes))
+	}
+}
