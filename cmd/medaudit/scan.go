@@ -14,14 +14,14 @@ import (
 
 // scanMemoryLimit is the scan's DuckDB buffer limit: the detectors' large
 // joins and aggregates spill to disk past it, so that the scan's resident
-// set stays near 1.5 GB as the data grows (a rescan of 1 M persons: 1.6 GB;
-// 2.5 M persons: 1.9 GB, against 2.9 and 4.1 GB at the 2 GB every other
-// command keeps), for about 30 % more time at 2.5 M persons.
+// set stays near 1.5 GB as the data grows (1 M persons: 1.6 GB; 2.5 M
+// persons: 1.9 GB, against 2.9 and 4.1 GB at the 2 GB every other command
+// keeps), for 24 % more time at 1 M persons and 30 % at 2.5 M.
 const scanMemoryLimit = "1GB"
 
 // scanGoMemoryLimit is the scan's soft limit on Go's own memory (GOMEMLIMIT
 // overrides it): the scan's Go heap holds a few detectors' candidates at a
-// time (at most 191 MB live at 1 M persons), and without a limit the
+// time (at most 106 MB live at 1 M persons), and without a limit the
 // collector let it reach 343 MB between two cycles.
 const scanGoMemoryLimit = 256 << 20
 
