@@ -15,8 +15,8 @@ import (
 // scanMemoryLimit is the scan's DuckDB buffer limit: the detectors' large
 // joins and aggregates spill to disk past it, so that the scan's resident
 // set stays near 1.5 GiB as the data grows (1 M persons: 1.48–1.53 GiB;
-// 2.5 M persons: 1.80 GiB, against 2.84 and 3.92 GiB at the 2 GB every
-// other command keeps), for 24 % more time at 1 M persons and 30 % at 2.5 M.
+// 2.5 M persons: 1.69 GiB, against 2.84 and 3.92 GiB at the 2 GB every
+// other command keeps), for 24 % more time at 1 M persons and 26 % at 2.5 M.
 const scanMemoryLimit = "1GB"
 
 // scanGoMemoryLimit is the scan's soft limit on Go's own memory (GOMEMLIMIT
