@@ -25,13 +25,12 @@ func TestOpenSettings(t *testing.T) {
 		"allocator_background_threads": "true",
 		"allocator_flush_threshold":    "15.2 MiB",
 	}
-	var conns []interface{ Close() error }
 	for i := range 3 {
-		conn, err := db.Conn(ctx) // held open, so each is a new connection
+		conn, err := db.Conn(ctx) // held open until the test ends, so each is a new connection
 		if err != nil {
 			t.Fatal(err)
 		}
-		conns = append(conns, conn)
+		defer conn.Close()
 		for name, v := range want {
 			var got string
 			if err := conn.QueryRowContext(ctx, `SELECT current_setting(?)::VARCHAR`, name).Scan(&got); err != nil {
@@ -41,8 +40,5 @@ func TestOpenSettings(t *testing.T) {
 				t.Errorf("connection %d: %s = %q, want %q", i, name, got, v)
 			}
 		}
-	}
-	for _, c := range conns {
-		c.Close()
 	}
 }
