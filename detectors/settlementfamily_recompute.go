@@ -78,7 +78,7 @@ func recomputeStream(ctx context.Context, q Querier, ps *settlement.PolicySet, v
 }
 
 // recomputeRun is one recompute over the loaded data on a pinned
-// connection (temp objects belong to one): the temp view and macros of
+// connection (temp objects belong to one): the temp macros of
 // settlement_recompute_lines.sql and the claims of
 // settlement_recompute_claims.sql, dropped by close.
 type recomputeRun struct {
@@ -151,8 +151,8 @@ func (run *recomputeRun) writeRounding(ctx context.Context) error {
 // close drops the recompute's temp objects and unpins the connection.
 func (run *recomputeRun) close() error {
 	_, err := run.conn.ExecContext(context.Background(), `DROP TABLE IF EXISTS recompute_claims; DROP TABLE IF EXISTS recompute_claim_sums; DROP TABLE IF EXISTS recompute_parts; DROP TABLE IF EXISTS recompute_rounding;
-		DROP TABLE IF EXISTS recompute_cov; DROP TABLE IF EXISTS recompute_refunds;
-		DROP VIEW IF EXISTS recompute_lines;
+		DROP TABLE IF EXISTS recompute_cov; DROP TABLE IF EXISTS recompute_refunds; DROP TABLE IF EXISTS recompute_some_lines;
+		DROP MACRO TABLE IF EXISTS recompute_lines;
 		DROP MACRO IF EXISTS recompute_over; DROP MACRO IF EXISTS recompute_share; DROP MACRO IF EXISTS recompute_round`)
 	return errors.Join(err, run.release())
 }
@@ -405,7 +405,16 @@ func (run *recomputeRun) loadLines(ctx context.Context, claims []*recomputed) er
 	if err != nil {
 		return err
 	}
-	rows, err := run.conn.QueryContext(ctx, string(text), strings.Join(ids, "\x1f"))
+	// The claims' fee lines, then those lines with their catalogue rows.
+	pick, read, ok := strings.Cut(string(text), ";\n\n")
+	if !ok {
+		return errors.New("recompute lines: settlement_recompute_claim_lines.sql is not two statements")
+	}
+	arg := strings.Join(ids, "\x1f")
+	if _, err := run.conn.ExecContext(ctx, pick, arg); err != nil {
+		return fmt.Errorf("recompute lines: %w", err)
+	}
+	rows, err := run.conn.QueryContext(ctx, read, arg)
 	if err != nil {
 		return fmt.Errorf("recompute lines: %w", err)
 	}

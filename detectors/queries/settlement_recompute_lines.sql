@@ -32,7 +32,11 @@ CREATE OR REPLACE TEMP MACRO recompute_over(over_n, amount, mode) AS
     CASE WHEN over_n IS NULL THEN 0
          ELSE sign(amount) * least(abs(amount), recompute_round(over_n // 1000000, over_n % 1000000, 1000000, mode)) END;
 
-CREATE OR REPLACE TEMP VIEW recompute_lines AS
+-- The lines of the fee-line table named fee (fee_items, or a table of some
+-- of its rows and the columns read here): a table macro rather than a view,
+-- so that the lines of a few claims are read without joining every fee line
+-- to the catalogue first.
+CREATE OR REPLACE TEMP MACRO recompute_lines(fee) AS TABLE
 SELECT f.settlement_id, f.item_id, f.item_code, f.item_name,
        f.catalog_class AS line_class, coalesce(k.catalog_class, f.catalog_class) AS class,
        coalesce((k.selfpay_ratio * 10000)::BIGINT, 0) AS selfpay,
@@ -41,7 +45,7 @@ SELECT f.settlement_id, f.item_id, f.item_code, f.item_name,
        coalesce((f.amount * 100)::BIGINT, 0) AS amount,
        CASE WHEN k.price_ceiling > 0 AND f.unit_price > k.price_ceiling AND f.quantity <> 0 AND f.amount <> 0
             THEN ((f.unit_price - k.price_ceiling) * 10000)::HUGEINT * abs((f.quantity * 10000)::BIGINT) END AS over_n
-FROM fee_items f
+FROM query_table(fee) f
 -- (comparisons only, no OR: the join stays a hash join)
 LEFT JOIN catalog k ON k.item_code = f.item_code AND k.valid_from <= f.charged_at::DATE
                    AND coalesce(k.valid_to, DATE '9999-12-31') >= f.charged_at::DATE;
