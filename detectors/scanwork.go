@@ -26,7 +26,7 @@ type scanWork struct {
 // sharedViews are the views of the schema computed once per scan, in an
 // order where each reads only those before it (conv_stock reads
 // conv_drug_unit).
-var sharedViews = []string{"conv_swipe_amount", "conv_drug_unit", "conv_stock", "inpatient_stays"}
+var sharedViews = []string{"conv_swipe_amount", "conv_drug_unit", "conv_stock", "inpatient_stays", "drug_lines_monthly"}
 
 // scopedTables are the activity tables a per-person detector of an
 // incremental scan reads from the scope; the views over them that are not

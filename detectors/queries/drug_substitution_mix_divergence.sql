@@ -14,12 +14,11 @@ bought AS (
     FROM stock_movements GROUP BY ALL
 ),
 billed AS (
-    SELECT s.org_code, f.item_code, any_value(f.item_name) AS item_name, sum(f.quantity) AS billed,
-           sum(f.amount) / sum(f.quantity) AS billed_price,
-           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4))::DECIMAL(18,2)::VARCHAR AS insured
-    FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
-    WHERE f.category = 'drug' AND s.total_amount > 0 AND f.quantity > 0 AND s.org_code IN (SELECT org_code FROM stocked)
-    GROUP BY ALL
+    SELECT org_code, item_code, any_value(item_name) AS item_name, sum(qty) AS billed,
+           sum(amt) / sum(qty) AS billed_price, sum(insured)::DECIMAL(18,2)::VARCHAR AS insured
+    FROM drug_lines_monthly
+    WHERE qty_pos AND org_code IN (SELECT org_code FROM stocked)
+    GROUP BY org_code, item_code
 )
 SELECT coalesce(b.org_code, p.org_code) AS org_code, coalesce(i.name, '') AS org_name, coalesce(i.kind, '') AS org_kind,
        coalesce(b.item_code, p.item_code) AS item_code, coalesce(b.item_name, c.item_name, '') AS item_name,

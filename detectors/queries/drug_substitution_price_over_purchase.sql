@@ -8,13 +8,11 @@ WITH bought AS (
     GROUP BY ALL
 ),
 priced AS (   -- per org, stocked drug and unit price (an org bills a drug at a few prices)
-    SELECT s.org_code, f.item_code, f.unit_price AS price, any_value(f.item_name) AS item_name,
-           count(*) AS lines, sum(f.quantity) AS q, sum(f.amount) AS amt,
-           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt
-    FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
-    WHERE f.category = 'drug' AND s.total_amount > 0
-      AND (s.org_code, f.item_code) IN (SELECT (org_code, item_code) FROM bought)
-    GROUP BY s.org_code, f.item_code, f.unit_price
+    SELECT org_code, item_code, unit_price AS price, any_value(item_name) AS item_name,
+           sum(lines)::BIGINT AS lines, sum(qty) AS q, sum(amt) AS amt, sum(insured) AS insured_amt
+    FROM drug_lines_monthly
+    WHERE (org_code, item_code) IN (SELECT (org_code, item_code) FROM bought)
+    GROUP BY org_code, item_code, unit_price
 ),
 counted AS (   -- n priced lines, and the lines up to each price (NULL prices last)
     SELECT *, sum(lines) FILTER (WHERE price IS NOT NULL) OVER (PARTITION BY org_code, item_code) AS n,

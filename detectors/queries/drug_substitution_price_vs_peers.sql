@@ -6,12 +6,10 @@
 -- same quantity unit (conv_drug_unit: a tablet's price is not a box's,
 -- 拆零). Subject: the institution. Runs as is in the DuckDB CLI.
 WITH priced AS (   -- per org, drug, month and unit price: an org's price rarely changes within a month
-    SELECT s.org_code, s.treatment_region AS region, f.item_code, date_trunc('month', f.charged_at)::DATE AS m, f.unit_price AS price,
-           any_value(f.item_name) AS item_name, count(*) AS lines,
-           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt
-    FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
-    WHERE f.category = 'drug' AND s.total_amount > 0
-    GROUP BY s.org_code, s.treatment_region, f.item_code, date_trunc('month', f.charged_at)::DATE, f.unit_price
+    SELECT org_code, treatment_region AS region, item_code, m, unit_price AS price,
+           any_value(item_name) AS item_name, sum(lines)::BIGINT AS lines, sum(insured) AS insured_amt
+    FROM drug_lines_monthly
+    GROUP BY org_code, treatment_region, item_code, m, unit_price
 ),
 counted AS (   -- n priced lines, and the lines up to each price (NULL prices last)
     SELECT *, sum(lines) FILTER (WHERE price IS NOT NULL) OVER (PARTITION BY org_code, region, item_code, m) AS n,

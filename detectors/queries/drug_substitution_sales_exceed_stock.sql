@@ -24,12 +24,10 @@ WITH stocked AS (
 -- at 1 M persons (months from the first purchase's month on are the
 -- months whose lines are charged from first_month on)
 per_month AS (
-    SELECT s.org_code, f.item_code, date_trunc('month', f.charged_at)::DATE AS m,
-           sum(f.quantity) AS qty, sum(f.amount) AS amt, any_value(f.item_name) AS item_name,
-           sum((f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4)) AS insured_amt, count(*) AS lines
-    FROM fee_items f JOIN settlements s ON s.settlement_id = f.settlement_id
-    WHERE f.category = 'drug' AND s.total_amount > 0
-    GROUP BY ALL
+    SELECT org_code, item_code, m, sum(qty) AS qty, sum(amt) AS amt, any_value(item_name) AS item_name,
+           sum(insured) AS insured_amt, sum(lines)::BIGINT AS lines
+    FROM drug_lines_monthly
+    GROUP BY org_code, item_code, m
 ),
 billed AS (
     SELECT l.org_code, l.item_code, l.m,
