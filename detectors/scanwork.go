@@ -10,8 +10,8 @@ import (
 // scanWork is a scan's work schema, scan_work.s<scan id>, in the in-memory
 // database every connection of the process sees. It holds the
 // intermediates several detectors read, built once per scan from all the
-// data: the conventions learned from the data (conv_*) and the inpatient
-// stays. An incremental scan adds its scope there (incremental.go): the
+// data: the conventions learned from the data (conv_*), the inpatient
+// stays and the drug lines' monthly sums. An incremental scan adds its scope there (incremental.go): the
 // persons it re-judges and copies of their rows. A detector's connection
 // reads them through temp views that shadow the tables and views of the
 // same name, so the detectors' SQL is the same in every mode.
@@ -24,9 +24,9 @@ type scanWork struct {
 }
 
 // sharedViews are the views of the schema computed once per scan, in an
-// order where each reads only those before it (conv_stock reads
-// conv_drug_unit).
-var sharedViews = []string{"conv_swipe_amount", "conv_drug_unit", "conv_stock", "inpatient_stays", "drug_lines_monthly"}
+// order where each reads only those before it (conv_drug_unit reads
+// drug_lines_monthly, conv_stock reads conv_drug_unit).
+var sharedViews = []string{"drug_lines_monthly", "conv_swipe_amount", "conv_drug_unit", "conv_stock", "inpatient_stays"}
 
 // scopedTables are the activity tables a per-person detector of an
 // incremental scan reads from the scope; the views over them that are not

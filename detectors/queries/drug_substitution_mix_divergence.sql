@@ -17,7 +17,7 @@ billed AS (
     SELECT org_code, item_code, any_value(item_name) AS item_name, sum(qty) AS billed,
            sum(amt) / sum(qty) AS billed_price, sum(insured)::DECIMAL(18,2)::VARCHAR AS insured
     FROM drug_lines_monthly
-    WHERE qty_pos AND org_code IN (SELECT org_code FROM stocked)
+    WHERE pos_total AND qty_pos AND org_code IN (SELECT org_code FROM stocked)
     GROUP BY org_code, item_code
 )
 SELECT coalesce(b.org_code, p.org_code) AS org_code, coalesce(i.name, '') AS org_name, coalesce(i.kind, '') AS org_kind,

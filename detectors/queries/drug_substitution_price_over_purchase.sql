@@ -11,7 +11,7 @@ priced AS (   -- per org, stocked drug and unit price (an org bills a drug at a 
     SELECT org_code, item_code, unit_price AS price, any_value(item_name) AS item_name,
            sum(lines)::BIGINT AS lines, sum(qty) AS q, sum(amt) AS amt, sum(insured) AS insured_amt
     FROM drug_lines_monthly
-    WHERE (org_code, item_code) IN (SELECT (org_code, item_code) FROM bought)
+    WHERE pos_total AND (org_code, item_code) IN (SELECT (org_code, item_code) FROM bought)
     GROUP BY org_code, item_code, unit_price
 ),
 counted AS (   -- n priced lines, and the lines up to each price (NULL prices last)

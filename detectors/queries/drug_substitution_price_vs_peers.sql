@@ -8,7 +8,7 @@
 WITH priced AS (   -- per org, drug, month and unit price: an org's price rarely changes within a month
     SELECT org_code, treatment_region AS region, item_code, m, unit_price AS price,
            any_value(item_name) AS item_name, sum(lines)::BIGINT AS lines, sum(insured) AS insured_amt
-    FROM drug_lines_monthly
+    FROM drug_lines_monthly WHERE pos_total
     GROUP BY org_code, treatment_region, item_code, m, unit_price
 ),
 counted AS (   -- n priced lines, and the lines up to each price (NULL prices last)

@@ -26,7 +26,7 @@ WITH stocked AS (
 per_month AS (
     SELECT org_code, item_code, m, sum(qty) AS qty, sum(amt) AS amt, any_value(item_name) AS item_name,
            sum(insured) AS insured_amt, sum(lines)::BIGINT AS lines
-    FROM drug_lines_monthly
+    FROM drug_lines_monthly WHERE pos_total
     GROUP BY org_code, item_code, m
 ),
 billed AS (
