@@ -21,7 +21,7 @@ WITH drug AS (   -- per settlement and drug, grouped on the settlement's rowid (
       AND f.item_code IN (SELECT item_code FROM conv_drug_unit WHERE generic IS NOT NULL)
     GROUP BY s.rowid, f.item_code
 ),
--- Two parts read dosed (the history and the supply), so DuckDB
+-- Two parts read dosed (the candidates and the history), so DuckDB
 -- materializes it: it keeps what the decision needs, keyed by the
 -- settlement's rowid; the settlement's and the drug unit's other facts join
 -- the few flagged lines at the end (a wide dosed took a fifth of the rule's
@@ -35,15 +35,27 @@ dosed AS (
     JOIN conv_drug_unit u ON u.org_code = s.org_code AND u.item_code = d.item_code
     WHERE u.generic IS NOT NULL
 ),
+-- The lines that could be flagged whatever the person's history: above the
+-- chronic limit (less one unit) when the drug's class is chronic or it is
+-- an OTC purchase, else above the lower of the chronic and the acute or
+-- course limit (the history decides which applies). Only their persons'
+-- history of their ATC substances is read (at 1 M persons: 46,868 of
+-- 4,671,609 dosed lines; the rule 11.3–12.8 → 9.4–9.8 s).
+cand AS (
+    SELECT * FROM dosed
+    WHERE CASE WHEN chronic_class OR otc_purchase THEN days_supply - unit_days > coalesce(getvariable('max_days_chronic'), 84)
+               ELSE days_supply > least(coalesce(getvariable('max_days_chronic'), 84) + unit_days,
+                                        coalesce(course_days, getvariable('max_days_acute'), 7) * coalesce(getvariable('over_ratio'), 2)) END
+),
 history AS (   -- the days a person obtained an ATC substance (distinct days first: a grouped count(DISTINCT) is slower)
     SELECT person_id, atc, count(*) AS times, date_diff('day', min(day), max(day)) AS span_days
-    FROM (SELECT DISTINCT person_id, atc, day FROM dosed)
+    FROM (SELECT DISTINCT d.person_id, d.atc, d.day FROM dosed d SEMI JOIN cand c USING (person_id, atc))
     GROUP BY person_id, atc
 ),
 supply AS (
     SELECT d.*, h.times, h.span_days, h.times >= coalesce(getvariable('repeat_times'), 3) AND h.span_days >= coalesce(getvariable('repeat_span_days'), 60) AS repeat_buyer,
            d.chronic_class OR (h.times >= coalesce(getvariable('repeat_times'), 3) AND h.span_days >= coalesce(getvariable('repeat_span_days'), 60)) AS chronic
-    FROM dosed d JOIN history h USING (person_id, atc)
+    FROM cand d JOIN history h USING (person_id, atc)
 ),
 hits AS (
     SELECT *, CASE WHEN chronic OR otc_purchase THEN coalesce(getvariable('max_days_chronic'), 84)
