@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -257,6 +258,7 @@ func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int, work *
 				if err := emit(res); err != nil {
 					return err
 				}
+				releaseHeap()
 			case <-gctx.Done():
 				return gctx.Err()
 			}
@@ -264,6 +266,24 @@ func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int, work *
 		return nil
 	})
 	return g.Wait()
+}
+
+// heapRetain is how much heap Go may keep between two detectors before
+// releaseHeap returns it.
+const heapRetain = 64 << 20
+
+// releaseHeap collects the garbage of the detectors run so far and returns
+// the freed memory to the system when the heap holds more than heapRetain.
+// The collector runs only as the heap grows; the detectors that follow a
+// large one run in DuckDB's memory, not Go's, so its garbage stayed: at 1 M
+// persons the settlement checks left ~180 MB in the heap through the next
+// 30 s of the scan, which is where the scan's resident set peaked.
+func releaseHeap() {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if m.HeapInuse+m.HeapIdle-m.HeapReleased > heapRetain {
+		debug.FreeOSMemory()
+	}
 }
 
 func all(names []string, present map[string]bool) bool {
