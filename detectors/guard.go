@@ -168,14 +168,13 @@ func newCounts() *cellCounts {
 	return &cellCounts{OrgN: map[string]int64{}, OrgF: map[string]int64{}}
 }
 
-// countPopulation counts a population's subjects (guard_pop) per cell and
-// institution.
+// countPopulation counts a population's subjects per cell and institution.
 func countPopulation(ctx context.Context, conn *sql.Conn, p Population) (*popCounts, error) {
 	count := "count(DISTINCT subject_id)"
 	if p.single {
 		count = "count(*)"
 	}
-	rows, err := conn.QueryContext(ctx, `WITH pop AS (SELECT * FROM guard_pop)
+	rows, err := conn.QueryContext(ctx, `WITH pop AS (`+p.subjects+`)
 		SELECT grouping(region, insurance, visit_type, org_code), coalesce(region, ''), coalesce(insurance, ''),
 		       coalesce(visit_type, ''), coalesce(org_code, ''), `+count+`
 		FROM pop GROUP BY GROUPING SETS ((region, insurance, visit_type, org_code), (region, insurance, visit_type), (org_code), ())`)
@@ -216,8 +215,7 @@ func cell(m map[Cell]*cellCounts, c Cell) *cellCounts {
 }
 
 // countFlags counts the flagged subjects of each rule of rules (all of
-// population p, whose subjects are in guard_pop) per cell and institution,
-// from new_flags.
+// population p) per cell and institution, from new_flags.
 func countFlags(ctx context.Context, conn *sql.Conn, p Population, rules []string) (map[string]*popCounts, error) {
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(rules)), ", ")
 	args := make([]any, len(rules))
@@ -226,7 +224,7 @@ func countFlags(ctx context.Context, conn *sql.Conn, p Population, rules []strin
 	}
 	// The cells of the flagged subjects only: the population's rows are
 	// joined to the flags before they are made distinct.
-	rows, err := conn.QueryContext(ctx, `WITH pop AS (SELECT * FROM guard_pop),
+	rows, err := conn.QueryContext(ctx, `WITH pop AS (`+p.subjects+`),
 		flagged AS (SELECT DISTINCT detector, subject_id, coalesce(org_code, '') AS org_code FROM new_flags WHERE detector IN (`+marks+`)),
 		subj AS (SELECT DISTINCT subject_id, region, insurance, visit_type FROM pop WHERE subject_id IN (SELECT subject_id FROM flagged)),
 		fl AS (SELECT f.detector, f.subject_id, s.region, s.insurance, s.visit_type, f.org_code FROM flagged f JOIN subj s USING (subject_id))
@@ -349,16 +347,9 @@ func runGuard(ctx context.Context, conn *sql.Conn, scanID int64, ds []Detector, 
 		popNames = append(popNames, n)
 	}
 	sort.Strings(popNames)
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS guard_pop`)
 	for _, pn := range popNames {
 		p := pops[pn]
 		rules := byPop[pn]
-		// The population's subjects once for both counts (at 1 M persons
-		// each population's query joined 3.5 M settlements or 3.6 M card
-		// swipes to the persons twice).
-		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE guard_pop AS `+p.subjects); err != nil {
-			return res, nil, fmt.Errorf("population %s: %w", p.Name, err)
-		}
 		pc, err := countPopulation(ctx, conn, p)
 		if err != nil {
 			return res, nil, err
