@@ -14,9 +14,11 @@ import (
 
 // scanMemoryLimit is the scan's DuckDB buffer limit: the detectors' large
 // joins and aggregates spill to disk past it, so that the scan's resident
-// set stays near 1.5 GiB as the data grows (1 M persons: 1.48–1.53 GiB;
-// 2.5 M persons: 1.69 GiB, against 2.84 and 3.92 GiB at the 2 GB every
-// other command keeps), for 24 % more time at 1 M persons and 26 % at 2.5 M.
+// set stays near 1.5 × 10⁹ bytes as the data grows (100 k persons:
+// 1,107 MiB; 1 M: 1,359 MiB, 1.43 × 10⁹ bytes; 2.5 M: 1,503 MiB, against
+// 2.84 and 3.92 GiB at 1 M and 2.5 M with the 2 GB every other command
+// keeps), for about a quarter more time on a large batch (measured at 1 M
+// and 2.5 M persons).
 const scanMemoryLimit = "1GB"
 
 // scanGoMemoryLimit is the scan's soft limit on Go's own memory (GOMEMLIMIT
