@@ -410,11 +410,10 @@ func (run *recomputeRun) loadLines(ctx context.Context, claims []*recomputed) er
 	if !ok {
 		return errors.New("recompute lines: settlement_recompute_claim_lines.sql is not two statements")
 	}
-	arg := strings.Join(ids, "\x1f")
-	if _, err := run.conn.ExecContext(ctx, pick, arg); err != nil {
+	if _, err := run.conn.ExecContext(ctx, pick, strings.Join(ids, "\x1f")); err != nil {
 		return fmt.Errorf("recompute lines: %w", err)
 	}
-	rows, err := run.conn.QueryContext(ctx, read, arg)
+	rows, err := run.conn.QueryContext(ctx, read)
 	if err != nil {
 		return fmt.Errorf("recompute lines: %w", err)
 	}
