@@ -48,6 +48,25 @@ type ScanSummary struct {
 	// Scope says what the scan read: all the data or, incremental, the
 	// persons touched since its base scan.
 	Scope ScopeReport `json:"scope"`
+	// Phases are the wall seconds of the scan's steps, in order.
+	Phases []ScanPhase `json:"phases"`
+}
+
+// ScanPhase is the wall time of one step of a scan.
+type ScanPhase struct {
+	Phase   string  `json:"phase"`
+	Label   string  `json:"label"` // zh-CN, then English
+	Seconds float64 `json:"seconds"`
+}
+
+// scanPhases names the steps of a scan, in order.
+var scanPhases = []struct{ phase, label string }{
+	{"prepare", "准备：共享中间表与扫描范围 Prepare: shared intermediates and scope"},
+	{"detectors", "检测规则 Detectors"},
+	{"collect", "汇总标记、惯例与政策覆盖 Collect flags, conventions and policy coverage"},
+	{"readers", "复用本次标记的规则 Rules reading this scan's flags"},
+	{"guard", "人群占比校准 Population guard"},
+	{"store", "写入标记与汇总 Store flags and summary"},
 }
 
 // flagRow is a flag as the scan stores it (new_flags).
@@ -106,6 +125,16 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	start := now()
 	ctx = withScanState(ctx)
 	sum := ScanSummary{Detectors: len(ds), Flags: map[string]int{}}
+	// phaseDone ends the next phase of scanPhases (wall time, whatever
+	// clock now is).
+	last := time.Now()
+	phaseDone := func() {
+		p := scanPhases[len(sum.Phases)]
+		t := time.Now()
+		sum.Phases = append(sum.Phases, ScanPhase{Phase: p.phase, Label: p.label, Seconds: t.Sub(last).Seconds()})
+		slog.Info("scan phase done", "phase", p.phase, "seconds", t.Sub(last).Seconds())
+		last = t
+	}
 	if len(ds) == 0 {
 		return sum, errors.New("no detectors registered")
 	}
@@ -171,6 +200,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	if rep.Mode == ModeIncremental {
 		slog.Info("incremental scan", "base_scan", rep.BaseScan, "changed_persons", rep.Changed, "read_persons", rep.Read)
 	}
+	phaseDone()
 	// put writes a flag row: to the JSONL file while the detectors run
 	// (from the workers' streaming detectors too, hence the lock), then
 	// (the readers of their flags) straight into new_flags.
@@ -210,6 +240,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	if err != nil {
 		return fail(err)
 	}
+	phaseDone()
 	if err := errors.Join(w.Flush(), tmp.Close()); err != nil {
 		return fail(err)
 	}
@@ -245,6 +276,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return fail(err)
 	}
+	phaseDone()
 	if rep.Carried, err = work.merge(ctx, conn); err != nil {
 		return rollback(err)
 	}
@@ -256,12 +288,13 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	if err := runReaders(ctx, conn, readers, record); err != nil {
 		return rollback(err)
 	}
-	g0 := time.Now()
+	phaseDone()
 	guard, concentration, err := runGuard(ctx, conn, sum.ScanID, ds, opts.Guard, start)
 	if err != nil {
 		return rollback(fmt.Errorf("population guard: %w", err))
 	}
-	slog.Info("population guard done", "alarms", len(guard.alarms), "seconds", time.Since(g0).Seconds())
+	slog.Info("population guard done", "alarms", len(guard.alarms))
+	phaseDone()
 	sum.Rules = guard.shares
 	for _, n := range concentration {
 		names = append(names, "'"+strings.ReplaceAll(n, "'", "''")+"'")
@@ -374,6 +407,7 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return rollback(err)
 	}
+	phaseDone()
 	sum.Seconds = end.Sub(start).Seconds()
 	return sum, nil
 }

@@ -3,6 +3,7 @@ package detectors_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,17 @@ func TestScanRepeatableAndResolves(t *testing.T) {
 	first, err := detectors.Scan(ctx, db.DB, ds, now)
 	if err != nil || first.New != 1 || first.Flags["impersonation"] != 1 {
 		t.Fatalf("first scan %+v %v", first, err)
+	}
+	// The summary times every step of the scan, in order.
+	var phases []string
+	for _, p := range first.Phases {
+		if p.Seconds < 0 || p.Label == "" {
+			t.Errorf("phase %+v", p)
+		}
+		phases = append(phases, p.Phase)
+	}
+	if got := strings.Join(phases, " "); got != "prepare detectors collect readers guard store" {
+		t.Errorf("scan phases %q", got)
 	}
 	id := detectors.FlagID("impersonation.after_death", "settlement", "S002")
 	second, err := detectors.Scan(ctx, db.DB, ds, now)
