@@ -96,7 +96,8 @@ for n in $PERSONS; do
   if [ "$OK" != 1 ]; then scan_x=">$scan_x" total_x=">$total_x"; fi
   printf '%-9s %11s %10s | %9s %8s | %9s %8s | %9s %8s | %8s %8s\n' "$n" "$settlements" "$fee_items" \
     "$ingest_s" "$ingest_rss" "$scan_s" "$scan_rss" "$peer_s" "$peer_rss" "${scan_x}x" "${total_x}x"
-  echo "  scan phases (seconds):" $(sed -nE 's/.*msg="scan phase done" phase=([a-z]+) seconds=([0-9.e+-]+).*/\1=\2/p' "$WORK/scan-$n.err")
+  echo "  scan phases (seconds):" $(sed -nE 's/.*msg="scan phase done" phase=([a-z]+) seconds=([0-9.e+-]+).*/\1 \2/p' "$WORK/scan-$n.err" |
+    awk '{printf "%s=%.2f ", $1, $2}')
   echo "  slowest detectors (seconds, detector, flags): $WORK/detectors-$n.tsv"
   head -8 "$WORK/detectors-$n.tsv" | sed 's/^/    /'
   echo "BENCH persons=$n settlements=$settlements fee_items=$fee_items ingest_s=$ingest_s ingest_rss_mb=$ingest_rss scan_s=$scan_s scan_rss_mb=$scan_rss peer_s=$peer_s peer_rss_mb=$peer_rss scan_x=$scan_x total_x=$total_x"
