@@ -64,7 +64,7 @@ var scanPhases = []struct{ phase, label string }{
 	{"prepare", "准备：共享中间表与扫描范围 Prepare: shared intermediates and scope"},
 	{"detectors", "检测规则 Detectors"},
 	{"collect", "汇总标记、惯例与政策覆盖 Collect flags, conventions and policy coverage"},
-	{"readers", "复用本次标记的规则 Rules reading this scan's flags"},
+	{"readers", "沿用未变的标记与复用本次标记的规则 Carried flags and rules reading this scan's flags"},
 	{"guard", "人群占比校准 Population guard"},
 	{"store", "写入标记与汇总 Store flags and summary"},
 }
@@ -131,8 +131,9 @@ func ScanWith(ctx context.Context, db *sql.DB, ds []Detector, now func() time.Ti
 	phaseDone := func() {
 		p := scanPhases[len(sum.Phases)]
 		t := time.Now()
-		sum.Phases = append(sum.Phases, ScanPhase{Phase: p.phase, Label: p.label, Seconds: t.Sub(last).Seconds()})
-		slog.Info("scan phase done", "phase", p.phase, "seconds", t.Sub(last).Seconds())
+		secs := t.Sub(last).Seconds()
+		sum.Phases = append(sum.Phases, ScanPhase{Phase: p.phase, Label: p.label, Seconds: secs})
+		slog.Info("scan phase done", "phase", p.phase, "seconds", secs)
 		last = t
 	}
 	if len(ds) == 0 {
