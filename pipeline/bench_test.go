@@ -53,7 +53,7 @@ func BenchmarkDecode(b *testing.B) {
 				done := make(chan error, 1)
 				go func() {
 					defer close(ch)
-					done <- produce(context.Background(), rs, fee.Table, icfg, ch, sp)
+					done <- produce(context.Background(), rs, fee.Table, icfg, ch, sp, &fileKeys{})
 				}()
 				for rec := range ch {
 					rows += rec.NumRows()

@@ -124,7 +124,8 @@ func writeFuzzFile(t *testing.T, table *contract.Table, format Format, data []by
 
 // drain runs produce over src as Ingest's producer goroutine does, with a
 // consumer in place of DuckDB, and returns the well-formed rows sent and the
-// rows spilled to quarantine.
+// rows spilled to quarantine. When the producer reports the rows' keys
+// distinct (the merge then skips its duplicate query), no key may repeat.
 func drain(t *testing.T, src rowSource, table *contract.Table, cfg Config) (sent, quarantined int64, err error) {
 	sp, err := newSpill(cfg.Allocator, cfg.BatchRows)
 	if err != nil {
@@ -134,19 +135,39 @@ func drain(t *testing.T, src rowSource, table *contract.Table, cfg Config) (sent
 	ch := make(chan arrow.RecordBatch, 2)
 	done := make(chan struct{})
 	schema := loadSchema(table)
+	var keyCols []int
+	for _, k := range table.Key {
+		keyCols = append(keyCols, schema.FieldIndices(k)[0])
+	}
+	seen := map[string]int{}
 	go func() {
 		defer close(done)
 		for rec := range ch {
 			if !rec.Schema().Equal(schema) {
 				t.Errorf("record schema %s, want the load schema", rec.Schema())
 			}
+			for r := range int(rec.NumRows()) {
+				var key strings.Builder
+				for _, c := range keyCols {
+					key.WriteString(rec.Column(c).ValueStr(r) + "\x00")
+				}
+				seen[key.String()]++
+			}
 			sent += rec.NumRows()
 			rec.Release()
 		}
 	}()
-	err = produce(context.Background(), src, table, cfg, ch, sp)
+	var keys fileKeys
+	err = produce(context.Background(), src, table, cfg, ch, sp, &keys)
 	close(ch)
 	<-done
+	if err == nil && keys.distinct() {
+		for k, n := range seen {
+			if n > 1 {
+				t.Errorf("keys reported distinct, but key %q was sent %d times", k, n)
+			}
+		}
+	}
 	if ferr := sp.finish(); ferr != nil {
 		t.Fatalf("spill: %v", ferr)
 	}

@@ -222,7 +222,7 @@ func Ingest(ctx context.Context, db *DB, dir string, cfg Config) (Summary, error
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return sum, err
 	}
-	ing := &ingester{conn: conn, cfg: cfg, batchID: sum.BatchID, runID: sum.RunID}
+	ing := &ingester{conn: conn, cfg: cfg, batchID: sum.BatchID, runID: sum.RunID, merged: map[string]bool{}}
 	for _, f := range files {
 		fs, err := ing.loadFile(ctx, f)
 		if err != nil {
@@ -333,6 +333,7 @@ type ingester struct {
 	cfg     Config
 	batchID string
 	runID   int64
+	merged  map[string]bool // tables a file of this run was merged into
 }
 
 // loadFile streams the well-formed rows of one file straight into its table
@@ -358,7 +359,7 @@ func (in *ingester) loadFile(ctx context.Context, f BatchFile) (FileSummary, err
 		n.aux = aux
 		f.national = &n
 	}
-	valid, err := in.stream(ctx, f, sp)
+	valid, distinct, err := in.stream(ctx, f, sp)
 	if err != nil {
 		return fs, err
 	}
@@ -368,7 +369,10 @@ func (in *ingester) loadFile(ctx context.Context, f BatchFile) (FileSummary, err
 	fs.Read = valid + sp.quarantined + sp.void
 	fs.Quarantined = sp.quarantined
 	fs.Void = sp.void
-	m := merger{in: in, t: f.Table, file: f.Name}
+	// The rows of an earlier file of the same table in this run could share
+	// a key with this file's (findBatchFiles delivers each table once).
+	m := merger{in: in, t: f.Table, file: f.Name, distinct: distinct && !in.merged[f.Table.Name]}
+	in.merged[f.Table.Name] = true
 	if sp.quarantined+sp.notes > 0 {
 		if err := in.loadSpill(ctx, sp); err != nil {
 			return fs, fmt.Errorf("load spill of %s: %w", f.Name, err)
@@ -398,11 +402,12 @@ func (in *ingester) loadFile(ctx context.Context, f BatchFile) (FileSummary, err
 
 // stream decodes and checks f in a producer goroutine and lets DuckDB pull
 // the well-formed rows as Arrow record batches through a view straight into
-// the file's table. It returns the number of rows inserted.
-func (in *ingester) stream(ctx context.Context, f BatchFile, sp *spill) (int64, error) {
+// the file's table. It returns the number of rows inserted and whether they
+// are known to hold each key once (fileKeys.distinct).
+func (in *ingester) stream(ctx context.Context, f BatchFile, sp *spill) (int64, bool, error) {
 	src, err := openSource(f, in.cfg)
 	if err != nil {
-		return 0, &BatchError{File: f.Name, Err: err}
+		return 0, false, &BatchError{File: f.Name, Err: err}
 	}
 	defer src.close()
 
@@ -412,12 +417,13 @@ func (in *ingester) stream(ctx context.Context, f BatchFile, sp *spill) (int64, 
 	var (
 		wg      sync.WaitGroup
 		prodErr error
+		keys    fileKeys
 	)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(ch)
-		prodErr = produce(pctx, src, f.Table, in.cfg, ch, sp)
+		prodErr = produce(pctx, src, f.Table, in.cfg, ch, sp, &keys)
 	}()
 	finish := func() error {
 		cancel()
@@ -435,7 +441,7 @@ func (in *ingester) stream(ctx context.Context, f BatchFile, sp *spill) (int64, 
 	defer rdr.Release()
 	release, err := in.registerView(rdr, "ingest_src")
 	if err != nil {
-		return 0, errors.Join(err, finish())
+		return 0, false, errors.Join(err, finish())
 	}
 	cols := columnList(f.Table, "")
 	res, err := in.conn.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (%s, batch_id, run_id, row_hash, extra, src_line)
@@ -443,12 +449,13 @@ func (in *ingester) stream(ctx context.Context, f BatchFile, sp *spill) (int64, 
 	ferr := finish()
 	release()
 	if ferr != nil {
-		return 0, ferr
+		return 0, false, ferr
 	}
 	if err != nil {
-		return 0, fmt.Errorf("load %s: %w", f.Name, err)
+		return 0, false, fmt.Errorf("load %s: %w", f.Name, err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	return n, keys.distinct(), err
 }
 
 // registerView exposes an Arrow record reader to SQL on the pinned connection.
@@ -486,12 +493,13 @@ func (in *ingester) loadSpill(ctx context.Context, sp *spill) error {
 
 // produce reads every row of src and checks it: well-formed rows go to ch as
 // record batches, malformed rows and data-quality notes to the spill.
-func produce(ctx context.Context, src rowSource, t *contract.Table, cfg Config, ch chan<- arrow.RecordBatch, sp *spill) (err error) {
-	p := &producer{ctx: ctx, t: t, cfg: cfg, ch: ch, sp: sp, sb: newStageBuilder(cfg.Allocator, t), chk: newChecker(t, cfg)}
+// The key orders of the producer's builders go to keys.
+func produce(ctx context.Context, src rowSource, t *contract.Table, cfg Config, ch chan<- arrow.RecordBatch, sp *spill, keys *fileKeys) (err error) {
+	p := &producer{ctx: ctx, t: t, cfg: cfg, ch: ch, sp: sp, keys: keys, sb: newStageBuilder(cfg.Allocator, t), chk: newChecker(t, cfg)}
 	if ns, ok := src.(*nationalSource); ok {
 		p.chk.rename = ns.fieldOf
 	}
-	defer p.sb.release()
+	defer p.release()
 	if as, ok := src.(*arrowSource); ok {
 		// arrow-go's readers, and the arrays they return from a corrupt
 		// file, may panic where they should return an error.
@@ -529,13 +537,20 @@ func produce(ctx context.Context, src rowSource, t *contract.Table, cfg Config, 
 }
 
 type producer struct {
-	ctx context.Context
-	t   *contract.Table
-	cfg Config
-	ch  chan<- arrow.RecordBatch
-	sp  *spill
-	sb  *stageBuilder
-	chk *checker
+	ctx  context.Context
+	t    *contract.Table
+	cfg  Config
+	ch   chan<- arrow.RecordBatch
+	sp   *spill
+	keys *fileKeys
+	sb   *stageBuilder
+	chk  *checker
+}
+
+// release reports the builder's key order and frees it.
+func (p *producer) release() {
+	p.keys.add(&p.sb.keys)
+	p.sb.release()
 }
 
 func (p *producer) send(rec arrow.RecordBatch) error {
@@ -700,6 +715,9 @@ type merger struct {
 	in   *ingester
 	t    *contract.Table
 	file string
+	// distinct: this run's rows of the table are known to hold each key
+	// once (fileKeys.distinct), so step 1 of run has nothing to find.
+	distinct bool
 }
 
 func (m *merger) exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -792,12 +810,19 @@ func (m *merger) run(ctx context.Context, fs *FileSummary, inserted int64) error
 
 	// 1. The same key twice in one file: an identical repeat is unchanged; a
 	// different one is ambiguous and quarantined (the first row stands).
+	// The grouped count is skipped when the keys came in strictly
+	// increasing order: inside the batch's transaction it cost 2.0–2.7 s of
+	// the 4.1 M fee lines of 100 k persons.
 	keys := strings.Join(quoteAll(m.t.Key), ", ")
-	// (A grouped count runs on every thread; count(DISTINCT) on one.)
-	dupKeys, err := m.count(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM %s s WHERE %s GROUP BY %s HAVING count(*) > 1)`,
-		table, m.newRows("s"), keys))
-	if err != nil {
-		return fmt.Errorf("find duplicate keys: %w", err)
+	var dupKeys int64
+	if !m.distinct {
+		// (A grouped count runs on every thread; count(DISTINCT) on one.)
+		var err error
+		dupKeys, err = m.count(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM %s s WHERE %s GROUP BY %s HAVING count(*) > 1)`,
+			table, m.newRows("s"), keys))
+		if err != nil {
+			return fmt.Errorf("find duplicate keys: %w", err)
+		}
 	}
 	if dupKeys > 0 {
 		q, u, err := m.duplicates(ctx, keys)

@@ -47,14 +47,14 @@ func (p *producer) blocks(run blockRun) error {
 	full := make(chan *vecBlock, workers)
 	g, ctx := errgroup.WithContext(p.ctx)
 	for range workers {
-		w := &producer{ctx: ctx, t: p.t, cfg: p.cfg, ch: p.ch, sp: p.sp, sb: newStageBuilder(p.cfg.Allocator, p.t), chk: newChecker(p.t, p.cfg)}
+		w := &producer{ctx: ctx, t: p.t, cfg: p.cfg, ch: p.ch, sp: p.sp, keys: p.keys, sb: newStageBuilder(p.cfg.Allocator, p.t), chk: newChecker(p.t, p.cfg)}
 		w.chk.rename = p.chk.rename
 		var prepare func(w *producer, b *vecBlock) error
 		if run.prepare != nil {
 			prepare = run.prepare()
 		}
 		g.Go(func() error {
-			defer w.sb.release()
+			defer w.release()
 			for b := range full {
 				if prepare != nil {
 					if err := prepare(w, b); err != nil {
