@@ -58,7 +58,8 @@ type EvalReport struct {
 	// DecoysFlagged counts, per trap of decoys.csv next to the labels, the
 	// decoy subjects that were flagged in a family they are a decoy for.
 	DecoysFlagged map[string]int `json:"decoys_flagged,omitempty"`
-	// Misses lists up to 20 unfound labels per family, for inspection.
+	// Misses lists the first 20 unfound labels per family (by subject id),
+	// for inspection.
 	Misses map[string][]string `json:"misses"`
 	// Rules is the flag share of every rule of the scan against its
 	// population, and Alarms the calibration alarms the scan raised.
@@ -131,9 +132,7 @@ func Eval(ctx context.Context, db *sql.DB, labelsPath string, minScore float64) 
 					fs.TP++
 				} else {
 					fs.FN++
-					if len(rep.Misses[fam]) < 20 {
-						rep.Misses[fam] = append(rep.Misses[fam], k.subjectID+" "+variants[k])
-					}
+					rep.Misses[fam] = append(rep.Misses[fam], k.subjectID+" "+variants[k])
 				}
 			}
 		}
@@ -172,8 +171,11 @@ func Eval(ctx context.Context, db *sql.DB, labelsPath string, minScore float64) 
 		ds.Precision = ratio(ds.TP, ds.Flags)
 		rep.Detectors[d] = ds
 	}
-	for _, m := range rep.Misses {
+	// The first 20 in order, not the first 20 a map gave: the same data
+	// gives the same report.
+	for fam, m := range rep.Misses {
 		sort.Strings(m)
+		rep.Misses[fam] = m[:min(len(m), 20)]
 	}
 	if rep.DecoysFlagged, err = decoysFlagged(filepath.Join(filepath.Dir(labelsPath), "decoys.csv"), flagged, labels); err != nil {
 		return rep, err
