@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,7 +32,9 @@ func newBenchCmd() *cobra.Command {
 		Long: `Generates one fixture batch, writes it as CSV and Parquet, then loads each
 into a fresh database file twice: with medaudit ingest (decode, validate,
 Arrow, deduplicate, quarantine) and with DuckDB's native reader straight into
-the same tables (no checks). Prints rows/s of each and the ratio.
+the same tables (no checks). Prints rows/s of each and the ratio, and
+every run's seconds: on a noisy machine the spread shows how far the best
+can be trusted.
 With --dir, benches that batch folder as it is instead (any format DuckDB
 reads; a national extract file is read natively into a table of its own).
 Rows/s of both loaders count the files' rows as DuckDB reads them; the
@@ -76,6 +80,7 @@ ratio is DuckDB's best seconds over medaudit's best seconds.`,
 				}
 				fmt.Fprintf(os.Stderr, "%-8s rows=%d  medaudit ingest %10d rows/s (%.2f s)   duckdb native %10d rows/s (%.2f s)   ratio %.2f\n",
 					c.name, r.Rows, r.IngestRate, r.IngestSecs, r.NativeRate, r.NativeSecs, r.Ratio)
+				fmt.Fprintf(os.Stderr, "%-8s runs (s, in order): medaudit %s   duckdb %s\n", "", secondsList(r.IngestRuns), secondsList(r.NativeRuns))
 				results[c.name] = r
 			}
 			return printJSON(cmd, results)
@@ -90,14 +95,17 @@ ratio is DuckDB's best seconds over medaudit's best seconds.`,
 	return cmd
 }
 
-// benchResult is the best of several runs of each loader on one batch.
+// benchResult is the best of several runs of each loader on one batch,
+// with every run's seconds in the order they ran (the loaders alternate).
 type benchResult struct {
-	Rows       int64   `json:"rows"` // input rows, as DuckDB's reader counts them
-	IngestSecs float64 `json:"ingest_seconds"`
-	NativeSecs float64 `json:"native_seconds"`
-	IngestRate int64   `json:"ingest_rows_per_sec"`
-	NativeRate int64   `json:"native_rows_per_sec"`
-	Ratio      float64 `json:"ratio"` // native seconds / ingest seconds
+	Rows       int64     `json:"rows"` // input rows, as DuckDB's reader counts them
+	IngestSecs float64   `json:"ingest_seconds"`
+	NativeSecs float64   `json:"native_seconds"`
+	IngestRate int64     `json:"ingest_rows_per_sec"`
+	NativeRate int64     `json:"native_rows_per_sec"`
+	Ratio      float64   `json:"ratio"` // native seconds / ingest seconds
+	IngestRuns []float64 `json:"ingest_runs_seconds"`
+	NativeRuns []float64 `json:"native_runs_seconds"`
 }
 
 // benchBatch loads dir repeat times with each loader, alternating, and keeps
@@ -115,6 +123,11 @@ func benchBatch(ctx context.Context, path, dir string, repeat int, memory string
 				r.Rows = n
 			}
 			best[i] = min(best[i], secs)
+			if native {
+				r.NativeRuns = append(r.NativeRuns, round3(secs))
+			} else {
+				r.IngestRuns = append(r.IngestRuns, round3(secs))
+			}
 		}
 	}
 	r.IngestSecs, r.NativeSecs = round3(best[0]), round3(best[1])
@@ -124,6 +137,15 @@ func benchBatch(ctx context.Context, path, dir string, repeat int, memory string
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// secondsList renders seconds to hundredths, space-separated.
+func secondsList(secs []float64) string {
+	parts := make([]string, len(secs))
+	for i, s := range secs {
+		parts[i] = strconv.FormatFloat(s, 'f', 2, 64)
+	}
+	return strings.Join(parts, " ")
+}
 
 // loadOnce loads dir into a fresh database file and returns rows and seconds.
 func loadOnce(ctx context.Context, path, dir string, native bool, memory string) (int64, float64, error) {
