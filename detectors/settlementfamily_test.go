@@ -79,7 +79,45 @@ func TestSettlementRecomputeDiff(t *testing.T) {
 			}
 			seAmounts(b, 0, r.Total, r.Fund, r.Account, r.Cash)
 		}, not: []string{"S001", "S009"}},
+		{name: "a refund of a capped first admission gives its fund back", change: func(b pipelinetest.Batch) {
+			seRefundedFirst(t, b, "2025-01-09 10:00:00")
+		}, not: []string{"S001", "S009"}},
+		{name: "a refund dated after the second admission gives nothing back to it", change: func(b pipelinetest.Batch) {
+			seRefundedFirst(t, b, "2025-03-10 10:00:00")
+		}, want: []string{"S001"}, not: []string{"S009"}, evidence: []string{"年度封顶线"}},
 	})
+}
+
+// seRefundedFirst gives P001 a first admission, S009, whose fund reaches
+// the year's cap, refunded in part (a refund swipe) at refundAt, and
+// settles S001 as the second admission of a year in which S009's fund and
+// account payment were given back: right when the refund comes before
+// S001, else the cap leaves S001 no fund.
+func seRefundedFirst(t *testing.T, b pipelinetest.Batch, refundAt string) {
+	t.Helper()
+	impAdd(b, "settlements", 0, map[string]string{"settlement_id": "S009", "admitted_at": "2025-01-06 09:00:00",
+		"discharged_at": "2025-01-08 10:00:00", "settled_at": "2025-01-08 10:30:00"})
+	impAdd(b, "fee_items", 2, map[string]string{"item_id": "F009", "settlement_id": "S009", "charged_at": "2025-01-07 10:00:00",
+		"unit_price": "400000.0000", "amount": "400000.00"})
+	first := settlement.Claim{InsuredRegion: "611002", TreatmentRegion: "330106", InsuranceType: "employee", Retiree: true,
+		VisitType: "inpatient", HospitalLevel: 3, Registration: "relocated_retiree", NthAdmission: 1,
+		Lines: []settlement.Line{{Class: "A", Quantity: 10_000, UnitPrice: 4_000_000_000, Amount: 40_000_000}}, AccountBalance: 300_000}
+	r0 := seSettle(t, first)
+	if !r0.CapHit {
+		t.Fatalf("the first admission should reach the annual cap: %+v", r0)
+	}
+	seAmounts(b, len(b["settlements"])-1, r0.Total, r0.Fund, r0.Account, r0.Cash)
+	impAdd(b, "card_swipes", 0, map[string]string{"swipe_id": "W009R", "swiped_at": refundAt, "amount": "-100.00",
+		"kind": "refund", "settlement_id": "S009"})
+	second := seClaim("relocated_retiree")
+	second.NthAdmission = 2
+	r := seSettle(t, second)
+	capped := second
+	capped.FundUsedYTD, capped.AccountBalance = r0.Fund, second.AccountBalance-r0.Account
+	if rc := seSettle(t, capped); rc.Fund == r.Fund {
+		t.Fatalf("the cap should change the second admission's fund: %s either way", r.Fund)
+	}
+	seAmounts(b, 0, r.Total, r.Fund, r.Account, r.Cash)
 }
 
 func TestSettlementWrongKind(t *testing.T) {
