@@ -22,9 +22,11 @@
 -- treatment area covers the institution's region, filed no later than the
 -- settlement at discharge, not expired before admission). fund is 统筹
 -- (hifp_pay) when the settlement gives its fund parts (other_funds the
--- rest), else fund_paid. refunds_us are the times of the refund swipes of
--- the subject settlement, in epoch microseconds. bad (bad_w) marks a claim
--- with a line the engine rejects. Runs as is in the DuckDB CLI.
+-- rest), else fund_paid. recompute_refunds has the times of the refund
+-- swipes of a claim's subject settlement, in epoch microseconds; the
+-- stream joins them, and the institution's name and level, to the claims
+-- (settlement_recompute_stream.sql). bad (bad_w) marks a claim with a line
+-- the engine rejects. Runs as is in the DuckDB CLI.
 CREATE OR REPLACE TEMP TABLE recompute_parts AS
 -- (NOT MATERIALIZED: each part below reads the settlements of its visit
 -- types; materialising vis for both cost more at 1 M persons, 6.2 s
@@ -145,13 +147,17 @@ GROUP BY settlement_id;
 -- (settlementfamily_recompute.go). Read as is, each bucket runs the joins
 -- over every claim again: 0.65 s for 2 buckets at 100 k persons against
 -- 0.5 s to store and 0.4 s to read, but 27.4 s for 14 buckets at 1 M
--- against 10.3 + 5.3 s. The narrow per-claim facts (line sums,
--- registration, refunds; integer keys) are joined first, and then with
--- the wide claims, so that the hash table is built from the narrow rows.
+-- against 10.3 + 5.3 s. The refunds (few claims have any) and the
+-- institution's name and level are left to the stream: stored here, they
+-- widened every row the shard order sorts (at 1 M persons the stored
+-- claims and their stream took 12.3–14.9 s with them, 11.8–13.7 s
+-- without). The narrow per-claim facts (line sums, registration; integer
+-- keys) are joined first, and then with the wide claims, so that the hash
+-- table is built from the narrow rows.
 -- recompute_parts carries the few facts of the claim's first settlement
 -- the claim needs (institution, regions, emergency), so that the
 -- settlements are read once (joining them again by rowid cost 4 s at 1 M
--- persons); the person's and the institution's facts are joined here (all
+-- persons); the person's facts are joined here (all
 -- the claim's facts in recompute_parts and a wide claims table at once
 -- spilled gigabytes past the 2 GB limit at 1 M persons).
 CREATE OR REPLACE TEMP VIEW recompute_claims_all AS
@@ -160,8 +166,8 @@ WITH facts AS (
     FROM recompute_claim_sums l
     FULL JOIN recompute_cov c USING (claim_no)
 )
-SELECT hash(v.person_id) % 4096 AS shard, v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code, i.name AS org_name,
-       i.level::BIGINT AS org_level, v.visit_type, v.insured_region,
+SELECT hash(v.person_id) % 4096 AS shard, v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code,
+       v.visit_type, v.insured_region,
        v.treatment_region, p.insurance_type, coalesce(p.retiree, false) AS retiree,
        coalesce((p.account_balance * 100)::BIGINT, 0) AS balance0, v.emergency,
        coalesce(l.reg_kind, '') AS reg_kind, coalesce(l.reg_used, '') AS reg_used,
@@ -171,11 +177,8 @@ SELECT hash(v.person_id) % 4096 AS shard, v.claim_id, v.person_id, v.stay_id, v.
        coalesce(l.own, 0)::BIGINT AS own, coalesce(l.pre, 0)::BIGINT AS pre,
        coalesce(l.own_w, 0)::BIGINT AS own_w, coalesce(l.pre_w, 0)::BIGINT AS pre_w,
        coalesce(l.line_steps, 0) AS line_steps, coalesce(l.mismatched, 0) AS mismatched,
-       coalesce(l.bad, false) AS bad, coalesce(l.bad_w, false) AS bad_w,
-       coalesce(r.refunds_us, []) AS refunds_us
+       coalesce(l.bad, false) AS bad, coalesce(l.bad_w, false) AS bad_w
 FROM recompute_parts v
 JOIN persons p ON p.person_id = v.person_id
-JOIN institutions i ON i.org_code = v.org_code
 LEFT JOIN facts l USING (claim_no)
-LEFT JOIN recompute_refunds r USING (claim_id)
 WHERE v.part_no = 1;
