@@ -26,8 +26,9 @@ import (
 // registration kind and emergencies, points, factor and advance self-pay
 // reductions, dated policy versions (the shifted profile's policy file)
 // and insured regions without a policy, which are not recomputed, and
-// registered claims without fee lines. Many person buckets give what one
-// gives.
+// registered claims without fee lines. Many person buckets (the claims
+// stored in shard order) give what one gives (the claims read from their
+// view).
 func TestRecomputeMatchesSettle(t *testing.T) {
 	ctx := context.Background()
 	seen := map[string]bool{}
@@ -78,6 +79,9 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer run.close()
+			if run.stored != "VIEW" {
+				t.Fatalf("%d claims in %d buckets are stored as a %s, not read from their view", run.claims, run.buckets(), run.stored)
+			}
 			var claims []*recomputed
 			if err := run.stream(ctx, func(r *recomputed) error {
 				c := *r
@@ -188,6 +192,16 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 			old := recomputeClaimsPerBucket
 			defer func() { recomputeClaimsPerBucket = old }()
 			recomputeClaimsPerBucket = all/7 + 1
+			stored, err := openRecompute(ctx, db, ps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.stored != "TABLE" || stored.claims != all {
+				t.Fatalf("%d claims in %d buckets: a %s of %d claims", all, stored.buckets(), stored.stored, stored.claims)
+			}
+			if err := stored.close(); err != nil {
+				t.Fatal(err)
+			}
 			i := 0
 			if err := run.stream(ctx, func(r *recomputed) error {
 				i++
