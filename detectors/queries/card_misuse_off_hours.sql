@@ -3,7 +3,9 @@
 -- org's own swipes: an org with at least night_share_open of its swipes at
 -- night is treated as open 24 h. Hospitals (emergency departments) are not
 -- judged. Subject: the card. Runs as is in the DuckDB CLI.
-WITH sw AS (
+-- (sw NOT MATERIALIZED: its two readers each read the swipes' table, 0.64–0.65 s
+-- of CPU at 1 M persons against 0.89–0.93 s materialised)
+WITH sw AS NOT MATERIALIZED (
     SELECT w.swipe_id, w.card_no, w.person_id, w.org_code, w.swiped_at, w.kind, w.amount, w.settlement_id,
            hour(w.swiped_at) >= CAST(coalesce(getvariable('night_from_hour'), 22) AS INTEGER)
              OR hour(w.swiped_at) < CAST(coalesce(getvariable('night_to_hour'), 7) AS INTEGER) AS night
