@@ -4,9 +4,11 @@
 -- hospital's other stays are normally active (per-hospital self-baseline, so
 -- a psychiatric hospital's low intensity or an HIS that posts every charge at
 -- discharge is normal for itself). 出院带药 lines do not count as activity.
--- Runs as is in the DuckDB CLI.
+-- The stays' days are keyed by the stay's rowid, not its id: an integer key
+-- groups, joins and partitions faster (1 M persons: the rule's CPU 7.4–8.0 →
+-- 6.0 s). Runs as is in the DuckDB CLI.
 WITH stays AS (
-    SELECT s.settlement_id, s.person_id, s.org_code, s.admitted_at, s.discharged_at, s.diagnosis_code, s.med_type,
+    SELECT s.rowid AS srow, s.settlement_id, s.person_id, s.org_code, s.admitted_at, s.discharged_at, s.diagnosis_code, s.med_type,
            s.fund_paid + s.account_paid AS at_risk,
            date_diff('day', s.admitted_at::DATE, s.discharged_at::DATE) + 1 AS los
     FROM settlements s
@@ -15,35 +17,35 @@ WITH stays AS (
       AND coalesce(s.med_type, '') <> '28'
 ),
 active AS (
-    SELECT DISTINCT f.settlement_id, f.charged_at::DATE AS d
+    SELECT DISTINCT st.srow, f.charged_at::DATE AS d
     FROM fee_items f JOIN stays st USING (settlement_id)
     WHERE f.category IN ('drug', 'exam', 'lab', 'treatment', 'surgery')
       AND NOT coalesce(f.dscg_tkdrug_flag, false)
 ),
 stay_days AS (
-    SELECT st.settlement_id, st.org_code,
+    SELECT st.srow, st.org_code,
            unnest(generate_series(st.admitted_at::DATE + 1, st.discharged_at::DATE - 1, INTERVAL 1 DAY))::DATE AS d
     FROM stays st
 ),
 days AS (
-    SELECT sd.settlement_id, sd.org_code, sd.d, a.d IS NULL AS idle
-    FROM stay_days sd LEFT JOIN active a ON a.settlement_id = sd.settlement_id AND a.d = sd.d
+    SELECT sd.srow, sd.org_code, sd.d, a.d IS NULL AS idle
+    FROM stay_days sd LEFT JOIN active a ON a.srow = sd.srow AND a.d = sd.d
 ),
 runs AS (
-    SELECT settlement_id, org_code, d, idle,
-           row_number() OVER (PARTITION BY settlement_id ORDER BY d) -
-           row_number() OVER (PARTITION BY settlement_id, idle ORDER BY d) AS grp
+    SELECT srow, org_code, d, idle,
+           row_number() OVER (PARTITION BY srow ORDER BY d) -
+           row_number() OVER (PARTITION BY srow, idle ORDER BY d) AS grp
     FROM days
 ),
 per_stay AS (
-    SELECT settlement_id, any_value(org_code) AS org_code, count(*) AS full_days,
+    SELECT srow, any_value(org_code) AS org_code, count(*) AS full_days,
            count(*) FILTER (WHERE idle) AS idle_days
-    FROM days GROUP BY settlement_id
+    FROM days GROUP BY srow
 ),
 longest AS (
-    SELECT settlement_id, max(n) AS max_run
-    FROM (SELECT settlement_id, grp, count(*) AS n FROM runs WHERE idle GROUP BY settlement_id, grp)
-    GROUP BY settlement_id
+    SELECT srow, max(n) AS max_run
+    FROM (SELECT srow, grp, count(*) AS n FROM runs WHERE idle GROUP BY srow, grp)
+    GROUP BY srow
 ),
 hosp AS (
     SELECT org_code, median(idle_days / full_days) AS med_share, count(*) AS stays
@@ -51,7 +53,7 @@ hosp AS (
 ),
 hits AS (
     SELECT st.*, p.full_days, p.idle_days, p.idle_days / p.full_days AS share, l.max_run, h.med_share, h.stays AS hosp_stays
-    FROM per_stay p JOIN stays st USING (settlement_id) JOIN longest l USING (settlement_id) JOIN hosp h ON h.org_code = p.org_code
+    FROM per_stay p JOIN stays st USING (srow) JOIN longest l USING (srow) JOIN hosp h ON h.org_code = p.org_code
     WHERE p.idle_days / p.full_days >= coalesce(getvariable('min_idle_share'), 0.5)
       AND l.max_run >= coalesce(getvariable('min_idle_run_days'), 3)
       AND p.idle_days / p.full_days - h.med_share >= coalesce(getvariable('min_margin_over_hospital'), 0.3)
