@@ -5,7 +5,7 @@
 -- orgs of the same kind in Go: a few bulk purchases do not move it). Runs as
 -- is in the DuckDB CLI.
 WITH lines AS (
-    SELECT s.org_code, i.name AS org_name, i.kind AS org_kind, f.item_code, f.item_name, f.quantity, s.settlement_id,
+    SELECT s.org_code, f.item_code, f.item_name, f.quantity, s.rowid AS srow,
            (f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4) AS insured
     FROM fee_items f
     JOIN settlements s ON s.settlement_id = f.settlement_id
@@ -15,19 +15,19 @@ WITH lines AS (
 -- the items and the org's baskets in one grouped pass (grouping sets): two
 -- readers of lines would make DuckDB materialize every drug line first
 grouped AS (
-    SELECT org_code, item_code, grouping(item_code) AS org_row, any_value(org_name) AS org_name, any_value(org_kind) AS org_kind,
+    SELECT org_code, item_code, grouping(item_code) AS org_row,
            any_value(item_name) AS item_name, sum(insured) AS insured, sum(quantity) AS qty, count(*) AS lines,
-           count(DISTINCT settlement_id) AS baskets
+           count(DISTINCT srow) AS baskets
     FROM lines GROUP BY GROUPING SETS ((org_code, item_code), (org_code))
 ),
 per_item AS (
-    SELECT org_code, org_name, org_kind, item_code, item_name, insured, qty, lines, baskets FROM grouped WHERE org_row = 0
+    SELECT org_code, item_code, item_name, insured, qty, lines, baskets FROM grouped WHERE org_row = 0
 ),
 org_baskets AS (
     SELECT org_code, baskets AS org_baskets FROM grouped WHERE org_row = 1
 )
-SELECT org_code, org_name, org_kind, item_code, item_name, insured::DOUBLE AS insured,
+SELECT org_code, i.name AS org_name, i.kind AS org_kind, item_code, item_name, insured::DOUBLE AS insured,
        sum(insured) OVER (PARTITION BY org_code)::DOUBLE AS org_insured, qty::DOUBLE AS qty, lines,
        baskets, ob.org_baskets, insured::DECIMAL(18,2)::VARCHAR AS insured_yuan
-FROM per_item JOIN org_baskets ob USING (org_code)
+FROM per_item JOIN org_baskets ob USING (org_code) JOIN institutions i USING (org_code)
 ORDER BY org_code, item_code
