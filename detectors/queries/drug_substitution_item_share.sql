@@ -5,7 +5,7 @@
 -- orgs of the same kind in Go: a few bulk purchases do not move it). Runs as
 -- is in the DuckDB CLI.
 WITH lines AS (
-    SELECT s.org_code, f.item_code, f.item_name, f.quantity, s.rowid AS srow,
+    SELECT s.org_code, f.item_code, f.quantity, s.rowid AS srow,
            (f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4) AS insured
     FROM fee_items f
     JOIN settlements s ON s.settlement_id = f.settlement_id
@@ -16,12 +16,16 @@ WITH lines AS (
 -- readers of lines would make DuckDB materialize every drug line first
 grouped AS (
     SELECT org_code, item_code, grouping(item_code) AS org_row,
-           any_value(item_name) AS item_name, sum(insured) AS insured, sum(quantity) AS qty, count(*) AS lines,
+           sum(insured) AS insured, sum(quantity) AS qty, count(*) AS lines,
            count(DISTINCT srow) AS baskets
     FROM lines GROUP BY GROUPING SETS ((org_code, item_code), (org_code))
 ),
 per_item AS (
-    SELECT org_code, item_code, item_name, insured, qty, lines, baskets FROM grouped WHERE org_row = 0
+    SELECT org_code, item_code, insured, qty, lines, baskets FROM grouped WHERE org_row = 0
+),
+-- the drug's name as billed, from the scan's monthly drug lines
+names AS (
+    SELECT org_code, item_code, any_value(item_name) AS item_name FROM drug_lines_monthly WHERE pos_total GROUP BY ALL
 ),
 org_baskets AS (
     SELECT org_code, baskets AS org_baskets FROM grouped WHERE org_row = 1
@@ -29,5 +33,5 @@ org_baskets AS (
 SELECT org_code, i.name AS org_name, i.kind AS org_kind, item_code, item_name, insured::DOUBLE AS insured,
        sum(insured) OVER (PARTITION BY org_code)::DOUBLE AS org_insured, qty::DOUBLE AS qty, lines,
        baskets, ob.org_baskets, insured::DECIMAL(18,2)::VARCHAR AS insured_yuan
-FROM per_item JOIN org_baskets ob USING (org_code) JOIN institutions i USING (org_code)
+FROM per_item JOIN org_baskets ob USING (org_code) JOIN institutions i USING (org_code) JOIN names n USING (org_code, item_code)
 ORDER BY org_code, item_code
