@@ -11,22 +11,22 @@ WITH dx_list AS (
     SELECT prefix, name AS dx_name FROM ref_diagnosis_list WHERE list = 'low_indication'
 ),
 stays AS (
-    SELECT s.settlement_id, s.person_id, s.org_code, s.admitted_at, s.discharged_at, s.diagnosis_code, s.med_type,
+    SELECT s.rowid AS srow, s.settlement_id, s.person_id, s.org_code, s.admitted_at, s.discharged_at, s.diagnosis_code, s.med_type,
            s.fund_paid + s.account_paid AS at_risk,
            date_diff('day', s.admitted_at::DATE, s.discharged_at::DATE) + 1 AS los
     FROM settlements s
     WHERE s.visit_type = 'inpatient' AND s.discharged_at IS NOT NULL
       AND date_diff('day', s.admitted_at::DATE, s.discharged_at::DATE) + 1 >= CAST(coalesce(getvariable('min_los_days'), 5) AS INTEGER)
 ),
-treated AS (
-    SELECT f.settlement_id, count(DISTINCT f.charged_at::DATE) AS treated_days
+treated AS (   -- (by the stay's rowid: an integer key groups faster than its id)
+    SELECT st.srow, count(DISTINCT f.charged_at::DATE) AS treated_days
     FROM fee_items f JOIN stays st USING (settlement_id)
     WHERE f.category IN ('drug', 'treatment', 'surgery') AND NOT coalesce(f.dscg_tkdrug_flag, false)
-    GROUP BY f.settlement_id
+    GROUP BY st.srow
 ),
 per_stay AS (
     SELECT st.*, coalesce(t.treated_days, 0) AS treated_days, coalesce(t.treated_days, 0) / st.los AS treated_share
-    FROM stays st LEFT JOIN treated t USING (settlement_id)
+    FROM stays st LEFT JOIN treated t USING (srow)
 ),
 hosp AS (
     SELECT org_code, median(treated_share) AS med_share, count(*) AS stays FROM per_stay GROUP BY org_code

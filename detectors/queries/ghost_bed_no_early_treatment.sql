@@ -15,16 +15,16 @@ WITH stays AS (
       AND coalesce(s.med_type, '') <> '28'
       AND s.discharged_at > s.admitted_at + to_hours(CAST(coalesce(getvariable('window_hours'), 48) + 24 AS INTEGER))
 ),
-clinical AS (
+clinical AS (   -- (the clinical lines only, filtered as they are read: a stay without any has
+                --  none of the three; 1 M persons: the rule's CPU 4.7–5.9 → 3.5–3.7 s)
     SELECT st.settlement_id,
-           min(f.charged_at) FILTER (WHERE f.category IN ('drug', 'exam', 'lab', 'treatment', 'surgery')
-                                     AND f.charged_at >= st.admitted_at) AS first_clinical,
-           count(*) FILTER (WHERE f.category IN ('drug', 'exam', 'lab', 'treatment', 'surgery')
-                            AND f.charged_at >= st.admitted_at - to_hours(CAST(coalesce(getvariable('pre_admission_hours'), 24) AS INTEGER))
+           min(f.charged_at) FILTER (WHERE f.charged_at >= st.admitted_at) AS first_clinical,
+           count(*) FILTER (WHERE f.charged_at >= st.admitted_at - to_hours(CAST(coalesce(getvariable('pre_admission_hours'), 24) AS INTEGER))
                             AND f.charged_at < st.admitted_at + to_hours(CAST(coalesce(getvariable('window_hours'), 48) AS INTEGER))
                             AND NOT coalesce(f.dscg_tkdrug_flag, false)) AS early_lines,
            count(*) FILTER (WHERE f.category = 'surgery') AS surgery_lines
     FROM fee_items f JOIN inpatient_stay_parts p USING (settlement_id) JOIN stays st ON st.settlement_id = p.stay_id
+    WHERE f.category IN ('drug', 'exam', 'lab', 'treatment', 'surgery')
     GROUP BY st.settlement_id
 ),
 per_stay AS (

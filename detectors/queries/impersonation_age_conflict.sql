@@ -13,11 +13,18 @@ WITH vis AS (   -- what the checks read of every settlement (the rest only for t
            p.sex = 2 AND date_sub('year', p.birth_date, s.admitted_at::DATE) BETWEEN 12 AND 55 AS mother
     FROM settlements s JOIN persons p USING (person_id)
 ),
+-- the rules of each diagnosis category the settlements name: the settlements
+-- then join them on the category (a hash join), not on its range (a range
+-- join over every settlement; 1 M persons: the rule's CPU 3.7–4.9 → 3.2–3.3 s)
+cat_rules AS (
+    SELECT c.cat, r.* FROM (SELECT DISTINCT upper(substr(diagnosis_code, 1, 3)) AS cat FROM settlements) c
+    JOIN ref_diagnosis_rule r ON c.cat BETWEEN r.cat_from AND r.cat_to
+),
 dx AS (
     SELECT v.settlement_id, r.name AS range_name, coalesce(d.name, r.name) AS dx_name, r.min_age, r.max_age,
            CASE WHEN v.age < r.min_age THEN r.min_age - v.age ELSE v.age - r.max_age END AS years_off
     FROM vis v
-    JOIN ref_diagnosis_rule r ON upper(substr(v.diagnosis_code, 1, 3)) BETWEEN r.cat_from AND r.cat_to
+    JOIN cat_rules r ON r.cat = upper(substr(v.diagnosis_code, 1, 3))
     LEFT JOIN ref_diagnosis d ON d.code = v.diagnosis_code
     WHERE (v.age < r.min_age OR v.age > r.max_age) AND NOT (r.newborn AND v.mother)
 ),
