@@ -3,19 +3,21 @@
 -- transitions are common (at least adjacent_min_cards distinct cards: a
 -- hospital and the pharmacy in the same building) are treated as adjacent
 -- and left out. Subject: the card. Runs as is in the DuckDB CLI.
-WITH sw AS (
-    SELECT swipe_id, card_no, person_id, org_code, swiped_at, kind, amount, settlement_id,
+WITH sw AS (   -- narrow: the window sorts the keys and the table's rowid; the rapid swipes' other columns join after
+               -- (1 M persons: the rule's CPU 3.5 → 2.3–2.7 s)
+    SELECT rowid AS rid, swipe_id, card_no, org_code, swiped_at,
            lag(org_code) OVER w AS prev_org, lag(swiped_at) OVER w AS prev_at, lag(swipe_id) OVER w AS prev_id
     FROM card_swipes
     WHERE kind IN ('purchase', 'settlement') AND amount > 0
     WINDOW w AS (PARTITION BY card_no ORDER BY swiped_at, swipe_id)
 ),
 rapid AS (
-    SELECT *, least(org_code, prev_org) AS org_a, greatest(org_code, prev_org) AS org_b,
-           date_diff('second', prev_at, swiped_at) / 60.0 AS gap_minutes
-    FROM sw
-    WHERE prev_org IS NOT NULL AND prev_org <> org_code
-      AND swiped_at < prev_at + to_minutes(CAST(coalesce(getvariable('gap_minutes'), 30) AS BIGINT))
+    SELECT s.swipe_id, s.card_no, w.person_id, s.org_code, s.swiped_at, w.kind, w.amount, w.settlement_id, s.prev_org, s.prev_at, s.prev_id,
+           least(s.org_code, s.prev_org) AS org_a, greatest(s.org_code, s.prev_org) AS org_b,
+           date_diff('second', s.prev_at, s.swiped_at) / 60.0 AS gap_minutes
+    FROM sw s JOIN card_swipes w ON w.rowid = s.rid
+    WHERE s.prev_org IS NOT NULL AND s.prev_org <> s.org_code
+      AND s.swiped_at < s.prev_at + to_minutes(CAST(coalesce(getvariable('gap_minutes'), 30) AS BIGINT))
 ),
 pairs AS (
     SELECT org_a, org_b, count(DISTINCT card_no) AS cards FROM rapid GROUP BY ALL

