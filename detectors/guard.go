@@ -169,17 +169,41 @@ func newCounts() *cellCounts {
 }
 
 // countPopulation counts a population's subjects per cell and institution.
+// A population of single subjects counts its rows in one grouped pass. The
+// others (a card at every institution it was swiped at) return distinct
+// rows, so a cell's rows at one institution are its subjects there, and
+// each coarser level counts the rows made distinct first: DuckDB's distinct
+// counts over grouping sets took 2.3 s for the cards at 1 M persons, these
+// 1.75 s (the persons: 1.17 → 0.83 s), with the same counts.
 func countPopulation(ctx context.Context, conn *sql.Conn, p Population) (*popCounts, error) {
-	count := "count(DISTINCT subject_id)"
-	if p.single {
-		count = "count(*)"
-	}
-	rows, err := conn.QueryContext(ctx, `WITH pop AS (`+p.subjects+`)
+	q := `WITH pop AS (` + p.subjects + `)
 		SELECT grouping(region, insurance, visit_type, org_code), coalesce(region, ''), coalesce(insurance, ''),
-		       coalesce(visit_type, ''), coalesce(org_code, ''), `+count+`
-		FROM pop GROUP BY GROUPING SETS ((region, insurance, visit_type, org_code), (region, insurance, visit_type), (org_code), ())`)
+		       coalesce(visit_type, ''), coalesce(org_code, ''), count(*)
+		FROM pop GROUP BY GROUPING SETS ((region, insurance, visit_type, org_code), (region, insurance, visit_type), (org_code), ())`
+	if !p.single {
+		q = `WITH pop AS MATERIALIZED (` + p.subjects + `),
+		counted AS (
+			SELECT 0 AS g, region, insurance, visit_type, org_code, count(*) AS n FROM pop GROUP BY ALL
+			UNION ALL SELECT 1, region, insurance, visit_type, NULL, count(*)
+			FROM (SELECT DISTINCT subject_id, region, insurance, visit_type FROM pop) GROUP BY ALL
+			UNION ALL SELECT 14, NULL, NULL, NULL, org_code, count(*) FROM (SELECT DISTINCT subject_id, org_code FROM pop) GROUP BY ALL
+			UNION ALL SELECT 15, NULL, NULL, NULL, NULL, count(DISTINCT subject_id) FROM pop)
+		SELECT g, coalesce(region, ''), coalesce(insurance, ''), coalesce(visit_type, ''), coalesce(org_code, ''), n FROM counted`
+	}
+	out, err := queryCounts(ctx, conn, q)
 	if err != nil {
 		return nil, fmt.Errorf("count population %s: %w", p.Name, err)
+	}
+	return out, nil
+}
+
+// queryCounts reads the subject counts of a population's query: per row the
+// grouping level (0 cell and institution, 1 cell, 14 institution, 15 all),
+// the cell, the institution and the count.
+func queryCounts(ctx context.Context, conn *sql.Conn, q string) (*popCounts, error) {
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := &popCounts{batch: *newCounts(), cells: map[Cell]*cellCounts{}}

@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"context"
+	"reflect"
 	"sort"
 	"testing"
 )
@@ -62,6 +63,53 @@ func TestSinglePopulations(t *testing.T) {
 			t.Errorf("%s is single but has %d rows for %d subjects", p.Name, rows, subjects)
 		case !p.single && rows == subjects:
 			t.Errorf("%s: every subject is one row in the sample; is it single?", p.Name)
+		}
+	}
+}
+
+// TestCountPopulation checks the guard's counts of every population
+// against DuckDB's distinct counts over the same grouping sets, on the
+// sample batch: the populations that are not single are counted from their
+// distinct rows level by level, which holds only while their rows are
+// distinct.
+func TestCountPopulation(t *testing.T) {
+	ctx := context.Background()
+	conn, err := sampleDB(t).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	seen := map[string]bool{}
+	for _, rp := range rulePopulations {
+		p := rp.Population
+		if seen[p.Name] {
+			continue
+		}
+		seen[p.Name] = true
+		var rows, distinct int64
+		if err := conn.QueryRowContext(ctx, `WITH pop AS (`+p.subjects+`)
+			SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT * FROM pop)) FROM pop`).Scan(&rows, &distinct); err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+		if rows != distinct {
+			t.Errorf("%s: %d rows, %d distinct", p.Name, rows, distinct)
+		}
+		got, err := countPopulation(ctx, conn, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := queryCounts(ctx, conn, `WITH pop AS (`+p.subjects+`)
+			SELECT grouping(region, insurance, visit_type, org_code), coalesce(region, ''), coalesce(insurance, ''),
+			       coalesce(visit_type, ''), coalesce(org_code, ''), count(DISTINCT subject_id)
+			FROM pop GROUP BY GROUPING SETS ((region, insurance, visit_type, org_code), (region, insurance, visit_type), (org_code), ())`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want.batch.N == 0 || len(want.cells) == 0 {
+			t.Errorf("%s: nothing counted in the sample", p.Name)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: counts %+v, want %+v", p.Name, got.batch, want.batch)
 		}
 	}
 }

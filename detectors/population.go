@@ -20,7 +20,8 @@ type Population struct {
 	// not apply is ''.
 	subjects string
 	// single: subjects returns each subject once (one institution, one
-	// cell), so a count of its rows is a count of subjects.
+	// cell), so a count of its rows is a count of subjects. Otherwise its
+	// rows are distinct (SELECT DISTINCT), which countPopulation relies on.
 	single bool
 }
 
