@@ -38,6 +38,25 @@ func TestEveryRuleDeclaresItsPopulation(t *testing.T) {
 	}
 }
 
+// declaredPopulations returns each population the rules declare once, by
+// name.
+func declaredPopulations() []Population {
+	byName := map[string]Population{}
+	for _, rp := range rulePopulations {
+		byName[rp.Name] = rp.Population
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]Population, len(names))
+	for i, n := range names {
+		out[i] = byName[n]
+	}
+	return out
+}
+
 // TestSinglePopulations checks the populations the guard counts by rows
 // (single) on the sample batch: each subject is one row there, while a
 // population that is not single has a subject at several institutions, so
@@ -45,13 +64,7 @@ func TestEveryRuleDeclaresItsPopulation(t *testing.T) {
 func TestSinglePopulations(t *testing.T) {
 	ctx := context.Background()
 	db := sampleDB(t)
-	seen := map[string]bool{}
-	for _, rp := range rulePopulations {
-		p := rp.Population
-		if seen[p.Name] {
-			continue
-		}
-		seen[p.Name] = true
+	for _, p := range declaredPopulations() {
 		var rows, subjects int64
 		if err := db.QueryRowContext(ctx, `WITH pop AS (`+p.subjects+`) SELECT count(*), count(DISTINCT subject_id) FROM pop`).Scan(&rows, &subjects); err != nil {
 			t.Fatalf("%s: %v", p.Name, err)
@@ -79,13 +92,7 @@ func TestCountPopulation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	seen := map[string]bool{}
-	for _, rp := range rulePopulations {
-		p := rp.Population
-		if seen[p.Name] {
-			continue
-		}
-		seen[p.Name] = true
+	for _, p := range declaredPopulations() {
 		var rows, distinct int64
 		if err := conn.QueryRowContext(ctx, `WITH pop AS (`+p.subjects+`)
 			SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT * FROM pop)) FROM pop`).Scan(&rows, &distinct); err != nil {
