@@ -85,8 +85,7 @@ type recomputeRun struct {
 	conn    *sql.Conn
 	release func() error
 	ps      *settlement.PolicySet
-	claims  int    // the number of claims
-	stored  string // what recompute_claims is: TABLE or VIEW
+	claims  int // the number of claims
 }
 
 // openRecompute builds the claims of the recompute under ps.
@@ -115,7 +114,7 @@ func openRecompute(ctx context.Context, q Querier, ps *settlement.PolicySet) (*r
 		case "rounding":
 			err = run.writeRounding(ctx)
 		case "claims":
-			err = run.storeClaims(ctx)
+			err = run.countClaims(ctx)
 		default:
 			var text []byte
 			if text, err = queries.ReadFile("queries/" + name); err == nil {
@@ -153,28 +152,13 @@ func (run *recomputeRun) writeRounding(ctx context.Context) error {
 	return err
 }
 
-// recomputeViewBuckets is the most stream buckets the claims are read in
-// straight from their view: each bucket runs the view's joins over every
-// claim again, which at 100 k persons (2 buckets) costs less than storing
-// the claims in shard order, and at 1 M persons (14 buckets) far more
-// (settlement_recompute_claims.sql).
-const recomputeViewBuckets = 2
-
-// storeClaims counts the claims and makes recompute_claims, the claims the
-// stream reads: the view recompute_claims_all as is when they fit in
-// recomputeViewBuckets buckets, else a table of it in shard order.
-func (run *recomputeRun) storeClaims(ctx context.Context) error {
+// countClaims counts the claims, for the number of stream buckets.
+func (run *recomputeRun) countClaims(ctx context.Context) error {
 	// (every part has its person and institution: recompute_parts joins them)
 	if err := run.conn.QueryRowContext(ctx, `SELECT count(*) FROM recompute_parts WHERE part_no = 1`).Scan(&run.claims); err != nil {
 		return fmt.Errorf("count claims: %w", err)
 	}
-	run.stored = "VIEW"
-	what := `recompute_claims AS SELECT * FROM recompute_claims_all`
-	if run.buckets() > recomputeViewBuckets {
-		run.stored, what = "TABLE", what+` ORDER BY shard`
-	}
-	_, err := run.conn.ExecContext(ctx, `CREATE OR REPLACE TEMP `+run.stored+` `+what)
-	return err
+	return nil
 }
 
 // buckets is the number of stream buckets of the claims.
@@ -184,11 +168,7 @@ func (run *recomputeRun) buckets() int {
 
 // close drops the recompute's temp objects and unpins the connection.
 func (run *recomputeRun) close() error {
-	var claims string
-	if run.stored != "" {
-		claims = `DROP ` + run.stored + ` IF EXISTS recompute_claims; `
-	}
-	_, err := run.conn.ExecContext(context.Background(), claims+`DROP VIEW IF EXISTS recompute_claims_all; DROP TABLE IF EXISTS recompute_claim_sums; DROP TABLE IF EXISTS recompute_parts; DROP TABLE IF EXISTS recompute_rounding;
+	_, err := run.conn.ExecContext(context.Background(), `DROP MACRO TABLE IF EXISTS recompute_claims; DROP TABLE IF EXISTS recompute_claim_sums; DROP TABLE IF EXISTS recompute_parts; DROP TABLE IF EXISTS recompute_rounding;
 		DROP TABLE IF EXISTS recompute_cov; DROP TABLE IF EXISTS recompute_refunds; DROP TABLE IF EXISTS recompute_some_lines;
 		DROP MACRO TABLE IF EXISTS recompute_lines;
 		DROP MACRO IF EXISTS recompute_over; DROP MACRO IF EXISTS recompute_share; DROP MACRO IF EXISTS recompute_round`)

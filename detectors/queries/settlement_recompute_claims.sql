@@ -35,7 +35,8 @@ WITH vis AS NOT MATERIALIZED (
     SELECT s.settlement_id, s.person_id, s.org_code, s.visit_type, s.admitted_at, s.settled_at, s.insured_region,
            coalesce(s.treatment_region, i.region_code) AS treatment_region, coalesce(s.emergency, false) AS emergency,
            s.registration_id, s.total_amount, s.fund_paid, s.hifp_pay, s.account_paid,
-           s.cash_paid, i.region_code AS org_region,
+           s.cash_paid, i.region_code AS org_region, p.insurance_type, coalesce(p.retiree, false) AS retiree,
+           coalesce((p.account_balance * 100)::BIGINT, 0) AS balance0,
            CASE WHEN s.visit_type = 'inpatient' THEN coalesce(s.mdtrt_id, s.settlement_id) ELSE s.settlement_id END AS stay_id,
            s.rowid AS row_no
     FROM settlements s
@@ -73,7 +74,7 @@ parts AS (
     WINDOW claim AS (PARTITION BY person_id, stay_id ORDER BY settled_at, settlement_id
                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
-SELECT p.* EXCLUDE (total_amount, fund_paid, hifp_pay, account_paid, cash_paid),
+SELECT (hash(p.person_id) % 4096)::USMALLINT AS shard, p.* EXCLUDE (total_amount, fund_paid, hifp_pay, account_paid, cash_paid),
        coalesce(r1.rounding, r2.rounding, r3.rounding, -1) AS mode
 FROM parts p
 LEFT JOIN recompute_rounding r1 ON r1.region = p.insured_region
@@ -81,7 +82,8 @@ LEFT JOIN recompute_rounding r1 ON r1.region = p.insured_region
 LEFT JOIN recompute_rounding r2 ON r2.region = substr(p.insured_region, 1, 4) || '00'
      AND r2.valid_from <= p.claim_date::DATE AND r2.valid_to >= p.claim_date::DATE
 LEFT JOIN recompute_rounding r3 ON r3.region = substr(p.insured_region, 1, 2) || '0000'
-     AND r3.valid_from <= p.claim_date::DATE AND r3.valid_to >= p.claim_date::DATE;
+     AND r3.valid_from <= p.claim_date::DATE AND r3.valid_to >= p.claim_date::DATE
+ORDER BY shard;
 
 -- The line sums per claim, a statement of their own: inside the claims
 -- statement, this aggregate over every fee line and the claims' joins held
@@ -89,7 +91,7 @@ LEFT JOIN recompute_rounding r3 ON r3.region = substr(p.insured_region, 1, 2) ||
 CREATE OR REPLACE TEMP TABLE recompute_claim_sums AS
 WITH line AS (
     -- A line above 10 billion yuan is rejected (bad); its amount is not summed.
-    SELECT p.claim_no, p.mode, l.line_class, l.class, l.selfpay, l.ceiling, l.unit_price,
+    SELECT p.claim_no, p.shard, p.mode, l.line_class, l.class, l.selfpay, l.ceiling, l.unit_price,
            CASE WHEN abs(l.amount) > 1000000000000 THEN 0 ELSE l.amount END AS amount,
            CASE WHEN l.class = 'B' AND l.selfpay <> 0 THEN l.selfpay ELSE 1000 END AS selfpay_w,
            abs(l.amount) > 1000000000000 OR l.ceiling < 0 AS bad_any,
@@ -98,11 +100,11 @@ WITH line AS (
     JOIN recompute_parts p USING (settlement_id)
 ),
 lines AS (
-    SELECT claim_no, sum(amount)::BIGINT AS lines_total, sum(o)::BIGINT AS over,
-           sum(amount - o) FILTER (class = 'C') AS own,
-           sum(recompute_share(amount - o, selfpay, mode)) FILTER (class = 'B') AS pre,
-           sum(amount - o) FILTER (line_class = 'C') AS own_w,
-           sum(recompute_share(amount - o, selfpay_w, mode)) FILTER (line_class = 'B') AS pre_w,
+    SELECT claim_no, any_value(shard) AS shard, sum(amount)::BIGINT AS lines_total, sum(o)::BIGINT AS over,
+           sum(amount - o) FILTER (class = 'C')::BIGINT AS own,
+           sum(recompute_share(amount - o, selfpay, mode)) FILTER (class = 'B')::BIGINT AS pre,
+           sum(amount - o) FILTER (line_class = 'C')::BIGINT AS own_w,
+           sum(recompute_share(amount - o, selfpay_w, mode)) FILTER (line_class = 'B')::BIGINT AS pre_w,
            count(*) FILTER (class = 'B') + count(*) FILTER (ceiling > 0 AND unit_price > ceiling) AS line_steps,
            count(*) FILTER (line_class IS DISTINCT FROM class) AS mismatched,
            bool_or(bad_any OR class NOT IN ('A', 'B', 'C') OR (class = 'B' AND (selfpay < 0 OR selfpay > 10000))) AS bad,
@@ -110,7 +112,7 @@ lines AS (
     FROM line
     GROUP BY claim_no
 )
-SELECT * FROM lines;
+SELECT * FROM lines ORDER BY shard;
 
 -- The registration covering each claim and the claim's refunds, each a
 -- statement of its own as well: joined in one statement with the claims,
@@ -119,8 +121,8 @@ SELECT * FROM lines;
 -- arg_min over a struct: at 2.5 M persons the grouped arg_min states (one
 -- per claim) ran out of the 2 GB limit, where the window spills.
 CREATE OR REPLACE TEMP TABLE recompute_cov AS
-SELECT claim_no, reg_kind, reg_used FROM (
-    SELECT v.claim_no, r.kind AS reg_kind, r.registration_id AS reg_used,
+SELECT claim_no, shard, reg_kind, reg_used FROM (
+    SELECT v.claim_no, v.shard, r.kind AS reg_kind, r.registration_id AS reg_used,
            row_number() OVER (PARTITION BY v.claim_no
                               ORDER BY r.registration_id IS DISTINCT FROM v.registration_id, r.valid_from, r.registration_id) AS nth
     FROM recompute_parts v
@@ -131,7 +133,8 @@ SELECT claim_no, reg_kind, reg_used FROM (
            OR (r.treatment_region LIKE '____00' AND substr(r.treatment_region, 1, 4) = substr(v.org_region, 1, 4)))
       AND r.valid_from <= v.settled_at::DATE
       AND (r.valid_to IS NULL OR r.valid_to >= v.admitted_at::DATE))
-WHERE nth = 1;
+WHERE nth = 1
+ORDER BY shard;
 
 CREATE OR REPLACE TEMP TABLE recompute_refunds AS
 SELECT settlement_id AS claim_id, list(epoch_us(swiped_at) ORDER BY swiped_at) AS refunds_us
@@ -139,46 +142,33 @@ FROM card_swipes
 WHERE kind = 'refund' AND settlement_id IS NOT NULL
 GROUP BY settlement_id;
 
--- The claims, one row each with all their facts, as a view: the recompute
--- reads it as is when the claims fit in two stream buckets, else it stores
--- it as the table recompute_claims in the order of the person's shard (a
--- hash of the person, 0 to 4095), so that each bucket reads one range of
--- shards by skipping the row groups of the others
--- (settlementfamily_recompute.go). Read as is, each bucket runs the joins
--- over every claim again: 0.65 s for 2 buckets at 100 k persons against
--- 0.5 s to store and 0.4 s to read, but 27.4 s for 14 buckets at 1 M
--- against 10.3 + 5.3 s. The refunds (few claims have any) and the
--- institution's name and level are left to the stream: stored here, they
--- widened every row the shard order sorts (at 1 M persons the stored
--- claims and their stream took 12.3–14.9 s with them, 11.8–13.7 s
--- without). The narrow per-claim facts (line sums, registration; integer
--- keys) are joined first, and then with the wide claims, so that the hash
--- table is built from the narrow rows.
--- recompute_parts carries the few facts of the claim's first settlement
--- the claim needs (institution, regions, emergency), so that the
--- settlements are read once (joining them again by rowid cost 4 s at 1 M
--- persons); the person's facts are joined here (all
--- the claim's facts in recompute_parts and a wide claims table at once
--- spilled gigabytes past the 2 GB limit at 1 M persons).
-CREATE OR REPLACE TEMP VIEW recompute_claims_all AS
-WITH facts AS (
-    SELECT claim_no, l.* EXCLUDE (claim_no), c.reg_kind, c.reg_used   -- (claim_no: either side's)
-    FROM recompute_claim_sums l
-    FULL JOIN recompute_cov c USING (claim_no)
-)
-SELECT hash(v.person_id) % 4096 AS shard, v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code,
-       v.visit_type, v.insured_region,
-       v.treatment_region, p.insurance_type, coalesce(p.retiree, false) AS retiree,
-       coalesce((p.account_balance * 100)::BIGINT, 0) AS balance0, v.emergency,
-       coalesce(l.reg_kind, '') AS reg_kind, coalesce(l.reg_used, '') AS reg_used,
+-- The claims of the persons in the shards from lo up to hi, one row each
+-- with all their facts: the claim's first settlement in recompute_parts
+-- with the claim's line sums and covering registration. The three tables
+-- carry the person's shard (a hash of the person, 0 to 4095) and are
+-- stored in shard order, so that each stream bucket reads its range of
+-- shards by skipping the row groups of the others; the line sums are
+-- stored as BIGINT to keep the rows the sort writes narrow. The refunds
+-- (few claims have any) and the institution's name and level are left to
+-- the stream (settlement_recompute_stream.sql). Storing the joined wide
+-- claims in shard order instead cost more, the sort of the wide rows most
+-- (seconds under 1 GB: parts, line sums, registrations, stored claims,
+-- stream):
+--   1 M persons (14 buckets):   2.3 + 7.3 + 1.7 + 7.1 + 4.7 = 23.1;
+--                               here 3.7-4.3 + 7.1 + 2.0-2.3 + 4.7-5.2 = 17.8-19.1
+--   2.5 M persons (35 buckets): 6.0 + 21.7 + 5.4 + 26.9 + 12.4 = 72.4;
+--                               here 10.5 + 26.8 + 6.3 + 13.0 = 56.6
+CREATE OR REPLACE TEMP MACRO recompute_claims(lo, hi) AS TABLE
+SELECT v.shard, v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code,
+       v.visit_type, v.insured_region, v.treatment_region, v.insurance_type, v.retiree, v.balance0, v.emergency,
+       coalesce(c.reg_kind, '') AS reg_kind, coalesce(c.reg_used, '') AS reg_used,
        coalesce(v.registration_id, '') AS registration_id,
        v.total, v.fund, v.other_funds, v.fund_parts, v.account, v.cash,
        v.mode, coalesce(l.lines_total, 0) AS lines_total, coalesce(l.over, 0) AS over,
-       coalesce(l.own, 0)::BIGINT AS own, coalesce(l.pre, 0)::BIGINT AS pre,
-       coalesce(l.own_w, 0)::BIGINT AS own_w, coalesce(l.pre_w, 0)::BIGINT AS pre_w,
+       coalesce(l.own, 0) AS own, coalesce(l.pre, 0) AS pre, coalesce(l.own_w, 0) AS own_w, coalesce(l.pre_w, 0) AS pre_w,
        coalesce(l.line_steps, 0) AS line_steps, coalesce(l.mismatched, 0) AS mismatched,
        coalesce(l.bad, false) AS bad, coalesce(l.bad_w, false) AS bad_w
 FROM recompute_parts v
-JOIN persons p ON p.person_id = v.person_id
-LEFT JOIN facts l USING (claim_no)
-WHERE v.part_no = 1;
+LEFT JOIN (SELECT * FROM recompute_claim_sums WHERE shard >= lo AND shard < hi) l USING (claim_no)
+LEFT JOIN (SELECT * FROM recompute_cov WHERE shard >= lo AND shard < hi) c USING (claim_no)
+WHERE v.part_no = 1 AND v.shard >= lo AND v.shard < hi;

@@ -11,8 +11,7 @@ SELECT c.claim_id, c.person_id, c.org_code, i.name AS org_name, i.level::BIGINT 
        c.registration_id, c.total, c.fund, c.other_funds, c.fund_parts, c.account, c.cash, c.mode::BIGINT AS mode,
        c.lines_total, c.over, c.own, c.pre, c.own_w, c.pre_w, c.line_steps, c.mismatched, c.bad, c.bad_w,
        coalesce(r.refunds_us, []) AS refunds_us
-FROM recompute_claims c
+FROM recompute_claims(CAST($1 AS USMALLINT), CAST($2 AS USMALLINT)) c
 JOIN institutions i ON i.org_code = c.org_code
 LEFT JOIN recompute_refunds r USING (claim_id)
-WHERE c.shard >= CAST($1 AS UBIGINT) AND c.shard < CAST($2 AS UBIGINT)
 ORDER BY c.person_id, c.stay_end, c.stay_id
