@@ -41,7 +41,7 @@ type recomputed struct {
 	Res        settlement.Result // recomputed (SettleSums: SettleQuick on the lines)
 	Tol        contract.Fen      // 0.01 × rounding steps
 	Steps      int               // rounding steps the tolerance allows for
-	LineClass  []settlement.Line // the lines with the class written on them (loadLines)
+	LineClass  []settlement.Line // the lines with the class written on them, when a line's differs from the catalogue's (loadLines)
 	Mismatched []lineRef         // lines whose written class differs from the catalogue's
 	ClassC     []lineRef         // class C lines (catalogue)
 	sums       claimSums         // what the claims query gave about the lines
@@ -447,12 +447,17 @@ func (run *recomputeRun) loadLines(ctx context.Context, claims []*recomputed) er
 			ln.SelfPayRatio = int(selfpay)
 		}
 		cur.Claim.Lines = append(cur.Claim.Lines, ln)
-		written := ln
-		written.Class = lineClass
-		if lineClass == "B" && written.SelfPayRatio == 0 {
-			written.SelfPayRatio = defaultSelfPay
+		// (only the claims with a mismatched line are recomputed with the
+		// written classes: a second copy of every claim's lines was half
+		// the Go heap of the scan at 2.5 M persons)
+		if cur.sums.mismatched > 0 {
+			written := ln
+			written.Class = lineClass
+			if lineClass == "B" && written.SelfPayRatio == 0 {
+				written.SelfPayRatio = defaultSelfPay
+			}
+			cur.LineClass = append(cur.LineClass, written)
 		}
-		cur.LineClass = append(cur.LineClass, written)
 		ref := lineRef{ItemID: itemID, Code: itemCode, Name: itemName, Written: lineClass, Catalogue: class, Amount: contract.Fen(amount)}
 		if lineClass != class {
 			cur.Mismatched = append(cur.Mismatched, ref)
