@@ -19,15 +19,23 @@ windowed AS (
                           RANGE BETWEEN CURRENT ROW AND to_minutes(CAST(60 * coalesce(getvariable('window_hours'), 2) AS INTEGER)) FOLLOWING) AS n_fwd
     FROM stays st
 ),
-anchors AS (
-    SELECT org_code, discharged_at::DATE AS dd, admitted_at AS win_from,
-           admitted_at + to_minutes(CAST(60 * coalesce(getvariable('window_hours'), 2) AS INTEGER)) AS win_to
-    FROM windowed WHERE n_fwd >= coalesce(getvariable('min_group_size'), 5)
-),
+-- the stays admitted at, or up to window_hours after, the admission of a
+-- stay that starts a group (an anchor: at least min_group_size admissions
+-- at the institution within window_hours from it, discharged the same
+-- day): the latest anchor at or before the stay's admission, within the
+-- window, by a second window over the same partition. (Joining every stay
+-- to every anchor of its institution and day made 51.9 M pairs at 2.5 M
+-- persons: the query took 6.1 s there, 1.6 s at 1 M, 0.12 s at 100 k; now
+-- 2.3 s, 0.95 s and 0.09 s, the same rows.)
 candidates AS (
-    SELECT DISTINCT st.settlement_id
-    FROM stays st JOIN anchors a ON a.org_code = st.org_code AND a.dd = st.discharged_at::DATE
-         AND st.admitted_at BETWEEN a.win_from AND a.win_to
+    SELECT settlement_id FROM (
+        SELECT settlement_id,
+               max(CASE WHEN n_fwd >= coalesce(getvariable('min_group_size'), 5) THEN admitted_at END)
+                   OVER (PARTITION BY org_code, discharged_at::DATE ORDER BY admitted_at
+                         RANGE BETWEEN to_minutes(CAST(60 * coalesce(getvariable('window_hours'), 2) AS INTEGER)) PRECEDING
+                               AND CURRENT ROW) AS last_anchor
+        FROM windowed)
+    WHERE last_anchor IS NOT NULL
 ),
 org_days AS (
     SELECT org_code, count(*) AS admissions, count(DISTINCT admitted_at::DATE) AS admission_days,
