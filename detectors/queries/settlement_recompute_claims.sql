@@ -159,7 +159,7 @@ GROUP BY settlement_id;
 --   2.5 M persons (35 buckets): 6.0 + 21.7 + 5.4 + 26.9 + 12.4 = 72.4;
 --                               here 10.5 + 26.8 + 6.3 + 13.0 = 56.6
 CREATE OR REPLACE TEMP MACRO recompute_claims(lo, hi) AS TABLE
-SELECT v.shard, v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code,
+SELECT v.claim_id, v.person_id, v.stay_id, v.stay_end, v.settled_at AS claim_date, v.admitted_at, v.org_code,
        v.visit_type, v.insured_region, v.treatment_region, v.insurance_type, v.retiree, v.balance0, v.emergency,
        coalesce(c.reg_kind, '') AS reg_kind, coalesce(c.reg_used, '') AS reg_used,
        coalesce(v.registration_id, '') AS registration_id,
