@@ -51,8 +51,11 @@ hit_vis AS (
            s.total_amount, s.fund_paid, s.account_paid, p.sex,
            date_sub('year', p.birth_date, s.admitted_at::DATE) AS age,
            p.sex = 2 AND date_sub('year', p.birth_date, s.admitted_at::DATE) BETWEEN 12 AND 55 AS mother
-    FROM settlements s JOIN persons p USING (person_id)
-    WHERE s.settlement_id IN (SELECT settlement_id FROM dx UNION SELECT settlement_id FROM items)
+    -- (the hits' ids joined first: as a filter on settlements joined to
+    -- persons, DuckDB built its hash table on all 8.66 M settlements at
+    -- 2.5 M persons; 5.1-5.2 s against 4.4-4.5 s for the rule)
+    FROM (SELECT settlement_id FROM dx UNION SELECT settlement_id FROM items) h
+    JOIN settlements s USING (settlement_id) JOIN persons p USING (person_id)
 ),
 hits AS (
     SELECT v.*, dx.dx_name, dx.range_name, dx.min_age, dx.max_age, dx.years_off AS dx_off,
