@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -197,6 +198,46 @@ func countPopulation(ctx context.Context, conn *sql.Conn, p Population) (*popCou
 	return out, nil
 }
 
+// populationCounts are the counts of the populations a scan's guard has
+// counted, by name. A population within another (Population.within) is that
+// one's cells of its visit types: each subject is one row of one cell in
+// both (single), so its cells, their sums per institution and their total
+// are its counts. At 2.5 M persons counting the inpatient and the
+// outpatient settlements again took 0.22 and 0.71 s (all settlements:
+// 0.73-0.84 s; the guard 12-13 s).
+type populationCounts map[string]*popCounts
+
+func (pcs populationCounts) of(ctx context.Context, conn *sql.Conn, p Population) (*popCounts, error) {
+	if pc, ok := pcs[p.Name]; ok {
+		return pc, nil
+	}
+	var pc *popCounts
+	if p.within != nil {
+		whole, err := pcs.of(ctx, conn, *p.within)
+		if err != nil {
+			return nil, err
+		}
+		pc = &popCounts{batch: *newCounts(), cells: map[Cell]*cellCounts{}}
+		for c, cc := range whole.cells {
+			if !slices.Contains(p.visitTypes, c.VisitType) {
+				continue
+			}
+			pc.cells[c] = cc
+			pc.batch.N += cc.N
+			for org, n := range cc.OrgN {
+				pc.batch.OrgN[org] += n
+			}
+		}
+	} else {
+		var err error
+		if pc, err = countPopulation(ctx, conn, p); err != nil {
+			return nil, err
+		}
+	}
+	pcs[p.Name] = pc
+	return pc, nil
+}
+
 // queryCounts reads the subject counts of a population's query: per row the
 // grouping level (0 cell and institution, 1 cell, 14 institution, 15 all),
 // the cell, the institution and the count.
@@ -371,10 +412,11 @@ func runGuard(ctx context.Context, conn *sql.Conn, scanID int64, ds []Detector, 
 		popNames = append(popNames, n)
 	}
 	sort.Strings(popNames)
+	counted := populationCounts{}
 	for _, pn := range popNames {
 		p := pops[pn]
 		rules := byPop[pn]
-		pc, err := countPopulation(ctx, conn, p)
+		pc, err := counted.of(ctx, conn, p)
 		if err != nil {
 			return res, nil, err
 		}

@@ -84,7 +84,8 @@ func TestSinglePopulations(t *testing.T) {
 // against DuckDB's distinct counts over the same grouping sets, on the
 // sample batch: the populations that are not single are counted from their
 // distinct rows level by level, which holds only while their rows are
-// distinct.
+// distinct, and a population within another is that one's cells of its
+// visit types.
 func TestCountPopulation(t *testing.T) {
 	ctx := context.Background()
 	conn, err := sampleDB(t).Conn(ctx)
@@ -92,6 +93,7 @@ func TestCountPopulation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	counted := populationCounts{}
 	for _, p := range declaredPopulations() {
 		var rows, distinct int64
 		if err := conn.QueryRowContext(ctx, `WITH pop AS (`+p.subjects+`)
@@ -101,7 +103,7 @@ func TestCountPopulation(t *testing.T) {
 		if rows != distinct {
 			t.Errorf("%s: %d rows, %d distinct", p.Name, rows, distinct)
 		}
-		got, err := countPopulation(ctx, conn, p)
+		got, err := counted.of(ctx, conn, p)
 		if err != nil {
 			t.Fatal(err)
 		}

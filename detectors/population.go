@@ -23,6 +23,12 @@ type Population struct {
 	// cell), so a count of its rows is a count of subjects. Otherwise its
 	// rows are distinct (SELECT DISTINCT), which countPopulation relies on.
 	single bool
+	// within is the population this one is a part of, the rows of the
+	// visit types visitTypes: the same cells, so the guard takes its
+	// counts from within's instead of counting it again
+	// (populationCounts).
+	within     *Population
+	visitTypes []string
 }
 
 // The populations. Settlements are split by visit type because the rules
@@ -32,11 +38,13 @@ var (
 	popInpatient = Population{Name: "settlements.inpatient", Title: "住院结算", Unit: "笔", subjects: `
 		SELECT s.settlement_id AS subject_id, s.insured_region AS region, coalesce(p.insurance_type, '') AS insurance,
 		       s.visit_type, s.org_code
-		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type = 'inpatient'`, single: true}
+		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type = 'inpatient'`, single: true,
+		within: &popSettlements, visitTypes: []string{"inpatient"}}
 	popOutpatientPharmacy = Population{Name: "settlements.outpatient_pharmacy", Title: "门诊和药店购药结算", Unit: "笔", subjects: `
 		SELECT s.settlement_id AS subject_id, s.insured_region AS region, coalesce(p.insurance_type, '') AS insurance,
 		       s.visit_type, s.org_code
-		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type IN ('outpatient', 'pharmacy')`, single: true}
+		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type IN ('outpatient', 'pharmacy')`, single: true,
+		within: &popSettlements, visitTypes: []string{"outpatient", "pharmacy"}}
 	popSettlements = Population{Name: "settlements", Title: "全部结算", Unit: "笔", subjects: `
 		SELECT s.settlement_id AS subject_id, s.insured_region AS region, coalesce(p.insurance_type, '') AS insurance,
 		       s.visit_type, s.org_code
