@@ -60,16 +60,21 @@ near AS (
 ),
 win AS (
     -- per swipe near a dense window, the window of window_minutes it starts
-    -- at its terminal: distinct cards, swipes and last swipe, by window
-    -- functions (no self-join, which grows with the square of a busy
-    -- terminal's rate); a dense window holds every swipe it counts, so its
-    -- counts over the near swipes are its counts over all
-    SELECT org_code, terminal_id, tk, swipe_id AS start_id, swiped_at AS start_at, end_at, cards, swipes FROM (
-        SELECT near.*, count(*) OVER w AS swipes, count(DISTINCT card_no) OVER w AS cards, max(swiped_at) OVER w AS end_at
+    -- at its terminal: swipes and last swipe, by window functions (no
+    -- self-join, which grows with the square of a busy terminal's rate); a
+    -- dense window holds every swipe it counts, so its counts over the near
+    -- swipes are its counts over all. Its distinct cards are counted below,
+    -- for the windows the rate test keeps (it reads the swipes, and a window
+    -- of min_cards cards holds at least min_cards swipes): a distinct count
+    -- over every near swipe's frame was the rule's largest step at 2.5 M
+    -- persons (14.0-14.5 s against 12.3-12.5 s for the rule; 4.1 against
+    -- 3.7 s at 1 M).
+    SELECT org_code, terminal_id, tk, swipe_id AS start_id, swiped_at AS start_at, end_at, swipes FROM (
+        SELECT near.*, count(*) OVER w AS swipes, max(swiped_at) OVER w AS end_at
         FROM near
         WINDOW w AS (PARTITION BY tk ORDER BY swiped_at
                      RANGE BETWEEN CURRENT ROW AND to_minutes(CAST(coalesce(getvariable('window_minutes'), 10) AS BIGINT)) FOLLOWING))
-    WHERE cards >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)
+    WHERE swipes >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)
 ),
 win_rated AS (
     -- the window with the terminal's rate at that hour of the day; a window
@@ -86,13 +91,19 @@ win_rated AS (
           - lgamma(w.swipes + 1)
           < ln(coalesce(getvariable('alpha'), 0.01)) - ln(greatest(t.windows, 1)) + 1e-9
 ),
-win_cards AS (
-    SELECT 'window' AS burst, w.org_code, w.terminal_id, w.start_at, w.end_at, w.cards, w.swipes,
-           w.rate_swipes, w.active_days, NULL::DOUBLE AS day_p95,
-           s.card_no, s.person_id, s.swipe_id, s.swiped_at, s.amount, s.settlement_id
-    FROM win_rated w
+win_swipes AS (
     -- (every swipe of a window is a near one)
+    SELECT w.*, s.card_no, s.person_id, s.swipe_id, s.swiped_at, s.amount, s.settlement_id,
+           count(DISTINCT s.card_no) OVER (PARTITION BY w.tk, w.start_id) AS cards
+    FROM win_rated w
     JOIN near s ON s.tk = w.tk AND s.swiped_at BETWEEN w.start_at AND w.end_at
+),
+win_cards AS (
+    SELECT 'window' AS burst, org_code, terminal_id, start_at, end_at, cards, swipes,
+           rate_swipes, active_days, NULL::DOUBLE AS day_p95,
+           card_no, person_id, swipe_id, swiped_at, amount, settlement_id
+    FROM win_swipes
+    WHERE cards >= CAST(coalesce(getvariable('min_cards'), 5) AS INTEGER)
 ),
 daily AS (
     SELECT org_code, swiped_at::DATE AS d, count(*) AS swipes, count(DISTINCT card_no) AS cards FROM sw GROUP BY ALL
