@@ -2,23 +2,29 @@
 -- the fund + personal account amount billed and the org's total (the money
 -- share), and the settlements (baskets) holding the drug and the org's
 -- baskets (the basket share, whose log gets a robust z against the other
--- orgs of the same kind in Go: a few bulk purchases do not move it). Runs as
--- is in the DuckDB CLI.
+-- orgs of the same kind in Go: a few bulk purchases do not move it). The
+-- lines join their settlement's narrow facts with the institution as its row
+-- number and group on it; the code joins the groups (2.5 M persons:
+-- 6.8-6.9 s against 4.9-5.0 s for the rule; 1 M: 1.76-1.81 against
+-- 1.54-1.60 s; 100 k: 0.17 against 0.15 s). Runs as is in the DuckDB CLI.
 WITH lines AS (
-    SELECT s.org_code, f.item_code, f.quantity, s.rowid AS srow,
-           (f.amount * (s.fund_paid + s.account_paid) / s.total_amount)::DECIMAL(18,4) AS insured
+    SELECT s.org_no, f.item_code, f.quantity, s.srow, (f.amount * s.insured / s.total_amount)::DECIMAL(18,4) AS insured
     FROM fee_items f
-    JOIN settlements s ON s.settlement_id = f.settlement_id
-    JOIN institutions i ON i.org_code = s.org_code
-    WHERE f.category = 'drug' AND s.total_amount > 0 AND i.kind IN ('pharmacy', 'clinic')
+    JOIN (SELECT s.settlement_id, i.rowid AS org_no, s.rowid AS srow, s.fund_paid + s.account_paid AS insured, s.total_amount
+          FROM settlements s
+          JOIN institutions i ON i.org_code = s.org_code AND i.kind IN ('pharmacy', 'clinic')
+          WHERE s.total_amount > 0) s ON s.settlement_id = f.settlement_id
+    WHERE f.category = 'drug'
 ),
 -- the items and the org's baskets in one grouped pass (grouping sets): two
 -- readers of lines would make DuckDB materialize every drug line first
 grouped AS (
-    SELECT org_code, item_code, grouping(item_code) AS org_row,
-           sum(insured) AS insured, sum(quantity) AS qty, count(*) AS lines,
-           count(DISTINCT srow) AS baskets
-    FROM lines GROUP BY GROUPING SETS ((org_code, item_code), (org_code))
+    SELECT i.org_code, g.* EXCLUDE (org_no) FROM (
+        SELECT org_no, item_code, grouping(item_code) AS org_row,
+               sum(insured) AS insured, sum(quantity) AS qty, count(*) AS lines,
+               count(DISTINCT srow) AS baskets
+        FROM lines GROUP BY GROUPING SETS ((org_no, item_code), (org_no))) g
+    JOIN institutions i ON i.rowid = g.org_no
 ),
 per_item AS (
     SELECT org_code, item_code, insured, qty, lines, baskets FROM grouped WHERE org_row = 0
