@@ -31,21 +31,25 @@ type Population struct {
 	visitTypes []string
 }
 
+// settlementsOf is the population of the settlements of some visit types:
+// the rows of popSettlements of those types, so that the guard can take its
+// counts from popSettlements' cells.
+func settlementsOf(name, title string, visitTypes ...string) Population {
+	quoted := make([]string, len(visitTypes))
+	for i, v := range visitTypes {
+		quoted[i] = "'" + v + "'"
+	}
+	return Population{Name: name, Title: title, Unit: popSettlements.Unit, single: true, within: &popSettlements, visitTypes: visitTypes,
+		subjects: popSettlements.subjects + ` WHERE s.visit_type IN (` + strings.Join(quoted, ", ") + `)`}
+}
+
 // The populations. Settlements are split by visit type because the rules
 // judge one kind of visit; a card belongs to its holder's insured region and
 // insurance type and counts at every institution it was swiped at.
 var (
-	popInpatient = Population{Name: "settlements.inpatient", Title: "住院结算", Unit: "笔", subjects: `
-		SELECT s.settlement_id AS subject_id, s.insured_region AS region, coalesce(p.insurance_type, '') AS insurance,
-		       s.visit_type, s.org_code
-		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type = 'inpatient'`, single: true,
-		within: &popSettlements, visitTypes: []string{"inpatient"}}
-	popOutpatientPharmacy = Population{Name: "settlements.outpatient_pharmacy", Title: "门诊和药店购药结算", Unit: "笔", subjects: `
-		SELECT s.settlement_id AS subject_id, s.insured_region AS region, coalesce(p.insurance_type, '') AS insurance,
-		       s.visit_type, s.org_code
-		FROM settlements s LEFT JOIN persons p USING (person_id) WHERE s.visit_type IN ('outpatient', 'pharmacy')`, single: true,
-		within: &popSettlements, visitTypes: []string{"outpatient", "pharmacy"}}
-	popSettlements = Population{Name: "settlements", Title: "全部结算", Unit: "笔", subjects: `
+	popInpatient          = settlementsOf("settlements.inpatient", "住院结算", "inpatient")
+	popOutpatientPharmacy = settlementsOf("settlements.outpatient_pharmacy", "门诊和药店购药结算", "outpatient", "pharmacy")
+	popSettlements        = Population{Name: "settlements", Title: "全部结算", Unit: "笔", subjects: `
 		SELECT s.settlement_id AS subject_id, s.insured_region AS region, coalesce(p.insurance_type, '') AS insurance,
 		       s.visit_type, s.org_code
 		FROM settlements s LEFT JOIN persons p USING (person_id)`, single: true}
