@@ -212,6 +212,14 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 			if many := diffsByID(t, ctx, db, ps); !reflect.DeepEqual(one, many) || len(one) == 0 {
 				t.Fatalf("%d diffs in buckets, %d in one pass (or none)", len(many), len(one))
 			}
+			// The lines found by their settlement's id recompute the same
+			// as by its hash.
+			recomputeHashKeys = false
+			byID := diffsByID(t, ctx, db, ps)
+			recomputeHashKeys = true
+			if !reflect.DeepEqual(one, byID) {
+				t.Fatalf("%d diffs with the ids as keys, %d with their hashes", len(byID), len(one))
+			}
 		})
 	}
 	for _, want := range []string{"cap", "no lines, registered", "refund", "readmission", "annual deductible carried", "mismatched", "unknown region",
@@ -221,6 +229,40 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 		if !seen[want] && !seen["kind:"+want] {
 			t.Errorf("the fixtures have no claim with %q: the comparison does not cover it", want)
 		}
+	}
+}
+
+// TestRecomputeKeysFallBack: the line sums find a line's settlement by
+// the hash of its id, and by the id itself where two settlements cannot be
+// told apart by their hashes (here, two rows of one id: the same hash).
+func TestRecomputeKeysFallBack(t *testing.T) {
+	ctx := context.Background()
+	ps, err := settlement.DefaultPolicies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sampleDB(t)
+	key := func() string {
+		t.Helper()
+		run, err := openRecompute(ctx, db.DB, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer run.close()
+		var typ string
+		if err := run.conn.QueryRowContext(ctx, `SELECT typeof(recompute_skey('S1'))`).Scan(&typ); err != nil {
+			t.Fatal(err)
+		}
+		return typ
+	}
+	if got := key(); got != "UBIGINT" {
+		t.Fatalf("distinct ids: the key is %s, want their hash (UBIGINT)", got)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO settlements SELECT * FROM settlements ORDER BY settlement_id LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	if got := key(); got != "VARCHAR" {
+		t.Fatalf("two settlements of one hash: the key is %s, want the id (VARCHAR)", got)
 	}
 }
 
