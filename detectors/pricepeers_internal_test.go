@@ -51,8 +51,8 @@ SELECT org_code, item_code, m, peer_median, peers FROM peers`
 func TestPriceMedianFromCounts(t *testing.T) {
 	ctx := context.Background()
 	db := memDB(t)
-	// the lines, their settlements, the learned units and the purchases,
-	// shadowing the tables
+	// the lines, their settlements and institutions, the learned units and
+	// the purchases, shadowing the tables
 	if _, err := db.ExecContext(ctx, `
 		CREATE TEMP TABLE fee_items AS
 		SELECT 'S' || g || '-' || l AS settlement_id, 'I' || (g % 7) AS item_code, 'drug' || (g % 7) AS item_name, 'drug' AS category,
@@ -64,6 +64,7 @@ func TestPriceMedianFromCounts(t *testing.T) {
 		SELECT settlement_id, 'O' || (hash(settlement_id) % 400) AS org_code, 'R1' AS treatment_region,
 		       100::DECIMAL(18,2) AS total_amount, 60::DECIMAL(18,2) AS fund_paid, 10::DECIMAL(18,2) AS account_paid
 		FROM fee_items;
+		CREATE TEMP TABLE institutions AS SELECT DISTINCT org_code FROM settlements;
 		CREATE TEMP TABLE conv_drug_unit AS
 		SELECT DISTINCT s.org_code, f.item_code, 'box' AS qty_unit FROM fee_items f JOIN settlements s USING (settlement_id);
 		CREATE TEMP TABLE stock_movements AS

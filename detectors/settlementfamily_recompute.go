@@ -85,7 +85,8 @@ type recomputeRun struct {
 	conn    *sql.Conn
 	release func() error
 	ps      *settlement.PolicySet
-	claims  int // the number of claims
+	claims  int  // the number of claims
+	ownKeys bool // the run defined settlement_key on conn (settlementKeys)
 }
 
 // openRecompute builds the claims of the recompute under ps.
@@ -114,7 +115,11 @@ func openRecompute(ctx context.Context, q Querier, ps *settlement.PolicySet) (*r
 		case "rounding":
 			err = run.writeRounding(ctx)
 		case "keys":
-			err = run.settlementKeys(ctx)
+			// A scan's connections have the scan's settlement keys
+			// (scanWork); elsewhere the recompute chooses its own.
+			if scanStateOf(ctx) == nil {
+				run.ownKeys, err = settlementKeys(ctx, run.conn)
+			}
 		case "claims":
 			err = run.countClaims(ctx)
 		default:
@@ -154,27 +159,6 @@ func (run *recomputeRun) writeRounding(ctx context.Context) error {
 	return err
 }
 
-// recomputeHashKeys lets the line sums join fee lines to settlements on
-// the hash of the settlement id (recompute_skey) when no two ids share a
-// hash; a variable so that a test can compare with the ids as keys.
-var recomputeHashKeys = true
-
-// settlementKeys makes recompute_skey the settlement id itself when the ids
-// cannot be told apart by their hashes (or recomputeHashKeys is off).
-func (run *recomputeRun) settlementKeys(ctx context.Context) error {
-	var shared int64
-	if recomputeHashKeys {
-		if err := run.conn.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT hash(settlement_id)) FROM settlements`).Scan(&shared); err != nil {
-			return err
-		}
-		if shared == 0 {
-			return nil
-		}
-	}
-	_, err := run.conn.ExecContext(ctx, `CREATE OR REPLACE TEMP MACRO recompute_skey(id) AS id`)
-	return err
-}
-
 // countClaims counts the claims, for the number of stream buckets.
 func (run *recomputeRun) countClaims(ctx context.Context) error {
 	// (every part has its person and institution: recompute_parts joins them)
@@ -194,8 +178,11 @@ func (run *recomputeRun) close() error {
 	_, err := run.conn.ExecContext(context.Background(), `DROP MACRO TABLE IF EXISTS recompute_claims; DROP TABLE IF EXISTS recompute_claim_sums; DROP TABLE IF EXISTS recompute_parts; DROP TABLE IF EXISTS recompute_rounding;
 		DROP TABLE IF EXISTS recompute_cov; DROP TABLE IF EXISTS recompute_refunds; DROP TABLE IF EXISTS recompute_some_lines;
 		DROP MACRO TABLE IF EXISTS recompute_lines;
-		DROP MACRO IF EXISTS recompute_over; DROP MACRO IF EXISTS recompute_share; DROP MACRO IF EXISTS recompute_round;
-		DROP MACRO IF EXISTS recompute_skey`)
+		DROP MACRO IF EXISTS recompute_over; DROP MACRO IF EXISTS recompute_share; DROP MACRO IF EXISTS recompute_round`)
+	if run.ownKeys {
+		_, kerr := run.conn.ExecContext(context.Background(), dropKeyMacro)
+		err = errors.Join(err, kerr)
+	}
 	return errors.Join(err, run.release())
 }
 

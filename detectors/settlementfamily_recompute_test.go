@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -214,9 +215,9 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 			}
 			// The lines found by their settlement's id recompute the same
 			// as by its hash.
-			recomputeHashKeys = false
+			hashSettlementKeys = false
 			byID := diffsByID(t, ctx, db, ps)
-			recomputeHashKeys = true
+			hashSettlementKeys = true
 			if !reflect.DeepEqual(one, byID) {
 				t.Fatalf("%d diffs with the ids as keys, %d with their hashes", len(byID), len(one))
 			}
@@ -232,37 +233,74 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 	}
 }
 
-// TestRecomputeKeysFallBack: the line sums find a line's settlement by
-// the hash of its id, and by the id itself where two settlements cannot be
-// told apart by their hashes (here, two rows of one id: the same hash).
-func TestRecomputeKeysFallBack(t *testing.T) {
+// TestSettlementKeysFallBack: settlement_key is the hash of the settlement
+// id on a scan's connections and on the recompute's own, and the id itself
+// where two settlements cannot be told apart by their hashes (here, two
+// rows of one id: the same hash); a connection that reads the tables again,
+// or that the recompute let go, has the id.
+func TestSettlementKeysFallBack(t *testing.T) {
 	ctx := context.Background()
 	ps, err := settlement.DefaultPolicies()
 	if err != nil {
 		t.Fatal(err)
 	}
 	db := sampleDB(t)
-	key := func() string {
+	typeOf := func(conn *sql.Conn) string {
 		t.Helper()
-		run, err := openRecompute(ctx, db.DB, ps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer run.close()
 		var typ string
-		if err := run.conn.QueryRowContext(ctx, `SELECT typeof(recompute_skey('S1'))`).Scan(&typ); err != nil {
+		if err := conn.QueryRowContext(ctx, `SELECT typeof(settlement_key('S1'))`).Scan(&typ); err != nil {
 			t.Fatal(err)
 		}
 		return typ
 	}
-	if got := key(); got != "UBIGINT" {
-		t.Fatalf("distinct ids: the key is %s, want their hash (UBIGINT)", got)
+	// keys returns the key's type in a scan and in a recompute outside one.
+	keys := func() (string, string) {
+		t.Helper()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `ATTACH IF NOT EXISTS ':memory:' AS scan_work`); err != nil {
+			t.Fatal(err)
+		}
+		w, err := newScanWork(ctx, conn, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.drop(ctx, conn)
+		state := readTables
+		if err := w.use(ctx, conn, readShared, &state); err != nil {
+			t.Fatal(err)
+		}
+		inScan := typeOf(conn)
+		if err := w.use(ctx, conn, readTables, &state); err != nil {
+			t.Fatal(err)
+		}
+		if got := typeOf(conn); got != "VARCHAR" {
+			t.Fatalf("back on the tables: the key is %s, want the id (VARCHAR)", got)
+		}
+		run, err := openRecompute(ctx, conn, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inRecompute := typeOf(run.conn)
+		if err := run.close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := typeOf(conn); got != "VARCHAR" {
+			t.Fatalf("after the recompute: the key is %s, want the id (VARCHAR)", got)
+		}
+		return inScan, inRecompute
+	}
+	if scan, rec := keys(); scan != "UBIGINT" || rec != "UBIGINT" {
+		t.Fatalf("distinct ids: the key is %s in a scan, %s in a recompute, want their hash (UBIGINT)", scan, rec)
 	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO settlements SELECT * FROM settlements ORDER BY settlement_id LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
-	if got := key(); got != "VARCHAR" {
-		t.Fatalf("two settlements of one hash: the key is %s, want the id (VARCHAR)", got)
+	if scan, rec := keys(); scan != "VARCHAR" || rec != "VARCHAR" {
+		t.Fatalf("two settlements of one hash: the key is %s in a scan, %s in a recompute, want the id (VARCHAR)", scan, rec)
 	}
 }
 

@@ -94,8 +94,8 @@ ORDER BY shard;
 -- (8.66 M settlements at 2.5 M persons) did not fit beside the aggregate
 -- under the scan's 1 GB and was partitioned to disk (30 s against 21 s for
 -- this statement at 2.5 M persons; 7.1-9.5 s and 7.2-7.3 s at 1 M). The
--- settlement is found by recompute_skey, its id's hash, for the same
--- reason at 10 M settlements.
+-- settlement is found by settlement_key (in a scan the id's hash:
+-- migration 0023), for the same reason at 10 M settlements.
 CREATE OR REPLACE TEMP TABLE recompute_claim_sums AS
 WITH line AS (
     -- A line above 10 billion yuan is rejected (bad); its amount is not summed.
@@ -106,9 +106,9 @@ WITH line AS (
            recompute_over(over_n, amount, mode)::BIGINT AS o
     FROM (SELECT l.*, p.ckey, (p.ckey >> 48) % 4 - 1 AS mode
           FROM recompute_lines('fee_items') l
-          JOIN (SELECT recompute_skey(settlement_id) AS skey, (shard::BIGINT << 50) | ((mode + 1)::BIGINT << 48) | claim_no AS ckey
+          JOIN (SELECT settlement_key(settlement_id) AS skey, (shard::BIGINT << 50) | ((mode + 1)::BIGINT << 48) | claim_no AS ckey
                 FROM recompute_parts) p
-            ON p.skey = recompute_skey(l.settlement_id))
+            ON p.skey = settlement_key(l.settlement_id))
 ),
 lines AS (
     SELECT ckey & 281474976710655 AS claim_no, (ckey >> 50)::USMALLINT AS shard, sum(amount)::BIGINT AS lines_total,

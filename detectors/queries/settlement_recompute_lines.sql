@@ -32,16 +32,6 @@ CREATE OR REPLACE TEMP MACRO recompute_over(over_n, amount, mode) AS
     CASE WHEN over_n IS NULL THEN 0
          ELSE sign(amount) * least(abs(amount), recompute_round(over_n // 1000000, over_n % 1000000, 1000000, mode)) END;
 
--- The key a fee line joins its settlement on in the claims' line sums:
--- the settlement id's 64-bit hash, when no two settlement ids share one
--- (the recompute checks, and falls back to the id itself when two do).
--- Every fee line's settlement is a settlement (the ingest quarantines
--- orphans), so equal hashes then mean the same settlement. The join's
--- table of 10 M settlements did not fit beside the aggregate under the
--- scan's 1 GB with the ids as keys (32.4 s against 22.4 s for the line
--- sums at 10.0 M settlements, 121 M lines).
-CREATE OR REPLACE TEMP MACRO recompute_skey(id) AS hash(id);
-
 -- The lines of the fee-line table named fee (fee_items, or a table of some
 -- of its rows and the columns read here): a table macro rather than a view,
 -- so that the lines of a few claims are read without joining every fee line
