@@ -178,25 +178,6 @@ SELECT org_code,
             WHEN count(*) FILTER (WHERE is_insured AND NOT is_total) >= 0.9 * count(*) FILTER (WHERE is_total <> is_insured) THEN 'insured_part'
             ELSE 'mixed' END AS convention
 FROM m GROUP BY org_code;
--- conv_drug_unit: per institution and drug of ref_drug, whether quantities
--- are billed in pieces (拆零: 片/粒/支) or in boxes, read from the unit price:
--- a piece never costs more than the drug's max_piece_price. Drugs outside
--- ref_drug are 'unknown'.
-CREATE OR REPLACE VIEW conv_drug_unit AS
-WITH lines AS (
-    SELECT s.org_code, f.item_code, any_value(f.item_name) AS item_name, median(f.unit_price)::DOUBLE AS unit_price, count(*) AS lines
-    FROM fee_items f JOIN settlements s USING (settlement_id)
-    WHERE f.category = 'drug' AND f.unit_price > 0
-    GROUP BY s.org_code, f.item_code
-),
-named AS (
-    SELECT l.*, d.generic, d.atc, d.ddd, d.unit, d.strength, d.min_pack, d.max_piece_price, d.chronic, d.course_days, d.otc,
-           row_number() OVER (PARTITION BY l.org_code, l.item_code ORDER BY length(d.generic) DESC NULLS LAST) AS rk
-    FROM lines l LEFT JOIN ref_drug d ON contains(l.item_name, d.generic)
-)
-SELECT org_code, item_code, item_name, unit_price, lines, generic, atc, ddd, unit, strength, min_pack, chronic, course_days, otc,
-       CASE WHEN generic IS NULL THEN 'unknown' WHEN unit_price <= max_piece_price THEN 'piece' ELSE 'box' END AS qty_unit,
-       CASE WHEN generic IS NULL THEN NULL WHEN unit_price <= max_piece_price THEN 1 ELSE min_pack END AS pieces_per_unit
-FROM named WHERE rk = 1;
--- conv_stock (restocking cadence and stock-to-billing unit ratio): migration 0021, which
--- reads its billed prices from conv_drug_unit.
+-- conv_drug_unit (the quantity unit an institution bills a drug in) and
+-- conv_stock (restocking cadence and stock-to-billing unit ratio):
+-- migration 0023, with the drug lines' monthly sums they read.
