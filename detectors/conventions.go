@@ -17,7 +17,7 @@ type Convention struct {
 }
 
 // LearnedConventions reads the conventions the detectors learned from the
-// data (migration 0013's conv_* views), for the scan summary.
+// data (the conv_* views of migrations 0013 and 0023), for the scan summary.
 func LearnedConventions(ctx context.Context, q Querier) ([]Convention, error) {
 	text, err := queries.ReadFile("queries/conventions_summary.sql")
 	if err != nil {

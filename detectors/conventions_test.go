@@ -9,9 +9,9 @@ import (
 	"github.com/medaudit/medaudit/detectors"
 )
 
-// Tests of the conventions learned from the data (migration 0013 views
-// conv_swipe_amount, conv_drug_unit, conv_stock) and of the rules that
-// rely on them.
+// Tests of the conventions learned from the data (the views
+// conv_swipe_amount of migration 0013, conv_drug_unit and conv_stock of
+// 0023) and of the rules that rely on them.
 
 // convRows reads "key → value" pairs of a two-column query over w.
 func convRows(t *testing.T, w *dcWorld, q string) map[string]string {

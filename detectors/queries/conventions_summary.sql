@@ -1,4 +1,4 @@
--- The conventions learned from the loaded data (views of migration 0013),
+-- The conventions learned from the loaded data (views of migrations 0013, 0023),
 -- one row per convention and value: how many institutions use it and up to
 -- 10 of them. Per institution: the swipe amount its card system reports;
 -- the unit its drug quantities are billed in (piece 拆零 / box; mixed when
