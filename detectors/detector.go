@@ -26,10 +26,11 @@ type Detector interface {
 }
 
 // FlagStreamer is an optional capability of a Go detector whose flags can
-// be many: DetectEach hands each flag to emit as soon as it is built, in
-// subject order, and keeps none, so that a scan stores them as they come
-// and Go memory does not grow with the number of flags. Detect returns the
-// same flags.
+// be many: DetectEach hands each flag to emit as soon as it is built, in no
+// particular order and possibly from several goroutines at once (emit must
+// be safe for concurrent use), and keeps none, so that a scan stores them
+// as they come and Go memory does not grow with the number of flags.
+// Detect returns the same flags, by subject.
 type FlagStreamer interface {
 	DetectEach(ctx context.Context, q Querier, emit func(Flag) error) error
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -99,9 +100,9 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 			return detected{detector: d, stored: n}, err
 		}
 		if fs, ok := d.(FlagStreamer); ok {
-			var n int64
-			err := fs.DetectEach(ctx, q, func(f Flag) error { n++; return sink(d, &f) })
-			return detected{detector: d, stored: n}, err
+			var n atomic.Int64
+			err := fs.DetectEach(ctx, q, func(f Flag) error { n.Add(1); return sink(d, &f) })
+			return detected{detector: d, stored: n.Load()}, err
 		}
 		flags, err := d.Detect(ctx, q)
 		return detected{detector: d, flags: flags}, err

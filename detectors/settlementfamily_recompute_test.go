@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -512,5 +514,48 @@ func TestScanStateReleasesRecompute(t *testing.T) {
 	}
 	if len(st.recomputes) != 0 {
 		t.Errorf("after the last reader the state still holds %d results", len(st.recomputes))
+	}
+}
+
+// TestRecomputeChecksOnEveryCore: the recompute checks run on several
+// goroutines (DetectEach) give the flags one goroutine gives, evidence and
+// all, and Detect returns them by subject. One scan's state is shared by
+// the checks, as in a scan, so that they also run on the same claims.
+func TestRecomputeChecksOnEveryCore(t *testing.T) {
+	db := sampleDB(t)
+	ds, err := Registry(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	detect := func(procs int) map[string][]Flag {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		ctx := withScanState(context.Background())
+		out := map[string][]Flag{}
+		for _, d := range ds {
+			if _, ok := d.(*recomputeDetector); !ok {
+				continue
+			}
+			flags, err := d.Detect(ctx, db.DB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sort.SliceIsSorted(flags, func(i, j int) bool { return flags[i].SubjectID < flags[j].SubjectID }) {
+				t.Errorf("%s with %d goroutines: flags not by subject", d.Name(), procs)
+			}
+			out[d.Name()] = flags
+		}
+		return out
+	}
+	one, many := detect(1), detect(4)
+	if n := len(one["settlement.recompute_diff"]); n < 2 {
+		t.Fatalf("the sample batch gives %d recompute_diff flags, want several", n)
+	}
+	if len(one) != 5 {
+		t.Fatalf("%d recompute checks registered, want 5", len(one))
+	}
+	for name, want := range one {
+		if !reflect.DeepEqual(many[name], want) {
+			t.Errorf("%s: %d flags on 4 goroutines, %d on one (or other evidence)", name, len(many[name]), len(want))
+		}
 	}
 }
