@@ -74,3 +74,41 @@ func TestScanRepeatableAndResolves(t *testing.T) {
 		t.Errorf("the export of the latest scan lists %d resolved flags", n)
 	}
 }
+
+// TestScanGivesThreadsBack: a scan's two workers share the database's
+// threads while its detectors run (shareThreads) and give them back, also
+// to the connections the scan opened.
+func TestScanGivesThreadsBack(t *testing.T) {
+	ctx := context.Background()
+	now := func() time.Time { return time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }
+	dir := t.TempDir()
+	pipelinetest.Valid().WriteCSV(t, dir)
+	db, err := pipeline.Open(ctx, ":memory:", pipeline.DBConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := pipeline.DefaultConfig()
+	cfg.Now = now
+	if _, err := pipeline.Ingest(ctx, db, dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`SET threads = 4`); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := detectors.Registry(detectors.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds = detectors.Select(ds, []string{"impersonation", "card_misuse"})
+	if _, err := detectors.ScanWith(ctx, db.DB, ds, now, detectors.ScanOptions{Guard: detectors.DefaultGuardConfig(), Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxIdleConns(0) // every query below on a new connection
+	for range 3 {
+		var threads int
+		if err := db.QueryRow(`SELECT current_setting('threads')`).Scan(&threads); err != nil || threads != 4 {
+			t.Fatalf("threads after a scan on 2 workers: %d, want 4 again (%v)", threads, err)
+		}
+	}
+}
