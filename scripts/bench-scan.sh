@@ -9,7 +9,7 @@
 # WORK/detectors-N.tsv, slowest first; the seconds of its steps ("scan phase
 # done": prepare, detectors, collect, readers, guard, store) are printed
 # under the size's row. A last line per size for scripts:
-#   BENCH persons=N settlements=… fee_items=… ingest_s=… ingest_rss_mb=… scan_s=… scan_rss_mb=… peer_s=… peer_rss_mb=… scan_x=… total_x=…
+#   BENCH persons=N settlements=… fee_items=… ingest_s=… ingest_rss_mb=… scan_s=… scan_rss_mb=… peer_s=… peer_rss_mb=… scan_x=… total_x=… ingest_cpu_s=… scan_cpu_s=… peer_cpu_s=…
 #
 #   PERSONS="100000 300000 1000000" WORK=/var/tmp/bench scripts/bench-scan.sh
 # SCAN_FLAGS are added to the scan (e.g. "--memory-limit 10GB").
@@ -42,9 +42,9 @@ mkdir -p "$WORK"
 go build -o "$BIN" ./cmd/medaudit
 
 # measure NAME CMD…: runs CMD under /usr/bin/time -v, its stdout to
-# WORK/NAME.out and stderr to WORK/NAME.err; sets SECS and RSS_MB, and OK
-# to 0 when CMD failed (the failure is printed; seconds and RSS are then
-# those up to the failure).
+# WORK/NAME.out and stderr to WORK/NAME.err; sets SECS, RSS_MB and CPU_S
+# (user + system seconds), and OK to 0 when CMD failed (the failure is
+# printed; the figures are then those up to the failure).
 measure() {
   local name=$1; shift
   OK=1
@@ -56,6 +56,7 @@ measure() {
   }
   SECS=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s}' "$WORK/$name.time")
   RSS_MB=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$WORK/$name.time")
+  CPU_S=$(awk -F': ' '/(User|System) time \(seconds\)/ {s += $2} END {printf "%.2f", s}' "$WORK/$name.time")
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
@@ -75,15 +76,15 @@ for n in $PERSONS; do
 
   measure "ingest-$n" "$BIN" ingest -q --db "$db" "$batch"
   [ "$OK" = 1 ] || exit 1
-  ingest_s=$SECS ingest_rss=$RSS_MB
+  ingest_s=$SECS ingest_rss=$RSS_MB ingest_cpu=$CPU_S
   # shellcheck disable=SC2086 # SCAN_FLAGS is a list of flags
   measure "scan-$n" "$BIN" scan --db "$db" ${SCAN_FLAGS:-}
   [ "$OK" = 1 ] || exit 1
-  scan_s=$SECS scan_rss=$RSS_MB
+  scan_s=$SECS scan_rss=$RSS_MB scan_cpu=$CPU_S
   # the peer's address space is capped so that running out of memory fails
   # it (MemoryError) instead of waking the OOM killer on the machine
   measure "peer-$n" bash -c 'ulimit -v "$1"; exec /usr/bin/python3 "$2" "$3" "$4"' _ "$PEER_MEM_KB" "$PEER" "$batch" "$WORK/peer-flags-$n.csv"
-  peer_s=$SECS peer_rss=$RSS_MB
+  peer_s=$SECS peer_rss=$RSS_MB peer_cpu=$CPU_S
   if [ "$OK" != 1 ]; then
     # the peer failed (e.g. killed out of memory): its time is a lower bound
     peer_s=">$SECS"
@@ -98,7 +99,9 @@ for n in $PERSONS; do
     "$ingest_s" "$ingest_rss" "$scan_s" "$scan_rss" "$peer_s" "$peer_rss" "${scan_x}x" "${total_x}x"
   echo "  scan phases (seconds):" $(sed -nE 's/.*msg="scan phase done" phase=([a-z]+) seconds=([0-9.e+-]+).*/\1 \2/p' "$WORK/scan-$n.err" |
     awk '{printf "%s=%.2f ", $1, $2}')
+  # on 2 cores the scan keeps both busy and the peer (pandas) one
+  echo "  CPU seconds (user + system): ingest $ingest_cpu, scan $scan_cpu, peer $peer_cpu"
   echo "  slowest detectors (seconds, detector, flags): $WORK/detectors-$n.tsv"
   head -8 "$WORK/detectors-$n.tsv" | sed 's/^/    /'
-  echo "BENCH persons=$n settlements=$settlements fee_items=$fee_items ingest_s=$ingest_s ingest_rss_mb=$ingest_rss scan_s=$scan_s scan_rss_mb=$scan_rss peer_s=$peer_s peer_rss_mb=$peer_rss scan_x=$scan_x total_x=$total_x"
+  echo "BENCH persons=$n settlements=$settlements fee_items=$fee_items ingest_s=$ingest_s ingest_rss_mb=$ingest_rss scan_s=$scan_s scan_rss_mb=$scan_rss peer_s=$peer_s peer_rss_mb=$peer_rss scan_x=$scan_x total_x=$total_x ingest_cpu_s=$ingest_cpu scan_cpu_s=$scan_cpu peer_cpu_s=$peer_cpu"
 done
