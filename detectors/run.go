@@ -287,8 +287,8 @@ func runPool(ctx context.Context, db *sql.DB, ds []Detector, workers int, work *
 		}
 	}
 	if len(conns) > 1 {
-		restore, err := shareThreads(ctx, db, len(conns))
-		if err != nil {
+		var restore func() error
+		if restore, err = shareThreads(ctx, db, len(conns)); err != nil {
 			return err
 		}
 		defer func() { err = errors.Join(err, restore()) }()
