@@ -132,10 +132,10 @@ func runDetectors(ctx context.Context, db *sql.DB, ds []Detector, workers int, s
 // on the threads divided by the workers (at least one), so that the
 // detectors running at once fill the cores between them instead of each
 // spreading over all of them and contending. At 100 k persons (4.1 M fee
-// lines) on 2 cores, 2 workers, 3 runs each: the scan took 7.24-7.38 s
-// with one thread per query against 7.78-7.90 s with two, its CPU
-// 12.5-12.7 s against 13.6-14.0 s; 3 workers of one thread took 7.53 and
-// 7.74 s. DuckDB's threads are a setting of the database, not of a
+// lines) on 2 cores, 2 workers, 3 runs each with the binaries alternating:
+// the scan took 7.42-7.61 s with one thread per query against 8.05-8.36 s
+// with two, its CPU 12.7-13.1 s against 14.3-14.8 s (the README's
+// figures); 3 workers of one thread were slower than 2. DuckDB's threads are a setting of the database, not of a
 // connection: while a scan's detectors run, the process's other queries on
 // that database get as many threads as each detector. Scans of one
 // database at once share the lowered setting; the last to finish restores
