@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -76,19 +77,25 @@ func eventViews(evs []casebook.Event, l glossary.Lang) []eventView {
 }
 
 // orgNames returns a lookup of institution names by code.
-func (s *Server) orgNames(ctx context.Context) func(string) string {
+func (s *Server) orgNames(ctx context.Context) (func(string) string, error) {
 	names := map[string]string{}
 	rows, err := s.db.QueryContext(ctx, `SELECT org_code, name FROM institutions`)
-	if err == nil {
-		defer rows.Close()
-		for rows.Next() {
-			var k, v string
-			if rows.Scan(&k, &v) == nil {
-				names[k] = v
-			}
-		}
+	if err != nil {
+		return nil, fmt.Errorf("institution names: %w", err)
 	}
-	return func(code string) string { return names[code] }
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v sql.NullString
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("institution names: %w", err)
+		}
+		names[k] = v.String
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("institution names: %w", err)
+	}
+	return func(code string) string { return names[code] }, nil
 }
 
 // orgStay is one flagged stay of an institution, for the panel to pick a
@@ -178,7 +185,11 @@ func (s *Server) caseData(c *gin.Context) (gin.H, error) {
 			canVote = true
 		}
 	}
-	data := gin.H{"F": f, "Blind": blind, "CanVote": canVote, "Flags": flagViews(f, l, s.orgNames(ctx)),
+	org, err := s.orgNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data := gin.H{"F": f, "Blind": blind, "CanVote": canVote, "Flags": flagViews(f, l, org),
 		"State": glossary.Word(string(f.Case.State), l), "Specialty": glossary.Word(f.Case.Specialty, l),
 		"Message": c.Query("msg"), "Events": eventViews(f.Events, l), "Sample": newSampleView(f.Sample, l)}
 	if f.Stay != nil {

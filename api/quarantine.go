@@ -46,6 +46,9 @@ func (s *Server) quarantineKinds(ctx context.Context, batch string) ([]quarantin
 		batches = append(batches, b)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
 	if batch == "" {
 		return batches, nil, nil
 	}

@@ -240,6 +240,10 @@ func (s *Server) scanStatus(c *gin.Context) {
 		runs = append(runs, r)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		s.fail(c, err)
+		return
+	}
 	out["detectors"] = runs
 	if out["policy"], err = detectors.ScanPolicy(ctx, s.db, id); err != nil {
 		s.fail(c, err)

@@ -134,7 +134,10 @@ func (s *Server) caseRows(c *gin.Context, f casebook.Filter) ([]caseRow, int64, 
 		return nil, 0, err
 	}
 	l := glossary.Lang(lang(c))
-	org := s.orgNames(c.Request.Context())
+	org, err := s.orgNames(c.Request.Context())
+	if err != nil {
+		return nil, 0, err
+	}
 	out := make([]caseRow, 0, len(list))
 	for _, k := range list {
 		r := caseRow{Case: k, InstitutionName: org(k.OrgCode), StateName: glossary.Word(string(k.State), l),
@@ -208,6 +211,10 @@ func (s *Server) casesPage(c *gin.Context) {
 		}
 	}
 	rows2.Close()
+	if err := rows2.Err(); err != nil {
+		s.failPage(c, err)
+		return
+	}
 	data["States"], data["FamilyOptions"], data["Specialties"], data["Orgs"], data["Districts"] = states, fams, specs, orgs, districts
 	s.render(c, "cases.html", data)
 }

@@ -537,6 +537,9 @@ func (s *Store) Queue(ctx context.Context, expertID string) ([]Case, error) {
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	out := make([]Case, 0, len(ids))
 	for _, id := range ids {
 		c, err := s.Get(ctx, id)

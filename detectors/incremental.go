@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -109,8 +110,8 @@ func planScope(ctx context.Context, conn *sql.Conn, w *scanWork, ds []Detector, 
 			return rep, fmt.Errorf("base scan: %w", err)
 		}
 	}
-	if err := rows.Close(); err != nil {
-		return rep, err
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return rep, fmt.Errorf("base scan: %w", err)
 	}
 	switch {
 	case !found:

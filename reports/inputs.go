@@ -145,6 +145,9 @@ func collectInputs(ctx context.Context, db *sql.DB, in *inputs) error {
 			s.Flags[d] = n
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		in.Scan = s
 	}
 	in.RuleModes = map[string]string{}

@@ -189,10 +189,16 @@ func seatDemo(ctx context.Context, d *pipeline.DB, log io.Writer) (string, error
 	var ids []string
 	for rows.Next() {
 		var id string
-		rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return "", err
+		}
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
 	for _, id := range ids {
 		if err := cases.Act(ctx, id, "system:demo", casebook.RoleSystem, casebook.ActTriage, "demo"); err != nil {
 			return "", err

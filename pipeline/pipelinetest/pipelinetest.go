@@ -232,8 +232,13 @@ func Load(t testing.TB, b Batch) *pipeline.DB {
 	for rows.Next() {
 		var f, r string
 		var l int
-		rows.Scan(&f, &l, &r)
+		if err := rows.Scan(&f, &l, &r); err != nil {
+			t.Fatal(err)
+		}
 		t.Errorf("quarantined %s:%d: %s", f, l, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return db
 }
