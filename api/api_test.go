@@ -218,11 +218,19 @@ func TestLoginAndPages(t *testing.T) {
 func TestBlindReviewOverHTTP(t *testing.T) {
 	e := newEnv(t)
 	var assigned []string
-	rows, _ := e.db.Query(`SELECT u.user_id FROM assignments a JOIN users u ON u.expert_id = a.expert_id WHERE a.case_id = ? ORDER BY u.user_id`, e.panelCase)
+	rows, err := e.db.Query(`SELECT u.user_id FROM assignments a JOIN users u ON u.expert_id = a.expert_id WHERE a.case_id = ? ORDER BY u.user_id`, e.panelCase)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for rows.Next() {
 		var u string
-		rows.Scan(&u)
+		if err := rows.Scan(&u); err != nil {
+			t.Fatal(err)
+		}
 		assigned = append(assigned, u)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	rows.Close()
 	if strings.Join(assigned, ",") != "rev_a,rev_b" {

@@ -74,7 +74,9 @@ func TestReviewerInBrowser(t *testing.T) {
 		t.Errorf("after submitting: %q", queueAfter)
 	}
 	var verdict string
-	e.db.QueryRow(`SELECT a.verdict FROM assignments a JOIN users u ON u.expert_id = a.expert_id WHERE u.user_id = 'rev_a'`).Scan(&verdict)
+	if err := e.db.QueryRow(`SELECT a.verdict FROM assignments a JOIN users u ON u.expert_id = a.expert_id WHERE u.user_id = 'rev_a'`).Scan(&verdict); err != nil {
+		t.Fatal(err)
+	}
 	if verdict != "violation" {
 		t.Errorf("stored verdict %q", verdict)
 	}

@@ -79,9 +79,15 @@ func TestCalibrationOverAPI(t *testing.T) {
 	}
 	var flagStatus string
 	var cases, events int
-	e.db.QueryRow(`SELECT status FROM flags WHERE flag_id = 'F9'`).Scan(&flagStatus)
-	e.db.QueryRow(`SELECT count(*) FROM case_flags WHERE flag_id = 'F9'`).Scan(&cases)
-	e.db.QueryRow(`SELECT count(*) FROM case_events WHERE case_id = 'A1' AND kind = 'calibration_resolved' AND actor = 'user:aud_xihu'`).Scan(&events)
+	if err := e.db.QueryRow(`SELECT status FROM flags WHERE flag_id = 'F9'`).Scan(&flagStatus); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.QueryRow(`SELECT count(*) FROM case_flags WHERE flag_id = 'F9'`).Scan(&cases); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.QueryRow(`SELECT count(*) FROM case_events WHERE case_id = 'A1' AND kind = 'calibration_resolved' AND actor = 'user:aud_xihu'`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
 	if flagStatus != "open" || cases != 1 || events != 1 {
 		t.Errorf("after release: flag %s, in %d cases, %d events", flagStatus, cases, events)
 	}

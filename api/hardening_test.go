@@ -155,7 +155,9 @@ func TestRevokedTokenIsRefusedAtOnce(t *testing.T) {
 		t.Errorf("a stranger lists: %d", status)
 	}
 	var events int
-	e.db.QueryRow(`SELECT count(*) FROM case_events WHERE case_id = 'user:aud_xihu' AND kind = 'token_revoked'`).Scan(&events)
+	if err := e.db.QueryRow(`SELECT count(*) FROM case_events WHERE case_id = 'user:aud_xihu' AND kind = 'token_revoked'`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
 	if events != 2 {
 		t.Errorf("%d token_revoked events in the trail, want 2", events)
 	}
@@ -189,7 +191,9 @@ func TestAdminChangesUser(t *testing.T) {
 		t.Errorf("admin demotes themself: %d", status)
 	}
 	var payload string
-	e.db.QueryRow(`SELECT payload FROM case_events WHERE case_id = 'user:aud_other' AND kind = 'user_changed' ORDER BY seq LIMIT 1`).Scan(&payload)
+	if err := e.db.QueryRow(`SELECT payload FROM case_events WHERE case_id = 'user:aud_other' AND kind = 'user_changed' ORDER BY seq LIMIT 1`).Scan(&payload); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(payload, `"before":{"disabled":false,"districts":["330102"]`) || !strings.Contains(payload, `"330106"`) {
 		t.Errorf("audit payload %s", payload)
 	}
@@ -205,7 +209,9 @@ func TestAdminChangesUser(t *testing.T) {
 	}
 	var role string
 	var disabled bool
-	e.db.QueryRow(`SELECT role, disabled FROM users WHERE user_id = 'aud_other'`).Scan(&role, &disabled)
+	if err := e.db.QueryRow(`SELECT role, disabled FROM users WHERE user_id = 'aud_other'`).Scan(&role, &disabled); err != nil {
+		t.Fatal(err)
+	}
 	if role != auth.Supervisor || disabled {
 		t.Errorf("after the form: %s disabled=%v", role, disabled)
 	}
@@ -339,7 +345,9 @@ func TestUploadRefusedBeforeStored(t *testing.T) {
 	aud := e.token(t, "aud_xihu")
 	aud.base = base
 	var runs0 int
-	e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&runs0)
+	if err := e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&runs0); err != nil {
+		t.Fatal(err)
+	}
 
 	s.Writer().Acquire("test holds the writer")
 	status, _, raw := aud.call("POST", "/api/v1/batches", ct, body)
@@ -368,7 +376,9 @@ func TestUploadRefusedBeforeStored(t *testing.T) {
 		t.Errorf("%d entries left in the staging folder", len(left))
 	}
 	var runs1 int
-	e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&runs1)
+	if err := e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&runs1); err != nil {
+		t.Fatal(err)
+	}
 	if runs1 != runs0 {
 		t.Errorf("%d ingest runs started by refused uploads", runs1-runs0)
 	}
@@ -421,7 +431,9 @@ func TestExpiredSessionsPurged(t *testing.T) {
 	e.server(t, api.WithSecurity(sec))
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var n int
-		e.db.QueryRow(`SELECT count(*) FROM sessions WHERE token_hash = 'expired-hash'`).Scan(&n)
+		if err := e.db.QueryRow(`SELECT count(*) FROM sessions WHERE token_hash = 'expired-hash'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		if n == 0 {
 			break
 		}

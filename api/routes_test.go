@@ -213,7 +213,9 @@ func TestUploadBatch(t *testing.T) {
 		}
 	}
 	var n int
-	e.db.QueryRow(`SELECT count(*) FROM institutions WHERE org_code = 'H33010600009'`).Scan(&n)
+	if err := e.db.QueryRow(`SELECT count(*) FROM institutions WHERE org_code = 'H33010600009'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Errorf("the uploaded institution is stored %d times", n)
 	}
@@ -299,7 +301,9 @@ func TestUploadBombs(t *testing.T) {
 		}
 	}
 	var runs int
-	e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&runs)
+	if err := e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&runs); err != nil {
+		t.Fatal(err)
+	}
 	if runs != 1 {
 		t.Errorf("%d ingest runs, want only the fixture's", runs)
 	}
@@ -515,7 +519,9 @@ func TestCaseWorkflowOverAPI(t *testing.T) {
 		t.Fatalf("assign: %d %s", status, raw)
 	}
 	var experts string
-	e.db.QueryRow(`SELECT string_agg(expert_id, ',' ORDER BY expert_id) FROM assignments WHERE case_id = ?`, id3).Scan(&experts)
+	if err := e.db.QueryRow(`SELECT string_agg(expert_id, ',' ORDER BY expert_id) FROM assignments WHERE case_id = ?`, id3).Scan(&experts); err != nil {
+		t.Fatal(err)
+	}
 	if experts != "dr_a,dr_b" {
 		t.Errorf("assigned reviewers %q, want dr_a,dr_b (dr_home works in the district)", experts)
 	}

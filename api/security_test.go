@@ -121,7 +121,9 @@ func TestCSRFOnEveryStateChange(t *testing.T) {
 	e := newEnv(t)
 	s, _ := e.server(t)
 	var events0 int
-	e.db.QueryRow(`SELECT count(*) FROM case_events`).Scan(&events0)
+	if err := e.db.QueryRow(`SELECT count(*) FROM case_events`).Scan(&events0); err != nil {
+		t.Fatal(err)
+	}
 	checked := 0
 	for _, route := range s.Routes() {
 		method, path, _ := strings.Cut(route, " ")
@@ -149,7 +151,9 @@ func TestCSRFOnEveryStateChange(t *testing.T) {
 		}
 	}
 	var events1 int
-	e.db.QueryRow(`SELECT count(*) FROM case_events`).Scan(&events1)
+	if err := e.db.QueryRow(`SELECT count(*) FROM case_events`).Scan(&events1); err != nil {
+		t.Fatal(err)
+	}
 	if events1 != events0 {
 		t.Errorf("refused requests wrote %d events", events1-events0)
 	}

@@ -62,7 +62,9 @@ func TestCasesWorkbench(t *testing.T) {
 	}
 	lines := strings.Count(strings.TrimSpace(csv), "\n")
 	var ghost int
-	e.db.QueryRow(`SELECT count(*) FROM cases WHERE families LIKE '%ghost_bed%'`).Scan(&ghost)
+	if err := e.db.QueryRow(`SELECT count(*) FROM cases WHERE families LIKE '%ghost_bed%'`).Scan(&ghost); err != nil {
+		t.Fatal(err)
+	}
 	if lines != ghost {
 		t.Errorf("csv has %d rows, %d ghost-bed cases", lines, ghost)
 	}
@@ -93,7 +95,9 @@ func TestErrorsArePagesForPeopleAndJSONForTheAPI(t *testing.T) {
 	}
 	// A step the state does not allow: 409 page, nothing recorded.
 	var before int
-	e.db.QueryRow(`SELECT count(*) FROM case_events`).Scan(&before)
+	if err := e.db.QueryRow(`SELECT count(*) FROM case_events`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
 	status, body, _ = aud.do("POST", "/cases/"+e.panelCase+"/act", url.Values{"csrf": {aud.csrf}, "action": {"close"}, "confirm": {"1"}}, nil)
 	if status != 403 && status != 409 || !strings.Contains(body, "<html") {
 		t.Errorf("close by an auditor: %d", status)
@@ -103,7 +107,9 @@ func TestErrorsArePagesForPeopleAndJSONForTheAPI(t *testing.T) {
 		t.Errorf("appeal of a case under review: %d", status)
 	}
 	var after int
-	e.db.QueryRow(`SELECT count(*) FROM case_events`).Scan(&after)
+	if err := e.db.QueryRow(`SELECT count(*) FROM case_events`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
 	if after != before {
 		t.Errorf("refused steps wrote %d events", after-before)
 	}
@@ -152,7 +158,9 @@ func TestAPITimesCarryTheOffset(t *testing.T) {
 		}
 	}
 	var opened time.Time
-	e.db.QueryRow(`SELECT opened_at FROM cases WHERE case_id = ?`, e.panelCase).Scan(&opened)
+	if err := e.db.QueryRow(`SELECT opened_at FROM cases WHERE case_id = ?`, e.panelCase).Scan(&opened); err != nil {
+		t.Fatal(err)
+	}
 	if got, _ := time.Parse(time.RFC3339Nano, cf.Case.OpenedAt); !got.Equal(opened) {
 		t.Errorf("opened_at %s is not the stored instant %s", cf.Case.OpenedAt, opened)
 	}
@@ -224,7 +232,9 @@ func TestSampleAPI(t *testing.T) {
 	}
 	est := m["sample"].(map[string]any)["estimate"].(map[string]any)
 	var dbEst string
-	e.db.QueryRow(`SELECT estimate::VARCHAR FROM case_samples WHERE case_id = ?`, e.orgCase).Scan(&dbEst)
+	if err := e.db.QueryRow(`SELECT estimate::VARCHAR FROM case_samples WHERE case_id = ?`, e.orgCase).Scan(&dbEst); err != nil {
+		t.Fatal(err)
+	}
 	if est["total"] != dbEst || est["confidence"].(float64) != 0.9 || est["low"] == nil || est["high"] == nil {
 		t.Errorf("estimate %v, stored %s", est, dbEst)
 	}

@@ -209,8 +209,13 @@ func reviewersOf(t *testing.T, db *sql.DB, id string, round int) []string {
 	var out []string
 	for rows.Next() {
 		var u string
-		rows.Scan(&u)
+		if err := rows.Scan(&u); err != nil {
+			t.Fatal(err)
+		}
 		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -271,8 +276,10 @@ func TestWholeCaseInBrowser(t *testing.T) {
 		w.fill(`#comment`, "评审意见 "+verdict)
 		w.click(`#submit-verdict`)
 		var got string
-		db.QueryRow(`SELECT a.verdict FROM assignments a JOIN users u ON u.expert_id = a.expert_id WHERE a.case_id = ? AND u.user_id = ?`,
-			e.orgCase, first[i]).Scan(&got)
+		if err := db.QueryRow(`SELECT a.verdict FROM assignments a JOIN users u ON u.expert_id = a.expert_id WHERE a.case_id = ? AND u.user_id = ?`,
+			e.orgCase, first[i]).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
 		if got != verdict {
 			t.Fatalf("stored verdict of %s: %q", first[i], got)
 		}
@@ -415,7 +422,9 @@ func TestLedgerUploadInBrowser(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
 	w := &walker{name: "ledger", t: t, ctx: browsertest.Start(t, 2*time.Minute), base: e.srv.URL}
 	var before int
-	e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&before)
+	if err := e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
 	w.login("aud_xihu")
 	w.open("/")
 	w.must(chromedp.Do(w.ctx, chromedp.SetUploadFiles(chromedp.CSS(`#upload-files`), files)))
@@ -426,8 +435,12 @@ func TestLedgerUploadInBrowser(t *testing.T) {
 	}
 	w.shot("ledger-upload")
 	var after, quarantined int
-	e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&after)
-	e.db.QueryRow(`SELECT count(*) FROM quarantine`).Scan(&quarantined)
+	if err := e.db.QueryRow(`SELECT count(*) FROM ingest_runs`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.QueryRow(`SELECT count(*) FROM quarantine`).Scan(&quarantined); err != nil {
+		t.Fatal(err)
+	}
 	if after != before+1 || quarantined == 0 {
 		t.Fatalf("ingest runs %d → %d, quarantined rows %d", before, after, quarantined)
 	}

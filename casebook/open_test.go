@@ -143,8 +143,13 @@ func TestOpenCasesAddsToAndReopensCases(t *testing.T) {
 	}
 	for rows.Next() {
 		var k string
-		rows.Scan(&k)
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
 		kinds = append(kinds, k)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	rows.Close()
 	if want := []string{"flags_added:" + stay, "flags_added:" + abs, "reopened:" + abs}; strings.Join(kinds, " ") != strings.Join(want, " ") {

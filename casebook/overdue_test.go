@@ -38,7 +38,9 @@ func TestEscalateOverdue(t *testing.T) {
 		t.Errorf("a new deadline: escalated %d (%v)", n, err)
 	}
 	var events int
-	db.QueryRow(`SELECT count(*) FROM case_events WHERE case_id = ? AND kind = 'overdue' AND actor = 'system:scheduler'`, id).Scan(&events)
+	if err := db.QueryRow(`SELECT count(*) FROM case_events WHERE case_id = ? AND kind = 'overdue' AND actor = 'system:scheduler'`, id).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
 	if events != 2 {
 		t.Errorf("%d overdue events, want 2 (one per deadline)", events)
 	}
@@ -57,7 +59,9 @@ func TestOpenCasesIn(t *testing.T) {
 		t.Fatalf("another district: %+v %v", sum, err)
 	}
 	var n int
-	db.QueryRow(`SELECT count(*) FROM cases`).Scan(&n)
+	if err := db.QueryRow(`SELECT count(*) FROM cases`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Fatalf("%d cases opened by a user of another district", n)
 	}

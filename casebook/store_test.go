@@ -102,11 +102,19 @@ func TestCaseLifeCycleWithBlindDoubleReview(t *testing.T) {
 	}
 	// Conflict of interest: neither the home-hospital nor the same-district expert.
 	var assigned []string
-	rows, _ := db.Query(`SELECT expert_id FROM assignments WHERE case_id = ? ORDER BY expert_id`, stay)
+	rows, err := db.Query(`SELECT expert_id FROM assignments WHERE case_id = ? ORDER BY expert_id`, stay)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for rows.Next() {
 		var id string
-		rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
 		assigned = append(assigned, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	rows.Close()
 	if len(assigned) != 2 || strings.Contains(strings.Join(assigned, ","), "dr_home") || strings.Contains(strings.Join(assigned, ","), "dr_district") {
@@ -135,7 +143,9 @@ func TestCaseLifeCycleWithBlindDoubleReview(t *testing.T) {
 		t.Errorf("after both verdicts the second reviewer sees them: %+v", view)
 	}
 	var third string
-	db.QueryRow(`SELECT expert_id FROM assignments WHERE case_id = ? AND round = 2`, stay).Scan(&third)
+	if err := db.QueryRow(`SELECT expert_id FROM assignments WHERE case_id = ? AND round = 2`, stay).Scan(&third); err != nil {
+		t.Fatal(err)
+	}
 	if third == "" || third == first || third == second || third == "dr_home" || third == "dr_district" {
 		t.Fatalf("third reviewer %q", third)
 	}
@@ -258,7 +268,9 @@ func TestInstitutionSample(t *testing.T) {
 		t.Fatalf("sample %+v %v", sample, err)
 	}
 	var seed uint64
-	db.QueryRow(`SELECT seed FROM case_samples WHERE case_id = ?`, id).Scan(&seed)
+	if err := db.QueryRow(`SELECT seed FROM case_samples WHERE case_id = ?`, id).Scan(&seed); err != nil {
+		t.Fatal(err)
+	}
 	if seed != 42 {
 		t.Errorf("stored seed %d", seed)
 	}

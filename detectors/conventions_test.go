@@ -30,6 +30,9 @@ func convRows(t *testing.T, w *dcWorld, q string) map[string]string {
 		}
 		out[k] = v
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 

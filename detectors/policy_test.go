@@ -99,7 +99,9 @@ func TestPolicyCoverageUnknownRegions(t *testing.T) {
 			}
 			if tt.flagged { // the evidence names the table and the policy used
 				var ev string
-				db.QueryRow(`SELECT evidence::VARCHAR FROM flags WHERE subject_id = 'S001'`).Scan(&ev)
+				if err := db.QueryRow(`SELECT evidence::VARCHAR FROM flags WHERE subject_id = 'S001'`).Scan(&ev); err != nil {
+					t.Fatal(err)
+				}
 				if want := fmt.Sprintf(`"example":%v`, tt.keep == nil); !strings.Contains(ev, `"policy_region":"611002"`) || !strings.Contains(ev, want) {
 					t.Errorf("evidence %s lacks the policy (%s)", ev, want)
 				}
@@ -214,11 +216,16 @@ func TestPolicyCheckFitsShiftedBatch(t *testing.T) {
 		defer rows.Close()
 		for rows.Next() {
 			var id string
-			rows.Scan(&id)
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
 			settlements++
 			if flags[id] {
 				flagged++
 			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		return flagged, settlements
 	}

@@ -49,7 +49,9 @@ func TestScanRepeatableAndResolves(t *testing.T) {
 		t.Fatalf("re-scan %+v %v", second, err)
 	}
 	var scanID int64
-	db.QueryRow(`SELECT scan_id FROM flags WHERE flag_id = ?`, id).Scan(&scanID)
+	if err := db.QueryRow(`SELECT scan_id FROM flags WHERE flag_id = ?`, id).Scan(&scanID); err != nil {
+		t.Fatal(err)
+	}
 	if scanID != second.ScanID {
 		t.Errorf("the same flag id is refreshed by the re-scan: scan %d", scanID)
 	}

@@ -78,7 +78,9 @@ func TestUnreadableFileFailsBatch(t *testing.T) {
 				t.Errorf("database changed by a failed batch:\nbefore %v\nafter  %v", before, after)
 			}
 			var status, msg string
-			db.QueryRow(`SELECT status, error FROM ingest_runs ORDER BY run_id DESC LIMIT 1`).Scan(&status, &msg)
+			if err := db.QueryRow(`SELECT status, error FROM ingest_runs ORDER BY run_id DESC LIMIT 1`).Scan(&status, &msg); err != nil {
+				t.Fatal(err)
+			}
 			if status != "failed" || !strings.Contains(msg, tc.want) {
 				t.Errorf("last run = %s %q", status, msg)
 			}
@@ -200,8 +202,12 @@ func TestCorrectionKeepsHistory(t *testing.T) {
 	}
 	var fund, oldFund, by string
 	var n int
-	db.QueryRow(`SELECT fund_paid::VARCHAR, (SELECT count(*) FROM settlements) FROM settlements WHERE settlement_id = 'S001'`).Scan(&fund, &n)
-	db.QueryRow(`SELECT fund_paid::VARCHAR, superseded_by FROM settlements_history WHERE settlement_id = 'S001'`).Scan(&oldFund, &by)
+	if err := db.QueryRow(`SELECT fund_paid::VARCHAR, (SELECT count(*) FROM settlements) FROM settlements WHERE settlement_id = 'S001'`).Scan(&fund, &n); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT fund_paid::VARCHAR, superseded_by FROM settlements_history WHERE settlement_id = 'S001'`).Scan(&oldFund, &by); err != nil {
+		t.Fatal(err)
+	}
 	if fund != "700.00" || n != 2 || oldFund != "800.00" || by != sum.BatchID {
 		t.Errorf("current %s (%d rows), history %s by %s (batch %s)", fund, n, oldFund, by, sum.BatchID)
 	}
@@ -214,7 +220,9 @@ func TestCorrectionKeepsHistory(t *testing.T) {
 	if fs := fileSummary(t, sum, "settlements"); fs.Corrected != 1 {
 		t.Errorf("settlements %+v", fs)
 	}
-	db.QueryRow(`SELECT count(*) FROM settlements_history`).Scan(&n)
+	if err := db.QueryRow(`SELECT count(*) FROM settlements_history`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 2 {
 		t.Errorf("history rows = %d, want 2", n)
 	}
@@ -235,12 +243,16 @@ func TestDuplicateKeysInOneFile(t *testing.T) {
 		t.Fatalf("%+v", fs)
 	}
 	var reason string
-	db.QueryRow(`SELECT reason FROM quarantine`).Scan(&reason)
+	if err := db.QueryRow(`SELECT reason FROM quarantine`).Scan(&reason); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(reason, "duplicate key M002 with different content; the row at line 3 is kept") {
 		t.Errorf("reason = %q", reason)
 	}
 	var q string
-	db.QueryRow(`SELECT quantity::VARCHAR FROM stock_movements WHERE movement_id = 'M002'`).Scan(&q)
+	if err := db.QueryRow(`SELECT quantity::VARCHAR FROM stock_movements WHERE movement_id = 'M002'`).Scan(&q); err != nil {
+		t.Fatal(err)
+	}
 	if q != "3.0000" {
 		t.Errorf("kept quantity %s, want the first row's 3.0000", q)
 	}
@@ -314,17 +326,23 @@ func TestColumnarPassthroughFallback(t *testing.T) {
 			}
 			var reason string
 			var line int64
-			db.QueryRow(`SELECT line, reason FROM quarantine`).Scan(&line, &reason)
+			if err := db.QueryRow(`SELECT line, reason FROM quarantine`).Scan(&line, &reason); err != nil {
+				t.Fatal(err)
+			}
 			if !strings.Contains(reason, "≠ quantity") || line == 0 {
 				t.Errorf("quarantine: line %d %q", line, reason)
 			}
 			var ids string
-			db.QueryRow(`SELECT string_agg(item_id, ',' ORDER BY item_id) FROM fee_items`).Scan(&ids)
+			if err := db.QueryRow(`SELECT string_agg(item_id, ',' ORDER BY item_id) FROM fee_items`).Scan(&ids); err != nil {
+				t.Fatal(err)
+			}
 			if strings.Contains(ids, badItem) || len(strings.Split(ids, ",")) != 3 {
 				t.Errorf("loaded items %s", ids)
 			}
 			var id string
-			db.QueryRow(`SELECT id_number FROM persons WHERE person_id = 'P001'`).Scan(&id)
+			if err := db.QueryRow(`SELECT id_number FROM persons WHERE person_id = 'P001'`).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
 			if id != idWithX(t) {
 				t.Errorf("id_number %q not normalised", id)
 			}
@@ -366,11 +384,15 @@ func TestExportParquet(t *testing.T) {
 	}
 	var n int
 	var id, name string
-	db.QueryRow(`SELECT count(*) FROM read_parquet('` + out + `/settlements/*/*/*.parquet', hive_partitioning = true) WHERE region = '611002' AND month = '2025-03'`).Scan(&n)
+	if err := db.QueryRow(`SELECT count(*) FROM read_parquet('` + out + `/settlements/*/*/*.parquet', hive_partitioning = true) WHERE region = '611002' AND month = '2025-03'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Errorf("partition region=611002/month=2025-03 holds %d settlements, want 1", n)
 	}
-	db.QueryRow(`SELECT id_number, name FROM read_parquet('`+out+`/persons.parquet') WHERE person_id = 'P001'`).Scan(&id, &name)
+	if err := db.QueryRow(`SELECT id_number, name FROM read_parquet('`+out+`/persons.parquet') WHERE person_id = 'P001'`).Scan(&id, &name); err != nil {
+		t.Fatal(err)
+	}
 	if id != "611002********1232" || name != "张**" {
 		t.Errorf("exported person %q %q: must be masked", id, name)
 	}

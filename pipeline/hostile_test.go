@@ -72,16 +72,22 @@ func TestHostileCSVLoads(t *testing.T) {
 			}
 			var line int64
 			var reason, name string
-			db.QueryRow(`SELECT line, reason FROM quarantine`).Scan(&line, &reason)
+			if err := db.QueryRow(`SELECT line, reason FROM quarantine`).Scan(&line, &reason); err != nil {
+				t.Fatal(err)
+			}
 			if line != 5 || !strings.Contains(reason, "amount 865.00 ≠ quantity") {
 				t.Errorf("quarantined line %d %q, want line 5, the amount", line, reason)
 			}
-			db.QueryRow(`SELECT item_name FROM fee_items WHERE item_id = 'F001'`).Scan(&name)
+			if err := db.QueryRow(`SELECT item_name FROM fee_items WHERE item_id = 'F001'`).Scan(&name); err != nil {
+				t.Fatal(err)
+			}
 			if name != "普通病房\n床位费" {
 				t.Errorf("multi-line name loaded as %q", name)
 			}
 			var id string
-			db.QueryRow(`SELECT person_id FROM persons ORDER BY person_id LIMIT 1`).Scan(&id)
+			if err := db.QueryRow(`SELECT person_id FROM persons ORDER BY person_id LIMIT 1`).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
 			if id != "P001" {
 				t.Errorf("first person_id %q: the BOM or CR is part of the data", id)
 			}
@@ -160,7 +166,9 @@ func refused(t *testing.T, db *pipeline.DB, dir string, cfg pipeline.Config, fil
 		t.Errorf("database changed by a refused batch:\nbefore %v\nafter  %v", before, after)
 	}
 	var status string
-	db.QueryRow(`SELECT status FROM ingest_runs ORDER BY run_id DESC LIMIT 1`).Scan(&status)
+	if err := db.QueryRow(`SELECT status FROM ingest_runs ORDER BY run_id DESC LIMIT 1`).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
 	if status != "failed" {
 		t.Errorf("last run %q, want failed", status)
 	}
@@ -254,11 +262,15 @@ func TestHostileDuplicateIDs(t *testing.T) {
 	}
 	var n int
 	var terminal, reason string
-	db.QueryRow(`SELECT count(*), min(terminal_id) FROM card_swipes WHERE swipe_id = 'W001'`).Scan(&n, &terminal)
+	if err := db.QueryRow(`SELECT count(*), min(terminal_id) FROM card_swipes WHERE swipe_id = 'W001'`).Scan(&n, &terminal); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 || terminal != "T01" {
 		t.Errorf("W001: %d rows, terminal %s; want the first row (T01)", n, terminal)
 	}
-	db.QueryRow(`SELECT count(*), min(reason) FROM quarantine WHERE line = 14`).Scan(&n, &reason)
+	if err := db.QueryRow(`SELECT count(*), min(reason) FROM quarantine WHERE line = 14`).Scan(&n, &reason); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 || reason != "duplicate key W001 with different content; the row at line 2 is kept" {
 		t.Errorf("line 14 (T9): %d rows, %q", n, reason)
 	}
@@ -400,7 +412,9 @@ func TestHostileMemory(t *testing.T) {
 				t.Errorf("Go heap grew by %.1f MiB, want a bounded few MiB", heap)
 			}
 			var n int
-			db.QueryRow(`SELECT count(*) FROM stock_movements`).Scan(&n)
+			if err := db.QueryRow(`SELECT count(*) FROM stock_movements`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
 			if n != 0 {
 				t.Errorf("%d stock movements loaded from a refused batch", n)
 			}

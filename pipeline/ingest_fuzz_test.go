@@ -64,7 +64,9 @@ func FuzzIngestCSV(f *testing.F) {
 			t.Fatal(err)
 		}
 		var seen int
-		db.QueryRow(`SELECT count(*) FROM ingest_runs WHERE batch_id = ? AND status = 'committed'`, batchID).Scan(&seen)
+		if err := db.QueryRow(`SELECT count(*) FROM ingest_runs WHERE batch_id = ? AND status = 'committed'`, batchID).Scan(&seen); err != nil {
+			t.Fatal(err)
+		}
 		before := pipelinetest.TakeSnapshot(t, db)
 		sum, err := pipeline.Ingest(ctx, db, dir, c)
 		if err != nil {
@@ -83,8 +85,12 @@ func FuzzIngestCSV(f *testing.F) {
 		}
 		fs := sum.Files[0]
 		var kept, quarantined int64
-		db.QueryRow(`SELECT count(*) FROM "`+tb.Name+`" WHERE run_id = ?`, sum.RunID).Scan(&kept)
-		db.QueryRow(`SELECT count(*) FROM quarantine WHERE batch_id = ? AND file = ?`, sum.BatchID, name).Scan(&quarantined)
+		if err := db.QueryRow(`SELECT count(*) FROM "`+tb.Name+`" WHERE run_id = ?`, sum.RunID).Scan(&kept); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT count(*) FROM quarantine WHERE batch_id = ? AND file = ?`, sum.BatchID, name).Scan(&quarantined); err != nil {
+			t.Fatal(err)
+		}
 		if kept != fs.Loaded+fs.Corrected {
 			t.Fatalf("%d rows of run %d in %s, ledger %+v", kept, sum.RunID, tb.Name, fs)
 		}

@@ -124,11 +124,19 @@ func TestNationalBatchLoads(t *testing.T) {
 	sum := ingest(t, db, dir, cfg)
 	if sum.Totals.Quarantined != 0 {
 		var reasons []string
-		rows, _ := db.Query(`SELECT file || ':' || line || ' ' || reason FROM quarantine`)
+		rows, err := db.Query(`SELECT file || ':' || line || ' ' || reason FROM quarantine`)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for rows.Next() {
 			var r string
-			rows.Scan(&r)
+			if err := rows.Scan(&r); err != nil {
+				t.Fatal(err)
+			}
 			reasons = append(reasons, r)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		rows.Close()
 		t.Fatalf("quarantined: %v", reasons)

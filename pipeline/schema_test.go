@@ -28,9 +28,14 @@ func TestMigrationsMatchContract(t *testing.T) {
 			var order []string
 			for rows.Next() {
 				var n, typ, null string
-				rows.Scan(&n, &typ, &null)
+				if err := rows.Scan(&n, &typ, &null); err != nil {
+					t.Fatal(err)
+				}
 				got[n] = [2]string{typ, null}
 				order = append(order, n)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
 			}
 			rows.Close()
 			for i, c := range tb.Columns {
@@ -59,7 +64,9 @@ func TestMigrationsMatchContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	var version int
-	db.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&version)
+	if err := db.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
 	if version != ms[len(ms)-1].Version {
 		t.Errorf("schema version %d, want %d", version, ms[len(ms)-1].Version)
 	}

@@ -104,7 +104,9 @@ func TestValidationRules(t *testing.T) {
 				qTotal += f.Quarantined
 			}
 			var n int64
-			db.QueryRow(`SELECT count(*) FROM quarantine`).Scan(&n)
+			if err := db.QueryRow(`SELECT count(*) FROM quarantine`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
 			if n != qTotal {
 				t.Errorf("quarantine table has %d rows, ledgers say %d", n, qTotal)
 			}
@@ -151,7 +153,9 @@ func TestIDNumberNormalisedAndAgreement(t *testing.T) {
 			t.Fatalf("%+v", fs)
 		}
 		var got string
-		db.QueryRow(`SELECT id_number FROM persons WHERE person_id = 'P001'`).Scan(&got)
+		if err := db.QueryRow(`SELECT id_number FROM persons WHERE person_id = 'P001'`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
 		if got != id {
 			t.Errorf("id_number = %q, want %q", got, id)
 		}
@@ -169,7 +173,9 @@ func TestIDNumberNormalisedAndAgreement(t *testing.T) {
 			t.Fatalf("%+v", fs)
 		}
 		var note string
-		db.QueryRow(`SELECT note FROM data_quality WHERE record_key = 'P001'`).Scan(&note)
+		if err := db.QueryRow(`SELECT note FROM data_quality WHERE record_key = 'P001'`).Scan(&note); err != nil {
+			t.Fatal(err)
+		}
 		if !strings.Contains(note, "sex digit says 2, sex column says 1") {
 			t.Errorf("note = %q", note)
 		}
@@ -215,10 +221,15 @@ func TestMalformedCSVRows(t *testing.T) {
 	for i := 0; rows.Next(); i++ {
 		var line int64
 		var reason string
-		rows.Scan(&line, &reason)
+		if err := rows.Scan(&line, &reason); err != nil {
+			t.Fatal(err)
+		}
 		if i >= len(want) || line != want[i].line || !strings.Contains(reason, want[i].reason) {
 			t.Errorf("quarantine row %d = %d %q", i, line, reason)
 		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -238,12 +249,16 @@ func TestUnknownColumnsKept(t *testing.T) {
 	os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 	ingest(t, db, dir, cfg)
 	var extra string
-	db.QueryRow(`SELECT extra FROM institutions WHERE org_code = 'H33010600001'`).Scan(&extra)
+	if err := db.QueryRow(`SELECT extra FROM institutions WHERE org_code = 'H33010600001'`).Scan(&extra); err != nil {
+		t.Fatal(err)
+	}
 	if extra != `{"ownership":"公立"}` {
 		t.Errorf("extra = %q", extra)
 	}
 	var n int
-	db.QueryRow(`SELECT count(*) FROM institutions WHERE extra IS NULL`).Scan(&n)
+	if err := db.QueryRow(`SELECT count(*) FROM institutions WHERE extra IS NULL`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Errorf("empty extra value should give NULL extra, got %d NULL rows", n)
 	}

@@ -106,7 +106,9 @@ func TestKillDuringRun(t *testing.T) {
 	if err := db.QueryRow(`SELECT status FROM report_runs WHERE run_id = 1`).Scan(&status); err != nil {
 		t.Fatal(err)
 	}
-	db.QueryRow(`SELECT count(*) FROM report_files`).Scan(&files)
+	if err := db.QueryRow(`SELECT count(*) FROM report_files`).Scan(&files); err != nil {
+		t.Fatal(err)
+	}
 	if status != reports.StatusRunning || files != 0 {
 		t.Fatalf("after the kill: run 1 is %s with %d files stored, want running with none", status, files)
 	}
@@ -139,9 +141,13 @@ func TestKillDuringRun(t *testing.T) {
 	if redone.ID == 0 {
 		t.Fatal("the interrupted monthly run was not redone")
 	}
-	db.QueryRow(`SELECT status FROM report_runs WHERE run_id = 1`).Scan(&status)
+	if err := db.QueryRow(`SELECT status FROM report_runs WHERE run_id = 1`).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
 	var orphan int
-	db.QueryRow(`SELECT count(*) FROM report_files WHERE run_id <> ?`, redone.ID).Scan(&orphan)
+	if err := db.QueryRow(`SELECT count(*) FROM report_files WHERE run_id <> ?`, redone.ID).Scan(&orphan); err != nil {
+		t.Fatal(err)
+	}
 	if status != reports.StatusFailed || orphan != 0 || fileNames(redone) != "inputs.json monthly-2025-12.html monthly-2025-12.xlsx" {
 		t.Errorf("run 1 %s, %d files of other runs, redone files %s", status, orphan, fileNames(redone))
 	}

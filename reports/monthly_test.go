@@ -47,8 +47,13 @@ func TestMonthlyReport(t *testing.T) {
 	want := map[string][2]string{}
 	for rows.Next() {
 		var fam, n, amount string
-		rows.Scan(&fam, &n, &amount)
+		if err := rows.Scan(&fam, &n, &amount); err != nil {
+			t.Fatal(err)
+		}
 		want[fam] = [2]string{n, amount}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	rows.Close()
 	if len(want) < 5 {
@@ -77,8 +82,12 @@ func TestMonthlyReport(t *testing.T) {
 		t.Errorf("sheets %s", got)
 	}
 	var openFlags, cases int
-	db.QueryRow(`SELECT count(*) FROM flags WHERE status = 'open'`).Scan(&openFlags)
-	db.QueryRow(`SELECT count(DISTINCT case_id) FROM case_flags JOIN flags USING (flag_id) WHERE status = 'open'`).Scan(&cases)
+	if err := db.QueryRow(`SELECT count(*) FROM flags WHERE status = 'open'`).Scan(&openFlags); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT count(DISTINCT case_id) FROM case_flags JOIN flags USING (flag_id) WHERE status = 'open'`).Scan(&cases); err != nil {
+		t.Fatal(err)
+	}
 	flagRows, err := x.GetRows("疑点")
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +101,9 @@ func TestMonthlyReport(t *testing.T) {
 	}
 	// The largest flag's amount is a numeric cell with the 0.00 format.
 	var top string
-	db.QueryRow(`SELECT amount_at_risk::VARCHAR FROM flags WHERE status = 'open' ORDER BY amount_at_risk DESC, flag_id LIMIT 1`).Scan(&top)
+	if err := db.QueryRow(`SELECT amount_at_risk::VARCHAR FROM flags WHERE status = 'open' ORDER BY amount_at_risk DESC, flag_id LIMIT 1`).Scan(&top); err != nil {
+		t.Fatal(err)
+	}
 	raw, _ := x.GetCellValue("疑点", "K2", excelize.Options{RawCellValue: true})
 	typ, _ := x.GetCellType("疑点", "K2")
 	shown, _ := x.GetCellValue("疑点", "K2")
@@ -149,9 +160,15 @@ func TestMonthlyReport(t *testing.T) {
 	}
 	var batch string
 	var read, scanID int64
-	db.QueryRow(`SELECT batch_id FROM ingest_runs`).Scan(&batch)
-	db.QueryRow(`SELECT sum(read) FROM batch_ledger`).Scan(&read)
-	db.QueryRow(`SELECT max(scan_id) FROM scans`).Scan(&scanID)
+	if err := db.QueryRow(`SELECT batch_id FROM ingest_runs`).Scan(&batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT sum(read) FROM batch_ledger`).Scan(&read); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT max(scan_id) FROM scans`).Scan(&scanID); err != nil {
+		t.Fatal(err)
+	}
 	if in.Period != "2025-12" || in.Job.Name != "monthly" || len(in.Batches) != 1 || in.Batches[0].BatchID != batch || in.Batches[0].Read != read {
 		t.Errorf("inputs: period %s job %s batches %+v, want batch %s read %d", in.Period, in.Job.Name, in.Batches, batch, read)
 	}

@@ -129,12 +129,16 @@ func TestCatchUp(t *testing.T) {
 		t.Fatalf("the interrupted occurrence was not redone: %+v", redone)
 	}
 	var status, msg string
-	db.QueryRow(`SELECT status, error FROM report_runs WHERE run_id = 99`).Scan(&status, &msg)
+	if err := db.QueryRow(`SELECT status, error FROM report_runs WHERE run_id = 99`).Scan(&status, &msg); err != nil {
+		t.Fatal(err)
+	}
 	if status != reports.StatusFailed || !strings.Contains(msg, "interrupted") {
 		t.Errorf("interrupted run is %s %q", status, msg)
 	}
 	var files int
-	db.QueryRow(`SELECT count(*) FROM report_files WHERE run_id = 99`).Scan(&files)
+	if err := db.QueryRow(`SELECT count(*) FROM report_files WHERE run_id = 99`).Scan(&files); err != nil {
+		t.Fatal(err)
+	}
 	if files != 0 {
 		t.Errorf("the interrupted run has %d files", files)
 	}
@@ -156,10 +160,14 @@ func TestServeOnSchedule(t *testing.T) {
 	want := time.Date(2027, 5, 3, 10, 0, 0, 0, shanghai)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		var n int
-		db.QueryRow(`SELECT count(*) FROM report_runs WHERE scheduled_for = ? AND status = 'done'`, want).Scan(&n)
+		if err := db.QueryRow(`SELECT count(*) FROM report_runs WHERE scheduled_for = ? AND status = 'done'`, want).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		if n == 1 {
 			var all int
-			db.QueryRow(`SELECT count(*) FROM report_runs`).Scan(&all)
+			if err := db.QueryRow(`SELECT count(*) FROM report_runs`).Scan(&all); err != nil {
+				t.Fatal(err)
+			}
 			if all != 2 {
 				t.Errorf("%d runs, want the manual one and the 10:00 one", all)
 			}
@@ -195,12 +203,17 @@ func TestRunsSerialised(t *testing.T) {
 	n := 0
 	for rows.Next() {
 		var s, e time.Time
-		rows.Scan(&s, &e)
+		if err := rows.Scan(&s, &e); err != nil {
+			t.Fatal(err)
+		}
 		if s.Before(prevEnd) {
 			t.Errorf("run started at %v before the previous one finished at %v", s, prevEnd)
 		}
 		prevEnd = e
 		n++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	if n != 4 {
 		t.Errorf("%d done runs, want 4", n)

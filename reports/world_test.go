@@ -91,13 +91,18 @@ func buildWorld(ctx context.Context, path string) error {
 	for rows.Next() {
 		var c pc
 		var a string
-		rows.Scan(&c.id, &a)
+		if err := rows.Scan(&c.id, &a); err != nil {
+			return err
+		}
 		v, err := contract.ParseDecimal(a, 2)
 		if err != nil {
 			return err
 		}
 		c.amount = contract.Fen(v)
 		cases = append(cases, c)
+	}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	rows.Close()
 	for i, c := range cases {
@@ -119,10 +124,16 @@ func buildWorld(ctx context.Context, path string) error {
 		}
 		for ar.Next() {
 			var e string
-			ar.Scan(&e)
+			if err := ar.Scan(&e); err != nil {
+				ar.Close()
+				return err
+			}
 			experts = append(experts, e)
 		}
 		ar.Close()
+		if err := ar.Err(); err != nil {
+			return err
+		}
 		for j, e := range experts {
 			clock = clock.Add(time.Duration(24*(i+j+1)) * time.Hour)
 			if _, err := store.SubmitVerdict(ctx, c.id, e, v, amount, "病历不支持住院"); err != nil {

@@ -45,7 +45,9 @@ func TestDemoReportsFollowTheData(t *testing.T) {
 		t.Fatalf("no monthly report among %d runs", len(runs))
 	}
 	var lastMonth string
-	d.QueryRow(`SELECT strftime(max(settled_at), '%Y-%m') FROM settlements`).Scan(&lastMonth)
+	if err := d.QueryRow(`SELECT strftime(max(settled_at), '%Y-%m') FROM settlements`).Scan(&lastMonth); err != nil {
+		t.Fatal(err)
+	}
 	book := workbookOf(t, d, monthly, ".xlsx")
 	overview, err := book.GetRows("概览")
 	if err != nil {
@@ -79,8 +81,13 @@ func TestDemoReportsFollowTheData(t *testing.T) {
 	}
 	for rows.Next() {
 		var o string
-		rows.Scan(&o)
+		if err := rows.Scan(&o); err != nil {
+			t.Fatal(err)
+		}
 		hospitals = append(hospitals, o)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	rows.Close()
 	var packs []string

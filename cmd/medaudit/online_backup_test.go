@@ -195,7 +195,9 @@ func TestOnlineBackupUnderLoad(t *testing.T) {
 			}
 			before++
 			var v string
-			r.QueryRow(`SELECT verdict FROM assignments WHERE case_id = ? AND expert_id = ?`, a.caseID, a.expert).Scan(&v)
+			if err := r.QueryRow(`SELECT verdict FROM assignments WHERE case_id = ? AND expert_id = ?`, a.caseID, a.expert).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
 			if v == a.verdict {
 				held++
 			} else {

@@ -45,7 +45,9 @@ func TestScheduledOperations(t *testing.T) {
 		}
 	}
 	var events int
-	d.QueryRow(`SELECT count(*) FROM case_events WHERE kind = 'overdue' AND actor = 'system:scheduler'`).Scan(&events)
+	if err := d.QueryRow(`SELECT count(*) FROM case_events WHERE kind = 'overdue' AND actor = 'system:scheduler'`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
 	if events != 3 {
 		t.Errorf("%d overdue events after two runs, want 3 (once per case and deadline)", events)
 	}
