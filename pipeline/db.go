@@ -48,7 +48,8 @@ type DB struct {
 // own default keeps them 1 s, counted in the resident set). At 1 M persons
 // the scan peaked at 1,324-1,341 MiB over four runs against 1,384-1,471 MiB
 // (the goal: 1.5 × 10⁹ B, 1,430 MiB), in 93.0-100.7 s against 87.8-101.2 s;
-// at 10.0 M settlements 304.3 s and 1,580 MiB against 308.8 s and 1,677 MiB.
+// at 10.0 M settlements 304.3 and 310.8 s, 1,580 and 1,653 MiB, against 308.8
+// and 314.4 s, 1,677 and 1,675 MiB.
 var (
 	allocatorOnce sync.Once
 	allocatorErr  error
