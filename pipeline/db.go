@@ -50,10 +50,7 @@ type DB struct {
 // (the goal: 1.5 × 10⁹ B, 1,430 MiB), in 93.0-100.7 s against 87.8-101.2 s;
 // at 10.0 M settlements 304.3 and 310.8 s, 1,580 and 1,653 MiB, against 308.8
 // and 314.4 s, 1,677 and 1,675 MiB.
-var (
-	allocatorOnce sync.Once
-	allocatorErr  error
-)
+var setAllocator = sync.OnceValue(func() error { return setMuzzyDecay(0) })
 
 // Open opens (creating if needed) the DuckDB file at path, or an in-memory
 // database when path is "" or ":memory:", and applies pending migrations
@@ -84,9 +81,8 @@ func Open(ctx context.Context, path string, cfg DBConfig) (*DB, error) {
 	// that allocated 16 MB brought the same scan's peak to 1.70 GiB, in the
 	// same time.
 	settings = append(settings, "SET allocator_background_threads=true", "SET allocator_flush_threshold='16MB'")
-	allocatorOnce.Do(func() { allocatorErr = setMuzzyDecay(0) })
-	if allocatorErr != nil {
-		return nil, allocatorErr
+	if err := setAllocator(); err != nil {
+		return nil, err
 	}
 	connector, err := duckdb.NewConnector(dsn, func(execer driver.ExecerContext) error {
 		for _, s := range settings {
