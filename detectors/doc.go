@@ -28,7 +28,12 @@
 //
 // Every detector passes the shared conformance suite in detectortest:
 // deterministic output, honours context cancellation, no flags on empty
-// data, non-empty evidence.
+// data, non-empty evidence. DuckDB aggregates in parallel, so a query that
+// picks one row of several must say which: arg_max / arg_min with a
+// tie-breaker in the key, min(item_name) rather than any_value where one
+// code may carry several names, list(… ORDER BY …). A choice left to
+// DuckDB is made by thread timing, and the evidence of one flag would read
+// differently from scan to scan on the same data.
 //
 // Scan runs the registry over a database, stores the flags with stable ids
 // (the same detector and subject give the same flag id in every scan),

@@ -161,3 +161,29 @@ func TestFrequentOutpatient(t *testing.T) {
 		}, nil, []string{"P1"}},
 	})
 }
+
+// TestFrequentOutpatientTiedWindows: of two windows with as many visits,
+// the evidence names the earlier, and the money is that window's (its start
+// and its money are taken from one row, not by two choices among the tied).
+func TestFrequentOutpatientTiedWindows(t *testing.T) {
+	w := newWorld()
+	for i := range 120 {
+		w.outpatient(fmt.Sprintf("V%03d", i), fmt.Sprintf("PV%03d", i), "H33010600001", "2025-04-01 09:00:00", "J06.900").save()
+	}
+	// the later window first in the file, with dearer visits
+	for i := range 7 {
+		w.outpatient(fmt.Sprintf("L%d", i), "P1", "H33010600001", fmt.Sprintf("2025-08-%02d 09:00:00", 3+3*i), "J06.900").
+			line("001102000010000", "普通门诊诊查费", "other", at(fmt.Sprintf("2025-08-%02d 09:00:00", 3+3*i)), 1, 50).save()
+	}
+	for i := range 7 {
+		w.outpatient(fmt.Sprintf("E%d", i), "P1", "H33010600001", fmt.Sprintf("2025-05-%02d 09:00:00", 3+3*i), "J06.900").save()
+	}
+	f, ok := detect(t, w, "other.frequent_outpatient")["P1"]
+	if !ok {
+		t.Fatal("P1 not flagged")
+	}
+	// seven visits of 10 yuan, 60 % fund and 10 % account each
+	if from, money := f.Evidence.Facts["window_from"], f.Evidence.Facts["window_fund_and_account"]; from != "2025-05-03" || money != "49.00" {
+		t.Errorf("window from %v with %v yuan, want the earlier window: 2025-05-03, 49.00", from, money)
+	}
+}

@@ -33,7 +33,7 @@ per_item AS (
 ),
 -- the drug's name as billed, from the scan's monthly drug lines
 names AS (
-    SELECT org_code, item_code, any_value(item_name) AS item_name FROM drug_lines_monthly WHERE pos_total GROUP BY ALL
+    SELECT org_code, item_code, min(item_name) AS item_name FROM drug_lines_monthly WHERE pos_total GROUP BY ALL
 ),
 org_baskets AS (
     SELECT org_code, baskets AS org_baskets FROM grouped WHERE org_row = 1

@@ -14,7 +14,7 @@ bought AS (
     FROM stock_movements GROUP BY ALL
 ),
 billed AS (
-    SELECT org_code, item_code, any_value(item_name) AS item_name, sum(qty) AS billed,
+    SELECT org_code, item_code, min(item_name) AS item_name, sum(qty) AS billed,
            sum(amt) / sum(qty) AS billed_price, sum(insured)::DECIMAL(18,2)::VARCHAR AS insured
     FROM drug_lines_monthly
     WHERE pos_total AND qty_pos AND org_code IN (SELECT org_code FROM stocked)
@@ -29,5 +29,5 @@ FROM billed b
 FULL JOIN bought p ON p.org_code = b.org_code AND p.item_code = b.item_code
 LEFT JOIN conv_stock u ON u.org_code = coalesce(b.org_code, p.org_code) AND u.item_code = coalesce(b.item_code, p.item_code)
 LEFT JOIN institutions i ON i.org_code = coalesce(b.org_code, p.org_code)
-LEFT JOIN (SELECT item_code, any_value(item_name) AS item_name FROM catalog GROUP BY 1) c ON c.item_code = coalesce(b.item_code, p.item_code)
+LEFT JOIN (SELECT item_code, min(item_name) AS item_name FROM catalog GROUP BY 1) c ON c.item_code = coalesce(b.item_code, p.item_code)
 ORDER BY 1, 4

@@ -8,7 +8,7 @@ WITH bought AS (
     GROUP BY ALL
 ),
 priced AS (   -- per org, stocked drug and unit price (an org bills a drug at a few prices)
-    SELECT org_code, item_code, unit_price AS price, any_value(item_name) AS item_name,
+    SELECT org_code, item_code, unit_price AS price, min(item_name) AS item_name,
            sum(lines)::BIGINT AS lines, sum(qty) AS q, sum(amt) AS amt, sum(insured) AS insured_amt
     FROM drug_lines_monthly
     WHERE pos_total AND (org_code, item_code) IN (SELECT (org_code, item_code) FROM bought)
@@ -23,7 +23,7 @@ counted AS (   -- n priced lines, and the lines up to each price (NULL prices la
 -- lines' prices (0-based positions (n-1)/2 and n/2), as median() over the
 -- lines gives them, without holding every line's price
 billed AS (
-    SELECT org_code, item_code, any_value(item_name) AS item_name,
+    SELECT org_code, item_code, min(item_name) AS item_name,
            list_median([min(price) FILTER (WHERE upto > (n - 1) // 2), min(price) FILTER (WHERE upto > n // 2)]) AS billed_price,
            sum(lines)::BIGINT AS lines, sum(q) AS q, sum(amt) AS amt, sum(insured_amt) AS insured_amt
     FROM counted

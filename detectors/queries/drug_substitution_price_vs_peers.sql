@@ -7,7 +7,7 @@
 -- 拆零). Subject: the institution. Runs as is in the DuckDB CLI.
 WITH priced AS (   -- per org, drug, month and unit price: an org's price rarely changes within a month
     SELECT org_code, treatment_region AS region, item_code, m, unit_price AS price,
-           any_value(item_name) AS item_name, sum(lines)::BIGINT AS lines, sum(insured) AS insured_amt
+           min(item_name) AS item_name, sum(lines)::BIGINT AS lines, sum(insured) AS insured_amt
     FROM drug_lines_monthly WHERE pos_total
     GROUP BY org_code, treatment_region, item_code, m, unit_price
 ),
@@ -21,7 +21,7 @@ counted AS (   -- n priced lines, and the lines up to each price (NULL prices la
 -- and n/2), as median() over the lines gives them, without holding every
 -- line's price; the quantity unit joins the groups, not the lines
 om AS (
-    SELECT c.org_code, c.region, c.item_code, c.m, any_value(c.item_name) AS item_name,
+    SELECT c.org_code, c.region, c.item_code, c.m, min(c.item_name) AS item_name,
            list_median([min(c.price) FILTER (WHERE c.upto > (c.n - 1) // 2), min(c.price) FILTER (WHERE c.upto > c.n // 2)]) AS price,
            sum(c.lines)::BIGINT AS lines, sum(c.insured_amt) AS insured_amt, coalesce(any_value(u.qty_unit), 'unknown') AS qty_unit
     FROM counted c LEFT JOIN conv_drug_unit u ON u.org_code = c.org_code AND u.item_code = c.item_code

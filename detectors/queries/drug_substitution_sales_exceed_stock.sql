@@ -24,7 +24,7 @@ WITH stocked AS (
 -- at 1 M persons (months from the first purchase's month on are the
 -- months whose lines are charged from first_month on)
 per_month AS (
-    SELECT org_code, item_code, m, sum(qty) AS qty, sum(amt) AS amt, any_value(item_name) AS item_name,
+    SELECT org_code, item_code, m, sum(qty) AS qty, sum(amt) AS amt, min(item_name) AS item_name,
            sum(insured) AS insured_amt, sum(lines)::BIGINT AS lines
     FROM drug_lines_monthly WHERE pos_total
     GROUP BY org_code, item_code, m
@@ -75,7 +75,7 @@ flagged AS (
     SELECT m.*, coalesce(m.item_name, c.item_name) AS name,
            m.amt / nullif(m.q, 0) AS avg_price,
            m.insured_amt / nullif(m.amt, 0) AS insured_share
-    FROM months m LEFT JOIN (SELECT item_code, any_value(item_name) AS item_name FROM catalog GROUP BY 1) c USING (item_code)
+    FROM months m LEFT JOIN (SELECT item_code, min(item_name) AS item_name FROM catalog GROUP BY 1) c USING (item_code)
     WHERE m.excess > coalesce(getvariable('excess_share'), 0.05) * m.q
       AND m.excess > coalesce(getvariable('min_excess_units'), 10)
 ),

@@ -24,7 +24,10 @@ by_ts AS (
     GROUP BY st.srow, f.charged_at
 ),
 per_stay AS (
-    SELECT b.srow, sum(b.n) AS lines, max(b.n) AS top_n, arg_max(b.charged_at, b.n) AS top_ts,
+    -- top_ts: of the timestamps holding the most lines, the earliest (a
+    -- tie left to arg_max is decided by thread timing: the summary must
+    -- read the same in every scan of the same data)
+    SELECT b.srow, sum(b.n) AS lines, max(b.n) AS top_n, arg_min(b.charged_at, (-b.n, b.charged_at)) AS top_ts,
            sum(b.n) FILTER (WHERE b.discharge_day) AS discharge_day_n
     FROM by_ts b
     GROUP BY b.srow

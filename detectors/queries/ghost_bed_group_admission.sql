@@ -52,8 +52,8 @@ org_los AS (
 org_hours AS (
     SELECT org_code, hour(admitted_at) AS h, count(*) AS n FROM stays GROUP BY org_code, hour(admitted_at)
 ),
-org_band AS (
-    SELECT a.org_code, max(a.n + coalesce(b.n, 0)) AS band_n, arg_max(a.h, a.n + coalesce(b.n, 0)) AS band_hour
+org_band AS (   -- the busiest two hours; of those tied, the earliest
+    SELECT a.org_code, max(a.n + coalesce(b.n, 0)) AS band_n, arg_min(a.h, (-(a.n + coalesce(b.n, 0)), a.h)) AS band_hour
     FROM org_hours a LEFT JOIN org_hours b ON b.org_code = a.org_code AND b.h = a.h + 1
     GROUP BY a.org_code
 )

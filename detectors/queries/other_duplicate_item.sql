@@ -37,13 +37,13 @@ cand_lines AS MATERIALIZED (
     FROM fee_items f WHERE f.settlement_id IN (SELECT settlement_id FROM cand)
 ),
 daily AS (   -- the candidates' quantity per day
-    SELECT l.settlement_id, l.item_code, any_value(l.item_name) AS item_name, l.d,
+    SELECT l.settlement_id, l.item_code, min(l.item_name) AS item_name, l.d,
            sum(l.quantity) AS qty, max(l.unit_price) AS unit_price
     FROM cand_lines l SEMI JOIN cand c ON c.settlement_id = l.settlement_id AND c.item_code = l.item_code
     GROUP BY l.settlement_id, l.item_code, l.d
 ),
 per_item AS (
-    SELECT dl.settlement_id, dl.item_code, any_value(dl.item_name) AS item_name, any_value(c.daily_limit) AS daily_limit,
+    SELECT dl.settlement_id, dl.item_code, min(dl.item_name) AS item_name, any_value(c.daily_limit) AS daily_limit,
            max(dl.unit_price) AS unit_price, sum(dl.qty) AS total_qty,
            sum(greatest(dl.qty - c.daily_limit, 0)) AS day_excess,
            list(json_object('day', strftime(dl.d, '%Y-%m-%d'), 'quantity', dl.qty::DOUBLE) ORDER BY dl.d)

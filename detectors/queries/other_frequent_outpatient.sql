@@ -17,8 +17,11 @@ windows AS (
                  RANGE BETWEEN CURRENT ROW AND to_days(CAST(coalesce(getvariable('window_days'), 30) AS INTEGER)) FOLLOWING)
 ),
 per_person AS (
-    SELECT person_id, max(n_window) AS max_visits, arg_max(admitted_at, n_window) AS window_from,
-           arg_max(window_money, n_window) AS window_money, count(*) AS visits_total
+    -- the worst window: the most visits, the earliest of those tied, its
+    -- start and its money from the same row (two arg_max on the count
+    -- alone could each take another tied window, by thread timing)
+    SELECT person_id, max(n_window) AS max_visits, arg_min(admitted_at, (-n_window, admitted_at)) AS window_from,
+           arg_min(window_money, (-n_window, admitted_at)) AS window_money, count(*) AS visits_total
     FROM windows GROUP BY person_id
 ),
 peer AS (

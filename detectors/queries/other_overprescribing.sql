@@ -80,7 +80,7 @@ hits AS (
 -- the drug's name as billed, for the flagged lines only (carried through
 -- every dosed line, it cost 2 s of the rule's 10–11 s CPU at 1 M persons)
 named AS (
-    SELECT h.srow, h.item_code, any_value(f.item_name) AS item_name
+    SELECT h.srow, h.item_code, min(f.item_name) AS item_name
     FROM hits h JOIN settlements s ON s.rowid = h.srow
     JOIN fee_items f ON f.settlement_id = s.settlement_id AND f.item_code = h.item_code
     WHERE f.category = 'drug' AND f.quantity > 0
