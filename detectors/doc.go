@@ -30,7 +30,9 @@
 // deterministic output, honours context cancellation, no flags on empty
 // data, non-empty evidence. DuckDB aggregates in parallel, so a query that
 // picks one row of several must say which: arg_max / arg_min with a
-// tie-breaker in the key, min(item_name) rather than any_value where one
+// tie-breaker in the key (over many groups one numeric key, or a window:
+// the states of a STRUCT key do not spill), min(item_name) rather than
+// any_value where one
 // code may carry several names, list(… ORDER BY …). A choice left to
 // DuckDB is made by thread timing, and the evidence of one flag would read
 // differently from scan to scan on the same data.

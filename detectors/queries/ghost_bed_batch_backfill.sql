@@ -26,8 +26,12 @@ by_ts AS (
 per_stay AS (
     -- top_ts: of the timestamps holding the most lines, the earliest (a
     -- tie left to arg_max is decided by thread timing: the summary must
-    -- read the same in every scan of the same data)
-    SELECT b.srow, sum(b.n) AS lines, max(b.n) AS top_n, arg_min(b.charged_at, (-b.n, b.charged_at)) AS top_ts,
+    -- read the same in every scan of the same data), by one HUGEINT key,
+    -- the count above the time (|epoch_us| < 10^18): the states of a
+    -- STRUCT key do not spill, and at 10.0 M settlements the rule ran out
+    -- of the scan's 1 GB with one
+    SELECT b.srow, sum(b.n) AS lines, max(b.n) AS top_n,
+           arg_max(b.charged_at, b.n::HUGEINT * 1000000000000000000 - epoch_us(b.charged_at)) AS top_ts,
            sum(b.n) FILTER (WHERE b.discharge_day) AS discharge_day_n
     FROM by_ts b
     GROUP BY b.srow

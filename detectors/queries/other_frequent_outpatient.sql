@@ -19,9 +19,13 @@ windows AS (
 per_person AS (
     -- the worst window: the most visits, the earliest of those tied, its
     -- start and its money from the same row (two arg_max on the count
-    -- alone could each take another tied window, by thread timing)
-    SELECT person_id, max(n_window) AS max_visits, arg_min(admitted_at, (-n_window, admitted_at)) AS window_from,
-           arg_min(window_money, (-n_window, admitted_at)) AS window_money, count(*) AS visits_total
+    -- alone could each take another tied window, by thread timing); one
+    -- HUGEINT key, the count above the time (|epoch_us| < 10^18), as a
+    -- STRUCT key's states do not spill (one per person)
+    SELECT person_id, max(n_window) AS max_visits,
+           arg_max(admitted_at, n_window::HUGEINT * 1000000000000000000 - epoch_us(admitted_at)) AS window_from,
+           arg_max(window_money, n_window::HUGEINT * 1000000000000000000 - epoch_us(admitted_at)) AS window_money,
+           count(*) AS visits_total
     FROM windows GROUP BY person_id
 ),
 peer AS (
