@@ -11,21 +11,21 @@ WITH visits AS (
 ),
 windows AS (
     SELECT v.*,
-           count(*) OVER w AS n_window, sum(at_risk) OVER w AS window_money
+           count(*) OVER w AS n_window, sum(at_risk) OVER w AS window_money,
+           -- the order of the worst window: the most visits, then the
+           -- earliest, as one HUGEINT (|epoch_us| < 10^18)
+           (count(*) OVER w)::HUGEINT * 1000000000000000000 - epoch_us(v.admitted_at) AS worst
     FROM visits v
     WINDOW w AS (PARTITION BY person_id ORDER BY admitted_at
                  RANGE BETWEEN CURRENT ROW AND to_days(CAST(coalesce(getvariable('window_days'), 30) AS INTEGER)) FOLLOWING)
 ),
 per_person AS (
-    -- the worst window: the most visits, the earliest of those tied, its
-    -- start and its money from the same row (two arg_max on the count
-    -- alone could each take another tied window, by thread timing); one
-    -- HUGEINT key, the count above the time (|epoch_us| < 10^18), as a
-    -- STRUCT key's states do not spill (one per person)
-    SELECT person_id, max(n_window) AS max_visits,
-           arg_max(admitted_at, n_window::HUGEINT * 1000000000000000000 - epoch_us(admitted_at)) AS window_from,
-           arg_max(window_money, n_window::HUGEINT * 1000000000000000000 - epoch_us(admitted_at)) AS window_money,
-           count(*) AS visits_total
+    -- the worst window's start and money from the same row (two arg_max
+    -- on the count alone could each take another tied window, by thread
+    -- timing); one numeric key, as a STRUCT key's states do not spill (one
+    -- per person)
+    SELECT person_id, max(n_window) AS max_visits, arg_max(admitted_at, worst) AS window_from,
+           arg_max(window_money, worst) AS window_money, count(*) AS visits_total
     FROM windows GROUP BY person_id
 ),
 peer AS (
