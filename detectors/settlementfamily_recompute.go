@@ -248,6 +248,29 @@ type recomputeState struct {
 	started bool
 	n       int
 	cur     recomputed
+	// names holds one copy of each value of the columns with few values
+	// (institution, visit type, regions, insurance, registration kind), up
+	// to maxNames of them: a claim takes it instead of a copy of its own.
+	names map[string]string
+}
+
+// maxNames bounds recomputeState.names (institutions and regions number in
+// the thousands; past the bound each claim has its own copies).
+const maxNames = 1 << 16
+
+// name is the held copy of v.
+func (s *recomputeState) name(v string) string {
+	if h, ok := s.names[v]; ok {
+		return h
+	}
+	h := strings.Clone(v)
+	if s.names == nil {
+		s.names = map[string]string{}
+	}
+	if len(s.names) < maxNames {
+		s.names[h] = h
+	}
+	return h
 }
 
 // batch recomputes the claims of one record batch in order.
@@ -258,6 +281,7 @@ func (s *recomputeState) batch(ctx context.Context, rec arrow.RecordBatch) error
 	}
 	fen := func(a *array.Int64, i int) contract.Fen { return contract.Fen(a.Value(i)) }
 	str := func(a stringArray, i int) string { return strings.Clone(a.Value(i)) }
+	name := func(a stringArray, i int) string { return s.name(a.Value(i)) }
 	at := func(a *array.Int64, i int) time.Time { return time.UnixMicro(a.Value(i)).UTC() }
 	for i := range int(rec.NumRows()) {
 		if s.n++; s.n%4096 == 0 {
@@ -265,16 +289,22 @@ func (s *recomputeState) batch(ctx context.Context, rec arrow.RecordBatch) error
 				return err
 			}
 		}
-		insurance, visitType, regKind := str(c.insurance, i), str(c.visitType, i), str(c.regKind, i)
+		insurance, visitType, regKind := name(c.insurance, i), name(c.visitType, i), name(c.regKind, i)
 		level, emergency := int(c.level.Value(i)), c.emergency.Value(i)
+		person := c.person.Value(i)
+		if s.started && person == s.person {
+			person = s.person // (claim sets s.person from cur.Person)
+		} else {
+			person = strings.Clone(person)
+		}
 		s.cur = recomputed{
-			ID: str(c.id, i), Person: str(c.person, i), Org: str(c.org, i), OrgName: str(c.orgName, i), OrgLevel: level,
+			ID: str(c.id, i), Person: person, Org: name(c.org, i), OrgName: name(c.orgName, i), OrgLevel: level,
 			VisitType: visitType, Admitted: at(c.admitted, i), Settled: at(c.settled, i), Insurance: insurance,
 			RegKind: regKind, RegUsed: str(c.regUsed, i), RegID: str(c.regID, i), Emergency: emergency,
 			Total: fen(c.total, i), Fund: fen(c.fund, i), OtherFunds: fen(c.otherFunds, i), FundParts: c.fundParts.Value(i),
 			Account: fen(c.account, i), Cash: fen(c.cash, i),
 			Claim: settlement.Claim{
-				InsuredRegion: contract.RegionCode(str(c.insured, i)), TreatmentRegion: contract.RegionCode(str(c.treatment, i)),
+				InsuredRegion: contract.RegionCode(name(c.insured, i)), TreatmentRegion: contract.RegionCode(name(c.treatment, i)),
 				Date: at(c.date, i), InsuranceType: insurance, Retiree: c.retiree.Value(i), VisitType: visitType,
 				HospitalLevel: level, Registration: regKind, Emergency: emergency,
 			},

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/medaudit/medaudit/contract"
 	"github.com/medaudit/medaudit/fixtures"
@@ -209,6 +210,27 @@ func TestRecomputeMatchesSettle(t *testing.T) {
 			}
 			if i != len(claims) {
 				t.Fatalf("%d claims in buckets, %d in one", i, len(claims))
+			}
+			// A visit's error ends the stream with that error, in the
+			// first of the buckets, and leaves the connection to the rest
+			// of the run.
+			errStop := errors.New("stop")
+			i = 0
+			err = many.stream(ctx, func(r *recomputed) error {
+				if i++; i == 3 {
+					return errStop
+				}
+				return nil
+			})
+			if !errors.Is(err, errStop) || i != 3 {
+				t.Fatalf("a visit's error: stream returned %v after %d claims", err, i)
+			}
+			i = 0
+			if err := many.stream(ctx, func(r *recomputed) error {
+				i++
+				return nil
+			}); err != nil || i != len(claims) {
+				t.Fatalf("the stream after an error: %d claims of %d, %v", i, len(claims), err)
 			}
 			one := diffsByID(t, ctx, db, ps)
 			recomputeClaimsPerBucket = old
@@ -557,5 +579,31 @@ func TestRecomputeChecksOnEveryCore(t *testing.T) {
 		if !reflect.DeepEqual(many[name], want) {
 			t.Errorf("%s: %d flags on 4 goroutines, %d on one (or other evidence)", name, len(many[name]), len(want))
 		}
+	}
+}
+
+// TestRecomputeNames: a claim's strings with few values are copies the
+// stream holds, one per value, never the Arrow batch's memory (released
+// with the batch), and the held copies stop at maxNames.
+func TestRecomputeNames(t *testing.T) {
+	var s recomputeState
+	buf := []byte("H33010600011")
+	view := unsafe.String(&buf[0], len(buf)) // as array.String.Value returns it
+	a := s.name(view)
+	if unsafe.StringData(a) == &buf[0] {
+		t.Fatal("name returned the batch's memory")
+	}
+	buf[0] = 'X' // the batch's memory is reused
+	if a != "H33010600011" || s.name("H33010600011") != a || unsafe.StringData(s.name("H33010600011")) != unsafe.StringData(a) {
+		t.Fatalf("held copy %q: one copy per value", a)
+	}
+	for i := range maxNames + 10 {
+		v := "R" + strconv.Itoa(i)
+		if got := s.name(v); got != v {
+			t.Fatalf("name(%q) = %q", v, got)
+		}
+	}
+	if len(s.names) != maxNames {
+		t.Fatalf("%d held names, want at most %d", len(s.names), maxNames)
 	}
 }
